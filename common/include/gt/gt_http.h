@@ -1,0 +1,104 @@
+/* gt_http.h - HTTP/1.1 + WebSocket server on libwebsockets.
+ *
+ * One lws service thread per server. Routes are matched by method + pattern
+ * ("/api/v1/gpus/{id}/telemetry"; {name} captures one path segment, percent-decoded).
+ * Handlers run on the lws thread unless the route is GT_HTTP_WORKER, in which case they run
+ * on the server's worker threads (for handlers that touch disk or wait). A handler replies
+ * exactly once, with gt_http_reply*(), either before returning or later from any thread
+ * (deferred: the gateway answers when an nng aio completes). The request object stays valid
+ * until it is replied to; if the client goes away first, the reply is dropped quietly.
+ *
+ * Errors are JSON: {"error":{"code":404,"message":"no such gpu: x"}}. Unmatched paths fall
+ * to the static root (if any) and then 404; a known path with another method is 405.
+ * Request bodies larger than max_body get 413; over-long headers/URIs get 431/414 (or the
+ * connection is closed by lws before a handler runs).
+ *
+ * WebSocket: gt_http_ws() enables one endpoint (e.g. "/ws"). Every client has a bounded send
+ * queue; when it is full the oldest message is dropped and counted (gt_http_ws_dropped).
+ * gt_http_ws_broadcast() may be called from any thread: it copies the message, queues it and
+ * wakes the lws thread with lws_cancel_service().
+ */
+#ifndef GT_HTTP_H
+#define GT_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gt/gt_buf.h"
+#include "gt/gt_err.h"
+
+typedef struct gt_http     gt_http;
+typedef struct gt_http_req gt_http_req;
+
+typedef struct gt_http_cfg {
+	const char *service;      /* for logs: "collector" */
+	const char *bind;         /* "0.0.0.0" (default) or "127.0.0.1" (honoured) */
+	int         port;         /* 0 = ephemeral (see gt_http_port) */
+	const char *static_root;  /* directory served for unmatched GET paths; NULL = none */
+	const char *static_index; /* file for "/" and unknown paths without a dot (SPA); default index.html */
+	size_t      max_body;     /* default 1 MiB */
+	const char *cors_origin;  /* NULL = no CORS headers; "*" or an origin */
+	const char *token;        /* required (Authorization: Bearer) on GT_HTTP_ADMIN routes */
+	int         workers;      /* threads for GT_HTTP_WORKER routes; default 2 */
+	size_t      ws_queue_max; /* per-client queued messages; default 256 */
+} gt_http_cfg;
+
+typedef void (*gt_http_fn)(gt_http_req *req, void *arg);
+
+enum {
+	GT_HTTP_WORKER = 1 << 0, /* run the handler on a worker thread */
+	GT_HTTP_ADMIN = 1 << 1,  /* require the token (401 JSON otherwise) */
+};
+
+gt_err gt_http_new(gt_http **out, const gt_http_cfg *cfg);
+/* method: "GET", "POST", "PUT", "DELETE" (HEAD is served by GET routes). Before start only. */
+gt_err gt_http_route(gt_http *h, const char *method, const char *pattern, gt_http_fn fn, void *arg,
+    int flags);
+/* Binds and starts the service thread. */
+gt_err gt_http_start(gt_http *h);
+/* The port actually bound. */
+int gt_http_port(gt_http *h);
+/* Stops the service thread, drops deferred requests, frees. Accepts NULL. Not from a handler. */
+void gt_http_free(gt_http *h);
+
+/* ---- request (valid until replied) ---- */
+const char *gt_http_req_method(gt_http_req *r);
+const char *gt_http_req_path(gt_http_req *r);                     /* decoded path, no query */
+const char *gt_http_req_param(gt_http_req *r, const char *name);  /* {name} capture or NULL */
+const char *gt_http_req_query(gt_http_req *r, const char *name);  /* decoded value or NULL */
+const char *gt_http_req_header(gt_http_req *r, const char *name); /* "accept", "content-type",
+                                                                     "authorization"; or NULL */
+const void *gt_http_req_body(gt_http_req *r, size_t *len);
+/* 1 when the client asked for protobuf (Accept: application/x-protobuf). */
+int gt_http_req_wants_protobuf(gt_http_req *r);
+
+/* ---- reply (exactly once, any thread; body is copied) ---- */
+void gt_http_reply(gt_http_req *r, int status, const char *content_type, const void *body, size_t len);
+void gt_http_reply_json(gt_http_req *r, int status, const gt_buf *json);
+void gt_http_error(gt_http_req *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- WebSocket ---- */
+typedef struct gt_ws_ops {
+	/* A client connected; returns its user pointer (may be NULL). lws thread. */
+	void *(*open)(uint64_t client_id, void *arg);
+	/* A text/binary message from the client (whole message). lws thread. */
+	void (*message)(uint64_t client_id, void *user, const void *data, size_t len, void *arg);
+	/* The client left; free user here. lws thread. */
+	void (*close)(uint64_t client_id, void *user, void *arg);
+	/* Broadcast filter: nonzero if this client wants messages of topic. NULL = all. lws thread. */
+	int (*want)(void *user, const char *topic, void *arg);
+} gt_ws_ops;
+
+/* Enable the WebSocket endpoint at path. ops may be NULL (broadcast-only). Before start. */
+gt_err gt_http_ws(gt_http *h, const char *path, const gt_ws_ops *ops, void *arg);
+/* Queue a text message for every client whose filter wants topic (topic may be NULL). */
+gt_err   gt_http_ws_broadcast(gt_http *h, const char *topic, const void *data, size_t len);
+/* Queue a text message for one client. GT_ENOENT if it is gone. */
+gt_err   gt_http_ws_send(gt_http *h, uint64_t client_id, const void *data, size_t len);
+uint64_t gt_http_ws_dropped(gt_http *h);
+size_t   gt_http_ws_clients(gt_http *h);
+
+/* Requests served so far (for /stats). */
+uint64_t gt_http_requests(gt_http *h);
+
+#endif

@@ -1,0 +1,458 @@
+/* gt_rpc_server.c - REP socket served by many contexts; handlers on worker threads.
+ *
+ * Each context is a small state machine driven by its aio callback (nng's threads):
+ *   RECV --request--> queued for a worker --handler--> closure --reply--> SEND --> RECV
+ * The callback never blocks: it only hands the call to the worker queue or re-arms.
+ * Workers decode the envelope, authenticate, check the deadline, find the method through
+ * the protobuf-c service descriptor, unpack the input and run the handler. The handler (or
+ * whoever it deferred to) calls the closure once; the closure packs the reply straight into
+ * an nng message and starts the send.
+ */
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gt/gt_log.h"
+#include "gt/gt_queue.h"
+#include "gt/gt_rpc.h"
+#include "gt/gt_time.h"
+#include "gt_rpc_int.h"
+
+#define RPC_MAX_SERVICES 8
+
+typedef enum { CALL_RECV, CALL_WORK, CALL_SEND, CALL_IDLE } call_state;
+
+typedef struct rpc_call {
+	gt_rpc_server    *srv;
+	nng_ctx           ctx;
+	nng_aio          *aio;
+	call_state        state;
+	nng_msg          *req;
+	int64_t           recv_mono;
+	int64_t           deadline_mono; /* INT64_MAX = none */
+	uint64_t          request_id;
+	ProtobufCMessage *input;
+	gt_rpc_status     status;
+	int               status_set;
+	atomic_int        answered;
+} rpc_call;
+
+struct gt_rpc_server {
+	gt_rpc_server_cfg  cfg;
+	char              *url;
+	char              *token;
+	nng_socket         sock;
+	nng_listener       listener;
+	int                sock_open;
+	int                port;
+	ProtobufCService  *services[RPC_MAX_SERVICES];
+	int                nservices;
+	rpc_call          *calls;
+	int                ncalls;
+	gt_queue          *work;
+	pthread_t         *workers;
+	int                nworkers;
+	atomic_int         stopping;
+	pthread_mutex_t    mtx;
+	pthread_cond_t     cv;
+	int                busy; /* calls in WORK or SEND */
+	atomic_ullong      served;
+};
+
+static void call_reply(rpc_call *c, gt_rpc_code code, const char *msg, const ProtobufCMessage *out);
+
+gt_err
+gt_rpc_server_new(gt_rpc_server **out, const gt_rpc_server_cfg *cfg)
+{
+	gt_rpc_server *s;
+
+	if (cfg == NULL || cfg->url == NULL)
+		return GT_EINVAL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return GT_ENOMEM;
+	s->cfg = *cfg;
+	if (s->cfg.contexts <= 0)
+		s->cfg.contexts = 64;
+	if (s->cfg.workers <= 0)
+		s->cfg.workers = 4;
+	if (s->cfg.max_msg == 0)
+		s->cfg.max_msg = 64u << 20;
+	s->url = strdup(cfg->url);
+	s->token = cfg->token && *cfg->token ? strdup(cfg->token) : NULL;
+	pthread_mutex_init(&s->mtx, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (s->url == NULL || (cfg->token && *cfg->token && s->token == NULL)) {
+		gt_rpc_server_free(s);
+		return GT_ENOMEM;
+	}
+	*out = s;
+	return GT_OK;
+}
+
+gt_err
+gt_rpc_server_add(gt_rpc_server *s, ProtobufCService *svc)
+{
+	if (s->nservices >= RPC_MAX_SERVICES || svc == NULL || s->calls != NULL)
+		return GT_EINVAL;
+	s->services[s->nservices++] = svc;
+	return GT_OK;
+}
+
+int
+gt_rpc_server_port(gt_rpc_server *s)
+{
+	return s->port;
+}
+
+uint64_t
+gt_rpc_server_served(gt_rpc_server *s)
+{
+	return atomic_load(&s->served);
+}
+
+static void
+server_busy_add(gt_rpc_server *s, int d)
+{
+	pthread_mutex_lock(&s->mtx);
+	s->busy += d;
+	if (s->busy == 0)
+		pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mtx);
+}
+
+/* Re-arm the receive, unless stopping. nng callback thread or worker. */
+static void
+call_rearm(rpc_call *c)
+{
+	if (atomic_load(&c->srv->stopping)) {
+		c->state = CALL_IDLE;
+		return;
+	}
+	c->state = CALL_RECV;
+	nng_ctx_recv(c->ctx, c->aio);
+}
+
+/* aio callback: nng's threads. Never blocks. */
+static void
+call_cb(void *arg)
+{
+	rpc_call      *c = arg;
+	gt_rpc_server *s = c->srv;
+	int            rv = nng_aio_result(c->aio);
+
+	switch (c->state) {
+	case CALL_RECV:
+		if (rv != 0) {
+			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+				c->state = CALL_IDLE;
+			else
+				call_rearm(c);
+			return;
+		}
+		c->req = nng_aio_get_msg(c->aio);
+		c->recv_mono = gt_mono_ns();
+		c->state = CALL_WORK;
+		server_busy_add(s, 1);
+		/* The queue holds as many slots as there are calls: never full. */
+		if (gt_queue_push(s->work, c, 0) != GT_OK) {
+			nng_msg_free(c->req);
+			c->req = NULL;
+			server_busy_add(s, -1);
+			call_rearm(c);
+		}
+		return;
+	case CALL_SEND:
+		if (rv != 0) {
+			nng_msg *m = nng_aio_get_msg(c->aio);
+			if (m != NULL)
+				nng_msg_free(m);
+		}
+		atomic_fetch_add(&s->served, 1);
+		call_rearm(c);
+		server_busy_add(s, -1);
+		return;
+	default:
+		return;
+	}
+}
+
+/* The closure every handler calls exactly once; any thread. */
+static void
+call_closure(const ProtobufCMessage *out, void *data)
+{
+	rpc_call *c = data;
+
+	if (atomic_exchange(&c->answered, 1)) {
+		GT_LOGE("rpc.double_reply", GT_KV_UINT("request_id", c->request_id));
+		return;
+	}
+	if (out != NULL)
+		call_reply(c, GT_RPC_OK, NULL, out);
+	else if (c->status_set)
+		call_reply(c, c->status.code == GT_RPC_OK ? GT_RPC_INTERNAL : c->status.code,
+		    c->status.message, NULL);
+	else
+		call_reply(c, GT_RPC_INTERNAL, "handler returned no result", NULL);
+}
+
+void
+gt_rpc_fail(void *closure_data, gt_rpc_code code, const char *fmt, ...)
+{
+	rpc_call *c = closure_data;
+	va_list   ap;
+
+	c->status.code = code;
+	va_start(ap, fmt);
+	vsnprintf(c->status.message, sizeof(c->status.message), fmt, ap);
+	va_end(ap);
+	c->status_set = 1;
+}
+
+int64_t
+gt_rpc_deadline_left_ns(void *closure_data)
+{
+	rpc_call *c = closure_data;
+
+	if (c->deadline_mono == INT64_MAX)
+		return INT64_MAX;
+	return c->deadline_mono - gt_mono_ns();
+}
+
+/* Build and send the response; releases the request. Worker or deferring thread. */
+static void
+call_reply(rpc_call *c, gt_rpc_code code, const char *msg, const ProtobufCMessage *out)
+{
+	gt__rpc_env e = {0};
+	size_t      plen = 0, head;
+	nng_msg    *m = NULL;
+
+	if (code == GT_RPC_OK && out != NULL)
+		plen = protobuf_c_message_get_packed_size(out);
+	e.code = (int32_t)code;
+	e.message = msg;
+	e.message_len = msg ? strlen(msg) : 0;
+	e.request_id = c->request_id;
+	head = gt__rpc_resp_head_size(&e, plen);
+	if (nng_msg_alloc(&m, head + plen) != 0) {
+		m = NULL;
+	} else {
+		uint8_t *p = nng_msg_body(m);
+		size_t   h = gt__rpc_resp_head_put(p, &e, plen);
+		if (plen)
+			protobuf_c_message_pack(out, p + h);
+	}
+	if (code != GT_RPC_OK)
+		GT_LOGD("rpc.error", GT_KV_STR("code", gt_rpc_code_name(code)),
+		    GT_KV_STR("message", msg ? msg : ""));
+	if (c->input != NULL) {
+		protobuf_c_message_free_unpacked(c->input, NULL);
+		c->input = NULL;
+	}
+	if (c->req != NULL) {
+		nng_msg_free(c->req);
+		c->req = NULL;
+	}
+	if (m == NULL) {
+		/* Out of memory: drop the reply; the client's deadline will fire. */
+		atomic_fetch_add(&c->srv->served, 1);
+		call_rearm(c);
+		server_busy_add(c->srv, -1);
+		return;
+	}
+	c->state = CALL_SEND;
+	nng_aio_set_msg(c->aio, m);
+	nng_ctx_send(c->ctx, c->aio);
+}
+
+static ProtobufCService *
+server_find_service(gt_rpc_server *s, const char *name, size_t n)
+{
+	for (int i = 0; i < s->nservices; i++) {
+		const char *sn = s->services[i]->descriptor->name;
+		if (strlen(sn) == n && memcmp(sn, name, n) == 0)
+			return s->services[i];
+	}
+	return NULL;
+}
+
+/* Worker: decode, authenticate, dispatch. */
+static void
+call_dispatch(gt_rpc_server *s, rpc_call *c)
+{
+	gt__rpc_env                        e;
+	const char                        *slash;
+	ProtobufCService                  *svc;
+	const ProtobufCMethodDescriptor   *md;
+	char                               mname[128];
+	char                               err[GT_RPC_MSG_MAX];
+	size_t                             sn;
+
+	c->input = NULL;
+	c->status_set = 0;
+	c->status.code = GT_RPC_OK;
+	c->status.message[0] = '\0';
+	c->request_id = 0;
+	c->deadline_mono = INT64_MAX;
+	atomic_store(&c->answered, 0);
+	if (gt__rpc_req_decode(nng_msg_body(c->req), nng_msg_len(c->req), &e) != GT_OK) {
+		call_reply(c, GT_RPC_INVALID_ARGUMENT, "malformed request envelope", NULL);
+		return;
+	}
+	c->request_id = e.request_id;
+	if (atomic_load(&s->stopping)) {
+		call_reply(c, GT_RPC_UNAVAILABLE, "server shutting down", NULL);
+		return;
+	}
+	if (s->token != NULL &&
+	    (e.token_len != strlen(s->token) || memcmp(e.token, s->token, e.token_len) != 0)) {
+		call_reply(c, GT_RPC_UNAUTHENTICATED,
+		    e.token_len ? "wrong token" : "missing token", NULL);
+		return;
+	}
+	if (e.deadline_ms > 0) {
+		c->deadline_mono = c->recv_mono + e.deadline_ms * GT_NS_PER_MS;
+		if (gt_mono_ns() >= c->deadline_mono) {
+			call_reply(c, GT_RPC_DEADLINE_EXCEEDED, "deadline passed before dispatch", NULL);
+			return;
+		}
+	}
+	slash = memchr(e.method, '/', e.method_len);
+	sn = slash ? (size_t)(slash - e.method) : 0;
+	svc = slash ? server_find_service(s, e.method, sn) : NULL;
+	md = NULL;
+	if (svc != NULL && e.method_len - sn - 1 < sizeof(mname)) {
+		memcpy(mname, slash + 1, e.method_len - sn - 1);
+		mname[e.method_len - sn - 1] = '\0';
+		md = protobuf_c_service_descriptor_get_method_by_name(svc->descriptor, mname);
+	}
+	if (md == NULL) {
+		snprintf(err, sizeof(err), "unknown method \"%.*s\"",
+		    (int)(e.method_len > 160 ? 160 : e.method_len), e.method);
+		call_reply(c, GT_RPC_UNIMPLEMENTED, err, NULL);
+		return;
+	}
+	c->input = protobuf_c_message_unpack(md->input, NULL, e.payload_len, e.payload);
+	if (c->input == NULL) {
+		snprintf(err, sizeof(err), "payload is not a valid %s", md->input->name);
+		call_reply(c, GT_RPC_INVALID_ARGUMENT, err, NULL);
+		return;
+	}
+	svc->invoke(svc, (unsigned)(md - svc->descriptor->methods), c->input, call_closure, c);
+}
+
+static void *
+server_worker(void *arg)
+{
+	gt_rpc_server *s = arg;
+	void          *item;
+
+	while (gt_queue_pop(s->work, &item, -1) == GT_OK)
+		call_dispatch(s, item);
+	return NULL;
+}
+
+gt_err
+gt_rpc_server_start(gt_rpc_server *s)
+{
+	int rv;
+
+	if ((rv = nng_rep0_open(&s->sock)) != 0)
+		return gt_err_from_nng(rv);
+	s->sock_open = 1;
+	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, s->cfg.max_msg);
+	if ((s->calls = calloc((size_t)s->cfg.contexts, sizeof(rpc_call))) == NULL)
+		return GT_ENOMEM;
+	if ((s->workers = calloc((size_t)s->cfg.workers, sizeof(pthread_t))) == NULL)
+		return GT_ENOMEM;
+	if (gt_queue_new(&s->work, (size_t)s->cfg.contexts) != GT_OK)
+		return GT_ENOMEM;
+	for (int i = 0; i < s->cfg.contexts; i++) {
+		rpc_call *c = &s->calls[i];
+		c->srv = s;
+		if ((rv = nng_ctx_open(&c->ctx, s->sock)) != 0 ||
+		    (rv = nng_aio_alloc(&c->aio, call_cb, c)) != 0)
+			return gt_err_from_nng(rv);
+		s->ncalls++;
+	}
+	for (int i = 0; i < s->cfg.workers; i++) {
+		if (pthread_create(&s->workers[i], NULL, server_worker, s) != 0)
+			return GT_ENOMEM;
+		s->nworkers++;
+	}
+	if ((rv = nng_listen(s->sock, s->url, &s->listener, 0)) != 0) {
+		GT_LOGE("rpc.listen_failed", GT_KV_STR("url", s->url), GT_KV_STR("error", nng_strerror(rv)));
+		return gt_err_from_nng(rv);
+	}
+	if (strncmp(s->url, "tcp", 3) == 0) {
+		int port = 0;
+		if (nng_listener_get_int(s->listener, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
+			s->port = port;
+	}
+	for (int i = 0; i < s->ncalls; i++)
+		call_rearm(&s->calls[i]);
+	return GT_OK;
+}
+
+void
+gt_rpc_server_stop(gt_rpc_server *s)
+{
+	if (s != NULL)
+		atomic_store(&s->stopping, 1);
+}
+
+void
+gt_rpc_server_free(gt_rpc_server *s)
+{
+	int64_t deadline;
+
+	if (s == NULL)
+		return;
+	atomic_store(&s->stopping, 1);
+	/* Let running handlers and deferred calls answer (bounded). */
+	deadline = gt_mono_ns() + 5 * GT_NS_PER_S;
+	pthread_mutex_lock(&s->mtx);
+	while (s->busy > 0 && gt_mono_ns() < deadline) {
+		pthread_mutex_unlock(&s->mtx);
+		gt_sleep_ns(GT_NS_PER_MS);
+		pthread_mutex_lock(&s->mtx);
+	}
+	if (s->busy > 0)
+		GT_LOGW("rpc.stop_busy", GT_KV_INT("busy", s->busy));
+	pthread_mutex_unlock(&s->mtx);
+	for (int i = 0; i < s->ncalls; i++)
+		nng_aio_stop(s->calls[i].aio);
+	if (s->work != NULL)
+		gt_queue_close(s->work);
+	for (int i = 0; i < s->nworkers; i++)
+		pthread_join(s->workers[i], NULL);
+	for (int i = 0; i < s->ncalls; i++) {
+		rpc_call *c = &s->calls[i];
+		if (c->req != NULL)
+			nng_msg_free(c->req);
+		if (c->input != NULL)
+			protobuf_c_message_free_unpacked(c->input, NULL);
+		nng_ctx_close(c->ctx);
+	}
+	if (s->sock_open)
+		nng_close(s->sock);
+	for (int i = 0; i < s->ncalls; i++)
+		nng_aio_free(s->calls[i].aio);
+	if (s->work != NULL) {
+		void *item;
+		while (gt_queue_pop(s->work, &item, 0) == GT_OK)
+			;
+		gt_queue_free(s->work);
+	}
+	pthread_mutex_destroy(&s->mtx);
+	pthread_cond_destroy(&s->cv);
+	free(s->calls);
+	free(s->workers);
+	free(s->url);
+	free(s->token);
+	free(s);
+}

@@ -1,0 +1,28 @@
+# gt_service(NAME <svc> EXE <binary> SOURCES main.c ... CORE a.c b.c ... LIBS ...)
+#   builds <svc>_core (everything except main.c, linked by unit tests) and the executable.
+function(gt_service)
+  cmake_parse_arguments(S "" "NAME;EXE" "MAIN;CORE;LIBS" ${ARGN})
+  add_library(${S_NAME}_core STATIC ${S_CORE})
+  target_include_directories(${S_NAME}_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(${S_NAME}_core PUBLIC gt_common ${S_LIBS} PRIVATE gt_warnings)
+  add_executable(${S_EXE} ${S_MAIN})
+  target_link_libraries(${S_EXE} PRIVATE ${S_NAME}_core gt_warnings)
+  set_target_properties(${S_EXE} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+endfunction()
+
+# gt_unit_test(NAME unit.<area>.<module> SOURCES ... LIBS ... [TIMEOUT s])
+function(gt_unit_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  string(REPLACE "." "_" exe ${T_NAME})
+  add_executable(${exe} ${T_SOURCES})
+  target_link_libraries(${exe} PRIVATE ${T_LIBS} gt_test_support PkgConfig::CMOCKA gt_warnings)
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 60)
+  endif()
+  add_test(NAME ${T_NAME} COMMAND ${exe})
+  string(REPLACE "." ";" parts ${T_NAME})
+  list(GET parts 0 kind)
+  set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT}
+    LABELS "${kind};${T_LABELS}"
+    ENVIRONMENT "GT_BIN_DIR=${CMAKE_BINARY_DIR}/bin;GT_FIXTURES=${CMAKE_SOURCE_DIR}/test/fixtures;GT_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+endfunction()
