@@ -11,8 +11,8 @@
 #include "gt/gt_err.h"
 
 /* Bounds: a request never makes these helpers allocate without limit. */
-#define GT__HTTP_MAX_PAIRS 64     /* query arguments or route captures per request */
-#define GT__HTTP_MAX_SEGMENTS 64  /* path segments considered by the matcher/resolver */
+#define GT__HTTP_MAX_PAIRS 64    /* query arguments or route captures per request */
+#define GT__HTTP_MAX_SEGMENTS 64 /* path segments considered by the matcher/resolver */
 
 /* ---- name/value pairs (query arguments, {param} captures) ---- */
 typedef struct gt__http_pair {
@@ -33,7 +33,7 @@ void gt__http_pairs_truncate(gt__http_pairs *p, size_t n);
 /* Copies name[0..nlen) and value[0..vlen) (value may be NULL -> ""). GT_EFULL past
  * GT__HTTP_MAX_PAIRS, GT_ENOMEM. */
 gt_err gt__http_pairs_add(gt__http_pairs *p, const char *name, size_t nlen, const char *value,
-    size_t vlen);
+                          size_t vlen);
 /* First value for name, or NULL. Borrowed: valid until the pairs change. */
 const char *gt__http_pairs_get(const gt__http_pairs *p, const char *name);
 
@@ -47,7 +47,7 @@ enum {
  * (%00), a raw NUL, or (with GT__HTTP_DEC_NO_SLASH) an encoded slash; GT_EFULL when dst is too
  * small. dst may equal src (decoding never grows). */
 gt_err gt__http_pct_decode(const char *src, size_t n, char *dst, size_t cap, int flags,
-    size_t *outlen);
+                           size_t *outlen);
 
 /* ---- query strings ---- */
 /* Parses "a=1&b=x%20y+z;c" (no leading '?') into decoded pairs appended to out. '&' and ';'
@@ -65,7 +65,7 @@ gt_err gt__http_pattern_check(const char *pattern);
  * GT_ENOENT when it does not match (params unchanged); GT_EINVAL for a bad escape inside a
  * capture; GT_ENOMEM / GT_EFULL. A trailing '/' on path is not ignored. */
 gt_err gt__http_route_match(const char *pattern, const char *path, int decode,
-    gt__http_pairs *params);
+                            gt__http_pairs *params);
 
 /* ---- static files ---- */
 enum {
@@ -79,7 +79,7 @@ enum {
  * realpath()'d and must still lie under root_real (symlinks cannot escape). GT_ENOENT when
  * no such regular file exists. On GT_OK out (cap bytes) holds the resolved absolute path. */
 gt_err gt__http_static_resolve(const char *root_real, const char *path, const char *index,
-    int flags, char *out, size_t cap);
+                               int flags, char *out, size_t cap);
 
 /* Content type for a file name by its extension; "application/octet-stream" when unknown. */
 const char *gt__http_content_type(const char *filename);

@@ -56,8 +56,7 @@ pairs_dup(const char *s, size_t n)
 }
 
 gt_err
-gt__http_pairs_add(gt__http_pairs *p, const char *name, size_t nlen, const char *value,
-    size_t vlen)
+gt__http_pairs_add(gt__http_pairs *p, const char *name, size_t nlen, const char *value, size_t vlen)
 {
 	gt__http_pair pr;
 
@@ -286,7 +285,7 @@ gt__http_pattern_check(const char *pattern)
 			char c = name[k];
 
 			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			        (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			      (c >= '0' && c <= '9') || c == '_' || c == '-'))
 				return GT_EINVAL;
 		}
 	}
@@ -323,7 +322,8 @@ match_from(matcher *m, int pi, int si)
 		return 0;
 	kind = pseg_kind(&m->ps[pi], &name, &nlen);
 	if (kind == PSEG_LIT) {
-		if (m->ps[pi].n != m->ss[si].n || memcmp(m->ps[pi].p, m->ss[si].p, m->ss[si].n) != 0)
+		if (m->ps[pi].n != m->ss[si].n ||
+		    memcmp(m->ps[pi].p, m->ss[si].p, m->ss[si].n) != 0)
 			return 0;
 		return match_from(m, pi + 1, si + 1);
 	}
@@ -342,8 +342,8 @@ match_from(matcher *m, int pi, int si)
 	for (; j > si; j--) {
 		const seg *last = &m->ss[j - 1];
 
-		m->caps[m->ncaps++] = (capture){name, nlen, m->ss[si].p,
-		    (size_t)(last->p + last->n - m->ss[si].p)};
+		m->caps[m->ncaps++] =
+		    (capture){name, nlen, m->ss[si].p, (size_t)(last->p + last->n - m->ss[si].p)};
 		if (match_from(m, pi + 1, j))
 			return 1;
 		m->ncaps = saved;
@@ -426,7 +426,7 @@ path_append(char *out, size_t cap, size_t *len, const char *src, size_t n)
  * gets index appended once). */
 static gt_err
 static_finish(const char *root_real, size_t rlen, const char *cand, const char *index, int depth,
-    char *out, size_t cap)
+              char *out, size_t cap)
 {
 	char        real[PATH_MAX];
 	struct stat st;
@@ -460,7 +460,7 @@ static_finish(const char *root_real, size_t rlen, const char *cand, const char *
 
 gt_err
 gt__http_static_resolve(const char *root_real, const char *path, const char *index, int flags,
-    char *out, size_t cap)
+                        char *out, size_t cap)
 {
 	char        dec[PATH_MAX];
 	char        cand[PATH_MAX];
@@ -474,8 +474,8 @@ gt__http_static_resolve(const char *root_real, const char *path, const char *ind
 	if (plen >= sizeof(dec))
 		return GT_EINVAL;
 	if (flags & GT__HTTP_PATH_ENCODED) {
-		if (gt__http_pct_decode(path, plen, dec, sizeof(dec), GT__HTTP_DEC_NO_SLASH, &dlen) !=
-		    GT_OK)
+		if (gt__http_pct_decode(path, plen, dec, sizeof(dec), GT__HTTP_DEC_NO_SLASH,
+		                        &dlen) != GT_OK)
 			return GT_EINVAL;
 	} else {
 		memcpy(dec, path, plen + 1);
@@ -520,21 +520,21 @@ typedef struct ctype_row {
 } ctype_row;
 
 static const ctype_row ctype_table[] = {
-	{"html", "text/html; charset=utf-8"},
-	{"htm", "text/html; charset=utf-8"},
-	{"js", "text/javascript; charset=utf-8"},
-	{"mjs", "text/javascript; charset=utf-8"},
-	{"css", "text/css; charset=utf-8"},
-	{"json", "application/json"},
-	{"map", "application/json"},
-	{"svg", "image/svg+xml"},
-	{"png", "image/png"},
-	{"ico", "image/x-icon"},
-	{"woff2", "font/woff2"},
-	{"woff", "font/woff"},
-	{"txt", "text/plain; charset=utf-8"},
-	{"yaml", "application/yaml"},
-	{"webmanifest", "application/manifest+json"},
+    {"html", "text/html; charset=utf-8"},
+    {"htm", "text/html; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"json", "application/json"},
+    {"map", "application/json"},
+    {"svg", "image/svg+xml"},
+    {"png", "image/png"},
+    {"ico", "image/x-icon"},
+    {"woff2", "font/woff2"},
+    {"woff", "font/woff"},
+    {"txt", "text/plain; charset=utf-8"},
+    {"yaml", "application/yaml"},
+    {"webmanifest", "application/manifest+json"},
 };
 
 const char *

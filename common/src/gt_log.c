@@ -1,5 +1,6 @@
 /* gt_log.c - JSON-lines logger: format into a thread-local buffer, one write(). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,23 @@ gt_log_level_parse(const char *s, gt_log_level *out)
 	return GT_EINVAL;
 }
 
+/* The per-thread buffer is freed when its thread exits (a key destructor): without it every
+ * worker thread that ever logged leaked its buffer (LeakSanitizer). */
+static pthread_key_t  log_tb_key;
+static pthread_once_t log_tb_once = PTHREAD_ONCE_INIT;
+
+static void
+log_tb_free(void *p)
+{
+	gt_buf_fini(p);
+}
+
+static void
+log_tb_key_init(void)
+{
+	pthread_key_create(&log_tb_key, log_tb_free);
+}
+
 static void
 log_field(gt_buf *b, const gt_kv *kv)
 {
@@ -106,6 +124,10 @@ gt_log_write(gt_log_level level, const char *message, const gt_kv *kv, size_t nk
 	size_t                      off = 0;
 	ssize_t                     w;
 
+	if (tb.data == NULL) {
+		pthread_once(&log_tb_once, log_tb_key_init);
+		pthread_setspecific(log_tb_key, &tb);
+	}
 	gt_buf_reset(&tb);
 	gt_rfc3339_format(gt_now_ns(), 3, ts, sizeof(ts));
 	gt_buf_puts(&tb, "{\"timestamp\":\"");
@@ -117,10 +139,8 @@ gt_log_write(gt_log_level level, const char *message, const gt_kv *kv, size_t nk
 	gt_buf_puts(&tb, ",\"message\":");
 	gt_json_cstr(&tb, message);
 	for (size_t i = 0; i < nkv; i++) {
-		if (kv[i].key == NULL)
-			continue;
-		gt_buf_putc(&tb, ',');
-		log_field(&tb, &kv[i]);
+		if (kv[i].key != NULL)
+			log_field(&tb, &kv[i]);
 	}
 	if (gt_buf_puts(&tb, "}\n") != GT_OK)
 		return;

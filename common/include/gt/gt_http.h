@@ -1,7 +1,10 @@
 /* gt_http.h - HTTP/1.1 + WebSocket server on libwebsockets.
  *
  * One lws service thread per server. Routes are matched by method + pattern
- * ("/api/v1/gpus/{id}/telemetry"; {name} captures one path segment, percent-decoded).
+ * ("/api/v1/gpus/{id}/telemetry"; {name} captures one path segment, percent-decoded;
+ * {name...} captures one or more segments joined by '/'). lws percent-decodes the whole path
+ * before routing, so an encoded "%2F" arrives as a separator: use {name...} for keys that may
+ * contain '/' (gpu keys "hostname/index").
  * Handlers run on the lws thread unless the route is GT_HTTP_WORKER, in which case they run
  * on the server's worker threads (for handlers that touch disk or wait). A handler replies
  * exactly once, with gt_http_reply*(), either before returning or later from any thread
@@ -56,6 +59,10 @@ gt_err gt_http_route(gt_http *h, const char *method, const char *pattern, gt_htt
     int flags);
 /* Binds and starts the service thread. */
 gt_err gt_http_start(gt_http *h);
+/* Handlers must reply within ns (default 30 s): after that the client gets a 504 JSON error
+ * and the late reply is dropped. 0 = wait forever. Before start. (Without a deadline of our
+ * own, lws would hang up silently after its 20 s pending timeout.) */
+gt_err gt_http_set_timeout(gt_http *h, int64_t ns);
 /* The port actually bound. */
 int gt_http_port(gt_http *h);
 /* Stops the service thread, drops deferred requests, frees. Accepts NULL. Not from a handler. */
@@ -68,6 +75,8 @@ const char *gt_http_req_param(gt_http_req *r, const char *name);  /* {name} capt
 const char *gt_http_req_query(gt_http_req *r, const char *name);  /* decoded value or NULL */
 const char *gt_http_req_header(gt_http_req *r, const char *name); /* "accept", "content-type",
                                                                      "authorization"; or NULL */
+/* (gt_http_req_header knows: accept, content-type, authorization, origin, host, user-agent,
+ * if-none-match, x-forwarded-for, x-request-id; names are case-insensitive.) */
 const void *gt_http_req_body(gt_http_req *r, size_t *len);
 /* 1 when the client asked for protobuf (Accept: application/x-protobuf). */
 int gt_http_req_wants_protobuf(gt_http_req *r);
@@ -91,7 +100,8 @@ typedef struct gt_ws_ops {
 
 /* Enable the WebSocket endpoint at path. ops may be NULL (broadcast-only). Before start. */
 gt_err gt_http_ws(gt_http *h, const char *path, const gt_ws_ops *ops, void *arg);
-/* Queue a text message for every client whose filter wants topic (topic may be NULL). */
+/* Queue a text message for every client whose filter wants topic (topic may be NULL: every
+ * client gets it and the filter is not asked). GT_ECLOSED before start / after free began. */
 gt_err   gt_http_ws_broadcast(gt_http *h, const char *topic, const void *data, size_t len);
 /* Queue a text message for one client. GT_ENOENT if it is gone. */
 gt_err   gt_http_ws_send(gt_http *h, uint64_t client_id, const void *data, size_t len);

@@ -1,0 +1,854 @@
+/* col_consumer.c - fetch loop, worker pool, writer thread, acks and checkpoints. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "col_consumer.h"
+#include "col_jsonl.h"
+#include "gt/gt_log.h"
+#include "gt/gt_queue.h"
+#include "gt/gt_rpc.h"
+#include "gt/gt_time.h"
+#include "gtpb/v1/mq.pb-c.h"
+
+#define CHUNK 256
+#define ACK_MAX 8192 /* ids per Ack request */
+
+typedef struct cons_item {
+	col_rec    *rec;
+	size_t      line_off, line_len;
+	const char *reason; /* static; non-NULL = invalid */
+} cons_item;
+
+typedef struct cons_batch cons_batch;
+
+typedef struct cons_chunk {
+	cons_batch *b;
+	size_t      from, to;
+	gt_buf      lines;
+} cons_chunk;
+
+struct cons_batch {
+	Gtpb__V1__FetchResponse *resp;
+	cons_item               *items;
+	cons_chunk              *chunks;
+	size_t                   nchunks;
+	int64_t                  fetched_ns;
+	pthread_mutex_t          mtx;
+	pthread_cond_t           cv;
+	size_t                   left; /* chunks not yet decoded */
+};
+
+typedef struct id_vec {
+	Gtpb__V1__DeliveryId *v;
+	size_t                n, cap;
+} id_vec;
+
+struct col_consumer {
+	col_consumer_cfg cfg;
+	char            *topic, *group, *name, *ckpt_path;
+	col_store       *store;
+	col_cache       *cache;
+	col_ckpt        *ckpt;
+	col_stored_fn    stored;
+	void            *stored_arg;
+	gt_rpc_client   *cli;
+	gt_queue        *work;   /* cons_chunk* */
+	gt_queue        *writeq; /* cons_batch* */
+	gt_queue        *syncq;  /* sync_job*: fsync, checkpoint, then ack - off the writer */
+	pthread_t        fetch_thr[COL_MAX_FETCHERS], write_thr, sync_thr, *workers;
+	int              nworkers_started;
+	int              fetch_started, write_started, sync_started;
+	atomic_int       stopping;
+	/* writer-only */
+	id_vec           pending; /* stored (or duplicate) ids waiting for durability + ack */
+	uint64_t         pending_epoch;
+	int64_t          next_sync, next_ckpt, next_retention;
+	int              ckpt_dirty;
+	/* metrics */
+	gt_counter      *m_fetched, *m_stored, *m_dup, *m_invalid, *m_acked, *m_ackfail, *m_fetcherr;
+	gt_hist         *m_write, *m_fetch, *m_sync;
+	atomic_ullong    batches, epoch, checkpoints, pending_n;
+	atomic_int       connected;
+};
+
+/* ---- helpers ---- */
+
+static void
+batch_free(cons_batch *b)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	if (b->items) {
+		for (i = 0; b->resp && i < b->resp->n_deliveries; i++)
+			col_rec_rele(b->items[i].rec);
+	}
+	for (i = 0; i < b->nchunks; i++)
+		gt_buf_fini(&b->chunks[i].lines);
+	free(b->chunks);
+	free(b->items);
+	if (b->resp)
+		protobuf_c_message_free_unpacked(&b->resp->base, NULL);
+	pthread_mutex_destroy(&b->mtx);
+	pthread_cond_destroy(&b->cv);
+	free(b);
+}
+
+static gt_err
+ids_push(id_vec *v, const Gtpb__V1__DeliveryId *id)
+{
+	if (v->n == v->cap) {
+		size_t                ncap = v->cap ? v->cap * 2 : 1024;
+		Gtpb__V1__DeliveryId *nv = realloc(v->v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return GT_ENOMEM;
+		v->v = nv;
+		v->cap = ncap;
+	}
+	gtpb__v1__delivery_id__init(&v->v[v->n]);
+	v->v[v->n].epoch = id->epoch;
+	v->v[v->n].partition = id->partition;
+	v->v[v->n].offset = id->offset;
+	v->n++;
+	return GT_OK;
+}
+
+/* Sleep up to ns unless stopping. */
+static void
+cons_nap(col_consumer *c, int64_t ns)
+{
+	int64_t end = gt_mono_ns() + ns;
+
+	while (!atomic_load(&c->stopping) && gt_mono_ns() < end)
+		gt_sleep_ns(20 * GT_NS_PER_MS);
+}
+
+/* ---- workers ---- */
+
+static const char *
+validate(const Gtpb__V1__TelemetryRecord *r, const char *key)
+{
+	size_t i;
+
+	if (key == NULL || *key == '\0')
+		return "missing gpu_key";
+	if (strlen(key) > 1024)
+		return "gpu_key longer than 1024 bytes";
+	if (r->timestamp_ns <= 0)
+		return "missing or negative timestamp_ns";
+	if (r->n_metrics > 4096 || r->n_labels > 4096)
+		return "too many metrics or labels";
+	for (i = 0; i < r->n_metrics; i++)
+		if (r->metrics[i]->key == NULL || r->metrics[i]->key[0] == '\0')
+			return "empty metric name";
+	return NULL;
+}
+
+/* A bump allocator for protobuf-c unpacking: one record's many small allocations come from
+ * a reused block and are dropped at once (no malloc/free per field). */
+typedef struct arena {
+	char  *buf;
+	size_t cap, used;
+} arena;
+
+static void *
+arena_alloc(void *ad, size_t n)
+{
+	arena *a = ad;
+	size_t need = (n + 15) & ~(size_t)15;
+
+	if (a->used + need > a->cap)
+		return malloc(n); /* rare: a huge record; freed by arena_free */
+	a->used += need;
+	return a->buf + a->used - need;
+}
+
+static void
+arena_free(void *ad, void *p)
+{
+	arena *a = ad;
+
+	if (p != NULL && ((char *)p < a->buf || (char *)p >= a->buf + a->cap))
+		free(p);
+}
+
+static void
+chunk_decode(cons_chunk *ch)
+{
+	static _Thread_local char buf[256 * 1024];
+	arena                      ar = {buf, sizeof(buf), 0};
+	ProtobufCAllocator         alloc = {arena_alloc, arena_free, &ar};
+	cons_batch *b = ch->b;
+	size_t      i;
+
+	for (i = ch->from; i < ch->to; i++) {
+		Gtpb__V1__Delivery        *d = b->resp->deliveries[i];
+		cons_item                 *it = &b->items[i];
+		Gtpb__V1__TelemetryRecord *r;
+		const char                *key;
+
+		if (d->message == NULL || d->id == NULL) {
+			it->reason = "delivery without message";
+			continue;
+		}
+		ar.used = 0;
+		r = gtpb__v1__telemetry_record__unpack(&alloc, d->message->payload.len,
+		    d->message->payload.data);
+		if (r == NULL) {
+			it->reason = "payload is not a TelemetryRecord";
+			continue;
+		}
+		key = (r->gpu_key && *r->gpu_key) ? r->gpu_key : d->message->key;
+		if ((it->reason = validate(r, key)) == NULL) {
+			if (col_rec_new_pb(&it->rec, r, key) != GT_OK) {
+				it->reason = "out of memory";
+			} else {
+				it->line_off = ch->lines.len;
+				if (col_jsonl_encode(&ch->lines, it->rec, &(col_delivery){d->id->epoch,
+				        d->id->partition, d->id->offset, 1}) != GT_OK) {
+					col_rec_rele(it->rec);
+					it->rec = NULL;
+					it->reason = "out of memory";
+				} else {
+					it->line_len = ch->lines.len - it->line_off;
+				}
+			}
+		}
+		protobuf_c_message_free_unpacked(&r->base, &alloc);
+	}
+	pthread_mutex_lock(&b->mtx);
+	if (--b->left == 0)
+		pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&b->mtx);
+}
+
+static void *
+worker_main(void *arg)
+{
+	col_consumer *c = arg;
+	void         *item;
+
+	while (gt_queue_pop(c->work, &item, -1) == GT_OK)
+		chunk_decode(item);
+	return NULL;
+}
+
+/* ---- fetch ---- */
+
+static void *
+fetch_main(void *arg)
+{
+	col_consumer           *c = arg;
+	gt_rpc_stub             stub;
+	Gtpb__V1__FetchRequest  req = GTPB__V1__FETCH_REQUEST__INIT;
+	int64_t                 backoff = 100 * GT_NS_PER_MS;
+	uint64_t                errors = 0;
+
+	gt_rpc_stub_init(&stub, c->cli, &gtpb__v1__message_queue__descriptor,
+	    (int64_t)c->cfg.fetch_wait_ms * GT_NS_PER_MS + 5 * GT_NS_PER_S);
+	req.topic = c->topic;
+	req.group = c->group;
+	req.consumer = c->name;
+	req.max_messages = c->cfg.fetch_max;
+	req.wait_ms = c->cfg.fetch_wait_ms;
+	while (!atomic_load(&c->stopping)) {
+		ProtobufCMessage *out = NULL;
+		cons_batch       *b;
+		cons_chunk       *chunks;
+		size_t            n, i, nch;
+		int64_t           t0 = gt_mono_ns();
+		gt_err            rv;
+
+		/* Disconnected: short deadlines, so a stop is not held up by a dead broker. */
+		stub.timeout_ns = atomic_load(&c->connected) ?
+		    (int64_t)c->cfg.fetch_wait_ms * GT_NS_PER_MS + 5 * GT_NS_PER_S :
+		    (int64_t)c->cfg.fetch_wait_ms * GT_NS_PER_MS + GT_NS_PER_S;
+		rv = gt_rpc_call_by_name(&stub, "Fetch", &req.base, &out);
+		if (rv != GT_OK) {
+			gt_counter_inc(c->m_fetcherr);
+			if (errors++ % 50 == 0)
+				GT_LOGW("consumer.fetch_failed", GT_KV_STR("code", gt_rpc_code_name(stub.status.code)),
+				    GT_KV_STR("detail", stub.status.message), GT_KV_UINT("errors", errors));
+			atomic_store(&c->connected, 0);
+			cons_nap(c, backoff);
+			if (backoff < 2 * GT_NS_PER_S)
+				backoff *= 2;
+			continue;
+		}
+		if (!atomic_load(&c->connected))
+			GT_LOGI("consumer.connected", GT_KV_STR("mq_url", c->cfg.mq_url));
+		atomic_store(&c->connected, 1);
+		backoff = 100 * GT_NS_PER_MS;
+		gt_hist_observe_ns(c->m_fetch, gt_mono_ns() - t0);
+		n = ((Gtpb__V1__FetchResponse *)out)->n_deliveries;
+		atomic_store(&c->epoch, ((Gtpb__V1__FetchResponse *)out)->epoch);
+		if (n == 0) {
+			protobuf_c_message_free_unpacked(out, NULL);
+			continue;
+		}
+		gt_counter_add(c->m_fetched, n);
+		if ((b = calloc(1, sizeof(*b))) == NULL) {
+			protobuf_c_message_free_unpacked(out, NULL);
+			cons_nap(c, backoff); /* not acked: redelivered later */
+			continue;
+		}
+		pthread_mutex_init(&b->mtx, NULL);
+		pthread_cond_init(&b->cv, NULL);
+		b->resp = (Gtpb__V1__FetchResponse *)out;
+		b->fetched_ns = t0;
+		b->nchunks = (n + CHUNK - 1) / CHUNK;
+		b->items = calloc(n, sizeof(*b->items));
+		b->chunks = calloc(b->nchunks, sizeof(*b->chunks));
+		if (b->items == NULL || b->chunks == NULL) {
+			b->nchunks = 0;
+			batch_free(b);
+			cons_nap(c, backoff);
+			continue;
+		}
+		b->left = b->nchunks;
+		for (i = 0; i < b->nchunks; i++) {
+			b->chunks[i].b = b;
+			b->chunks[i].from = i * CHUNK;
+			b->chunks[i].to = i * CHUNK + CHUNK < n ? i * CHUNK + CHUNK : n;
+			gt_buf_init(&b->chunks[i].lines);
+		}
+		/* Writer first (in order, bounded: backpressure), then the work. Once the last
+		 * chunk is queued the writer may free b: read nothing from b after that. */
+		nch = b->nchunks;
+		chunks = b->chunks;
+		if (gt_queue_push(c->writeq, b, -1) != GT_OK) {
+			batch_free(b);
+			break;
+		}
+		for (i = 0; i < nch; i++) {
+			if (gt_queue_push(c->work, &chunks[i], -1) != GT_OK) {
+				/* closing: decode inline so the writer is not left waiting */
+				chunk_decode(&chunks[i]);
+			}
+		}
+	}
+	return NULL;
+}
+
+/* ---- writer ---- */
+
+/* A unit of durability: fsync these descriptors, then write this checkpoint document, then
+ * ack these ids. Built by the writer, run by the syncer thread in order. */
+typedef struct sync_job {
+	int    *fds;
+	size_t  nfds;
+	id_vec  acks;
+	gt_buf  ckpt;
+	int     has_ckpt;
+} sync_job;
+
+static void
+ack_ids(col_consumer *c, gt_rpc_stub *stub, const id_vec *v)
+{
+	size_t i = 0;
+
+	while (i < v->n) {
+		Gtpb__V1__AckRequest   req = GTPB__V1__ACK_REQUEST__INIT;
+		Gtpb__V1__DeliveryId **ids;
+		ProtobufCMessage      *out = NULL;
+		size_t                 k, n = v->n - i < ACK_MAX ? v->n - i : ACK_MAX;
+		int                    tries;
+		gt_err                 rv = GT_EUNAVAIL;
+
+		if ((ids = malloc(n * sizeof(*ids))) == NULL)
+			return;
+		for (k = 0; k < n; k++)
+			ids[k] = &v->v[i + k];
+		req.topic = c->topic;
+		req.group = c->group;
+		req.consumer = c->name;
+		req.n_ids = n;
+		req.ids = ids;
+		for (tries = 0; tries < 3; tries++) {
+			if ((rv = gt_rpc_call_by_name(stub, "Ack", &req.base, &out)) == GT_OK ||
+			    stub->status.code == GT_RPC_NOT_FOUND || stub->status.code == GT_RPC_INVALID_ARGUMENT)
+				break;
+			gt_sleep_ns(50 * GT_NS_PER_MS);
+		}
+		free(ids);
+		if (rv == GT_OK) {
+			gt_counter_add(c->m_acked, n);
+			protobuf_c_message_free_unpacked(out, NULL);
+		} else {
+			/* NOT_FOUND: another epoch or a rebalanced partition. Either way the broker
+			 * redelivers and the checkpoint marks turn that into a plain ack. */
+			gt_counter_add(c->m_ackfail, n);
+			GT_LOGW("consumer.ack_failed", GT_KV_STR("code", gt_rpc_code_name(stub->status.code)),
+			    GT_KV_STR("detail", stub->status.message), GT_KV_UINT("ids", n));
+		}
+		i += n;
+	}
+}
+
+static void
+sync_job_free(sync_job *j)
+{
+	size_t i;
+
+	if (j == NULL)
+		return;
+	for (i = 0; i < j->nfds; i++)
+		close(j->fds[i]);
+	free(j->fds);
+	free(j->acks.v);
+	gt_buf_fini(&j->ckpt);
+	free(j);
+}
+
+static void *
+syncer_main(void *arg)
+{
+	col_consumer *c = arg;
+	gt_rpc_stub   stub;
+	void         *item;
+
+	gt_rpc_stub_init(&stub, c->cli, &gtpb__v1__message_queue__descriptor, 5 * GT_NS_PER_S);
+	while (gt_queue_pop(c->syncq, &item, -1) == GT_OK) {
+		sync_job *j = item;
+		size_t    i;
+		int64_t   t0 = gt_mono_ns();
+		int       ok = 1;
+
+		for (i = 0; i < j->nfds; i++) {
+			if (fdatasync(j->fds[i]) != 0) {
+				ok = 0;
+				GT_LOGE("file.fsync_failed", GT_KV_STR("error", strerror(errno)));
+			}
+		}
+		if (j->nfds > 0)
+			gt_hist_observe_ns(c->m_sync, gt_mono_ns() - t0);
+		if (j->has_ckpt) {
+			gt_err rv = col_ckpt_write(c->ckpt_path, j->ckpt.data, j->ckpt.len);
+
+			if (rv != GT_OK)
+				GT_LOGE("checkpoint.save_failed", GT_KV_STR("path", c->ckpt_path), GT_KV_ERR(rv));
+			else
+				atomic_fetch_add(&c->checkpoints, 1);
+		}
+		/* not durable: no ack (the broker redelivers; the marks deduplicate) */
+		if (ok)
+			ack_ids(c, &stub, &j->acks);
+		sync_job_free(j);
+	}
+	return NULL;
+}
+
+/* Dead-letter the invalid deliveries of a batch: one Nack per distinct reason (reasons are
+ * static strings, so pointers compare). */
+static void
+nack_invalid(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
+{
+	Gtpb__V1__FetchResponse *resp = b->resp;
+	size_t                   n = resp->n_deliveries, i, k;
+	Gtpb__V1__DeliveryId   **ids;
+	const char              *done[16];
+	size_t                   ndone = 0;
+
+	if ((ids = malloc(n * sizeof(*ids))) == NULL)
+		return; /* not acked either: redelivered, then dead-lettered after the retries */
+	for (;;) {
+		const char            *reason = NULL;
+		Gtpb__V1__NackRequest  req = GTPB__V1__NACK_REQUEST__INIT;
+		ProtobufCMessage      *out = NULL;
+
+		for (i = 0, k = 0; i < n; i++) {
+			const char *r = b->items[i].reason;
+			size_t      j;
+			int         seen = 0;
+
+			if (r == NULL || resp->deliveries[i]->id == NULL)
+				continue;
+			for (j = 0; j < ndone; j++)
+				seen |= done[j] == r;
+			if (seen || (reason != NULL && r != reason))
+				continue;
+			reason = r;
+			ids[k++] = resp->deliveries[i]->id;
+		}
+		if (k == 0 || ndone == 16)
+			break;
+		done[ndone++] = reason;
+		req.topic = c->topic;
+		req.group = c->group;
+		req.consumer = c->name;
+		req.n_ids = k;
+		req.ids = ids;
+		req.reason = (char *)reason;
+		req.dead_letter = 1;
+		GT_LOGW("consumer.invalid_record", GT_KV_STR("reason", reason), GT_KV_UINT("count", k),
+		    GT_KV_UINT("partition", ids[0]->partition), GT_KV_UINT("offset", ids[0]->offset));
+		if (gt_rpc_call_by_name(stub, "Nack", &req.base, &out) == GT_OK)
+			protobuf_c_message_free_unpacked(out, NULL);
+		else
+			GT_LOGW("consumer.nack_failed", GT_KV_STR("code", gt_rpc_code_name(stub->status.code)));
+	}
+	free(ids);
+}
+
+/* Hand what was written since the last call to the syncer: descriptors to fsync (interval
+ * policy), the checkpoint when due, the ids to ack afterwards. force: everything now. */
+static void
+writer_durable(col_consumer *c, int force)
+{
+	int64_t   now = gt_mono_ns();
+	sync_job *j;
+	int       want_ckpt;
+
+	if (c->cfg.fsync == COL_FSYNC_INTERVAL && !force && now < c->next_sync)
+		return;
+	want_ckpt = c->ckpt_path != NULL && c->ckpt_dirty && (force || now >= c->next_ckpt);
+	if (c->pending.n == 0 && !want_ckpt && c->cfg.fsync != COL_FSYNC_INTERVAL)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return;
+	gt_buf_init(&j->ckpt);
+	if (c->cfg.fsync == COL_FSYNC_INTERVAL) {
+		col_store_sync_take(c->store, &j->fds, &j->nfds);
+		c->next_sync = now + c->cfg.fsync_interval_ns;
+	}
+	if (want_ckpt) {
+		col_ckpt_file *files = NULL;
+		size_t         n = 0;
+
+		if (col_store_files(c->store, &files, &n) == GT_OK &&
+		    col_ckpt_encode(c->ckpt, files, n, &j->ckpt) == GT_OK)
+			j->has_ckpt = 1;
+		col_ckpt_files_free(files, n);
+		c->ckpt_dirty = 0;
+		c->next_ckpt = now + c->cfg.ckpt_interval_ns;
+	}
+	j->acks = c->pending; /* moved */
+	memset(&c->pending, 0, sizeof(c->pending));
+	atomic_store(&c->pending_n, 0);
+	if (j->nfds == 0 && j->acks.n == 0 && !j->has_ckpt) {
+		sync_job_free(j);
+		return;
+	}
+	if (gt_queue_push(c->syncq, j, -1) != GT_OK)
+		sync_job_free(j);
+}
+
+static void
+writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
+{
+	Gtpb__V1__FetchResponse *resp = b->resp;
+	size_t                   n = resp->n_deliveries, i, k = 0;
+	col_rec                **recs = NULL;
+	const uint8_t          **pays = NULL;
+	size_t                  *lens = NULL;
+	int64_t                  t0;
+	int                      rotated = 0;
+	gt_err                   rv = GT_OK, arv = GT_OK;
+	uint64_t                 dups = 0, invalid = 0;
+
+	pthread_mutex_lock(&b->mtx);
+	while (b->left > 0)
+		pthread_cond_wait(&b->cv, &b->mtx);
+	pthread_mutex_unlock(&b->mtx);
+	atomic_fetch_add(&c->batches, 1);
+	if (col_ckpt_epoch(c->ckpt, resp->epoch)) {
+		GT_LOGI("consumer.epoch", GT_KV_UINT("epoch", resp->epoch));
+		c->ckpt_dirty = 1;
+	}
+	if (c->pending.n > 0 && c->pending_epoch != resp->epoch) {
+		c->pending.n = 0; /* the old broker epoch is gone */
+		atomic_store(&c->pending_n, 0);
+	}
+	c->pending_epoch = resp->epoch;
+	recs = malloc(n * sizeof(*recs));
+	pays = malloc(n * sizeof(*pays));
+	lens = malloc(n * sizeof(*lens));
+	if (recs == NULL || pays == NULL || lens == NULL)
+		goto out; /* nothing acked: redelivered */
+	t0 = gt_mono_ns();
+	for (i = 0; i < n; i++) {
+		cons_item          *it = &b->items[i];
+		Gtpb__V1__Delivery *d = resp->deliveries[i];
+		cons_chunk         *ch = &b->chunks[i / CHUNK];
+
+		if (d->id == NULL)
+			continue;
+		if (it->reason != NULL) {
+			invalid++;
+			continue;
+		}
+		if (d->id->epoch == resp->epoch &&
+		    col_ckpt_seen(c->ckpt, d->id->epoch, d->id->partition, d->id->offset)) {
+			dups++;
+			ids_push(&c->pending, d->id);
+			continue;
+		}
+		/* on failure the rest stays unacked (redelivered); what was appended is
+		 * still committed and acked below */
+		if ((arv = col_store_append(c->store, it->rec, ch->lines.data + it->line_off,
+		         it->line_len)) != GT_OK)
+			break;
+		recs[k] = it->rec;
+		pays[k] = d->message->payload.data;
+		lens[k] = i; /* index for now */
+		k++;
+	}
+	if (invalid > 0)
+		nack_invalid(c, stub, b);
+	if (arv != GT_OK)
+		GT_LOGE("consumer.append_failed", GT_KV_ERR(arv), GT_KV_UINT("appended", k));
+	rv = col_store_commit(c->store, &rotated);
+	gt_hist_observe_ns(c->m_write, gt_mono_ns() - t0);
+	if (rv != GT_OK) {
+		GT_LOGE("consumer.write_failed", GT_KV_ERR(rv), GT_KV_UINT("records", k));
+		goto out; /* not acked: redelivered, and the marks are unchanged */
+	}
+	for (i = 0; i < k; i++) {
+		Gtpb__V1__Delivery *d = resp->deliveries[lens[i]];
+
+		col_ckpt_mark(c->ckpt, d->id->epoch, d->id->partition, d->id->offset);
+		ids_push(&c->pending, d->id);
+		col_cache_put(c->cache, recs[i], col_store_batch_floor(c->store, recs[i]->gpu_key));
+		lens[i] = d->message->payload.len;
+	}
+	if (k > 0)
+		c->ckpt_dirty = 1;
+	if (rotated)
+		c->next_ckpt = 0; /* save now: recovery scans from the saved sizes */
+	gt_counter_add(c->m_stored, k);
+	gt_counter_add(c->m_dup, dups);
+	gt_counter_add(c->m_invalid, invalid);
+	atomic_store(&c->pending_n, c->pending.n);
+	if (k > 0 && c->stored)
+		c->stored(c->stored_arg, recs, pays, lens, k);
+out:
+	free(recs);
+	free(pays);
+	free(lens);
+	writer_durable(c, c->pending.n >= 200000);
+}
+
+static void *
+writer_main(void *arg)
+{
+	col_consumer *c = arg;
+	gt_rpc_stub   stub;
+	void         *item;
+	gt_err        rv;
+
+	gt_rpc_stub_init(&stub, c->cli, &gtpb__v1__message_queue__descriptor, 5 * GT_NS_PER_S);
+	c->next_sync = gt_mono_ns() + c->cfg.fsync_interval_ns;
+	c->next_ckpt = gt_mono_ns() + c->cfg.ckpt_interval_ns;
+	c->next_retention = gt_mono_ns();
+	for (;;) {
+		rv = gt_queue_pop(c->writeq, &item, 50 * GT_NS_PER_MS);
+		if (rv == GT_OK) {
+			writer_batch(c, &stub, item);
+			batch_free(item);
+		} else if (rv == GT_ETIMEDOUT) {
+			writer_durable(c, 0);
+		} else {
+			break; /* closed and drained */
+		}
+		if (c->cfg.retention_every_ns > 0 && gt_mono_ns() >= c->next_retention) {
+			col_store_retention(c->store, gt_now_ns());
+			c->next_retention = gt_mono_ns() + c->cfg.retention_every_ns;
+		}
+	}
+	c->ckpt_dirty = c->ckpt_path != NULL;
+	writer_durable(c, 1);
+	gt_queue_close(c->syncq);
+	return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+gt_err
+col_consumer_new(col_consumer **out, const col_consumer_cfg *cfg, col_store *store,
+    col_cache *cache, col_ckpt *ckpt, gt_metrics *m, col_stored_fn stored, void *arg)
+{
+	col_consumer     *c;
+	gt_rpc_client_cfg ccfg = {0};
+	gt_err            rv;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return GT_ENOMEM;
+	c->cfg = *cfg;
+	if (c->cfg.workers < 1)
+		c->cfg.workers = 1;
+	if (c->cfg.fetchers < 1)
+		c->cfg.fetchers = 1;
+	if (c->cfg.fetchers > COL_MAX_FETCHERS)
+		c->cfg.fetchers = COL_MAX_FETCHERS;
+	if (c->cfg.queue_batches < 1)
+		c->cfg.queue_batches = 4;
+	if (c->cfg.fetch_max == 0)
+		c->cfg.fetch_max = 2000;
+	if (c->cfg.fsync_interval_ns <= 0)
+		c->cfg.fsync_interval_ns = 200 * GT_NS_PER_MS;
+	if (c->cfg.ckpt_interval_ns <= 0)
+		c->cfg.ckpt_interval_ns = GT_NS_PER_S;
+	c->store = store;
+	c->cache = cache;
+	c->ckpt = ckpt;
+	c->stored = stored;
+	c->stored_arg = arg;
+	c->topic = strdup(cfg->topic);
+	c->group = strdup(cfg->group);
+	c->name = strdup(cfg->consumer);
+	c->ckpt_path = dup_or_null(cfg->ckpt_path);
+	if (!c->topic || !c->group || !c->name || (cfg->ckpt_path && !c->ckpt_path)) {
+		rv = GT_ENOMEM;
+		goto fail;
+	}
+	ccfg.token = cfg->token;
+	ccfg.timeout_ns = 5 * GT_NS_PER_S;
+	if ((rv = gt_rpc_client_open(&c->cli, cfg->mq_url, &ccfg)) != GT_OK)
+		goto fail;
+	if ((rv = gt_queue_new(&c->work, (size_t)c->cfg.queue_batches * 64)) != GT_OK ||
+	    (rv = gt_queue_new(&c->writeq, (size_t)c->cfg.queue_batches)) != GT_OK ||
+	    (rv = gt_queue_new(&c->syncq, 4)) != GT_OK)
+		goto fail;
+	c->m_fetched = gt_metrics_counter(m, "fetched_total", NULL, "deliveries fetched from gt-mq");
+	c->m_stored = gt_metrics_counter(m, "stored_total", NULL, "records written to the files");
+	c->m_dup = gt_metrics_counter(m, "duplicates_total", NULL, "redeliveries already stored (acked, not written)");
+	c->m_invalid = gt_metrics_counter(m, "invalid_total", NULL, "records that failed validation (dead-lettered)");
+	c->m_acked = gt_metrics_counter(m, "acked_total", NULL, "deliveries acked");
+	c->m_ackfail = gt_metrics_counter(m, "ack_failures_total", NULL, "delivery acks that failed");
+	c->m_fetcherr = gt_metrics_counter(m, "fetch_errors_total", NULL, "failed Fetch calls");
+	c->m_write = gt_metrics_hist(m, "write_seconds", NULL, "time to write one fetched batch to the files");
+	c->m_sync = gt_metrics_hist(m, "fsync_seconds", NULL, "fdatasync of the files written in one interval");
+	c->m_fetch = gt_metrics_hist(m, "fetch_seconds", NULL, "Fetch call latency (includes long-poll wait)");
+	*out = c;
+	return GT_OK;
+fail:
+	col_consumer_free(c);
+	return rv;
+}
+
+gt_err
+col_consumer_start(col_consumer *c)
+{
+	int i;
+
+	if ((c->workers = calloc((size_t)c->cfg.workers, sizeof(*c->workers))) == NULL)
+		return GT_ENOMEM;
+	for (i = 0; i < c->cfg.workers; i++) {
+		if (pthread_create(&c->workers[i], NULL, worker_main, c) != 0)
+			return GT_ENOMEM;
+		c->nworkers_started++;
+	}
+	if (pthread_create(&c->sync_thr, NULL, syncer_main, c) != 0)
+		return GT_ENOMEM;
+	c->sync_started = 1;
+	if (pthread_create(&c->write_thr, NULL, writer_main, c) != 0)
+		return GT_ENOMEM;
+	c->write_started = 1;
+	for (i = 0; i < c->cfg.fetchers; i++) {
+		if (pthread_create(&c->fetch_thr[i], NULL, fetch_main, c) != 0)
+			return GT_ENOMEM;
+		c->fetch_started++;
+	}
+	return GT_OK;
+}
+
+void
+col_consumer_stop(col_consumer *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	atomic_store(&c->stopping, 1);
+	for (i = 0; i < c->fetch_started; i++)
+		pthread_join(c->fetch_thr[i], NULL);
+	c->fetch_started = 0;
+	if (c->work)
+		gt_queue_close(c->work);
+	for (i = 0; i < c->nworkers_started; i++)
+		pthread_join(c->workers[i], NULL);
+	c->nworkers_started = 0;
+	if (c->writeq)
+		gt_queue_close(c->writeq);
+	if (c->write_started) {
+		col_consumer_stats st;
+
+		pthread_join(c->write_thr, NULL);
+		c->write_started = 0;
+		if (c->sync_started) {
+			pthread_join(c->sync_thr, NULL); /* the writer closed syncq */
+			c->sync_started = 0;
+		}
+		col_consumer_stats_get(c, &st);
+		GT_LOGI("consumer.stopped", GT_KV_UINT("fetched", st.fetched), GT_KV_UINT("stored", st.stored),
+		    GT_KV_UINT("duplicates", st.duplicates), GT_KV_UINT("invalid", st.invalid),
+		    GT_KV_UINT("acked", st.acked), GT_KV_UINT("ack_failures", st.ack_failures));
+	}
+}
+
+void
+col_consumer_free(col_consumer *c)
+{
+	void *item;
+
+	if (c == NULL)
+		return;
+	col_consumer_stop(c);
+	if (c->writeq) {
+		while (gt_queue_pop(c->writeq, &item, 0) == GT_OK)
+			batch_free(item);
+		gt_queue_free(c->writeq);
+	}
+	if (c->syncq) {
+		gt_queue_close(c->syncq);
+		if (c->sync_started)
+			pthread_join(c->sync_thr, NULL);
+		while (gt_queue_pop(c->syncq, &item, 0) == GT_OK)
+			sync_job_free(item);
+		gt_queue_free(c->syncq);
+	}
+	gt_queue_free(c->work);
+	gt_rpc_client_close(c->cli);
+	free(c->workers);
+	free(c->pending.v);
+	free(c->topic);
+	free(c->group);
+	free(c->name);
+	free(c->ckpt_path);
+	free(c);
+}
+
+void
+col_consumer_stats_get(col_consumer *c, col_consumer_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->fetched = gt_counter_get(c->m_fetched);
+	st->stored = gt_counter_get(c->m_stored);
+	st->duplicates = gt_counter_get(c->m_dup);
+	st->invalid = gt_counter_get(c->m_invalid);
+	st->acked = gt_counter_get(c->m_acked);
+	st->ack_failures = gt_counter_get(c->m_ackfail);
+	st->fetch_errors = gt_counter_get(c->m_fetcherr);
+	st->batches = atomic_load(&c->batches);
+	st->epoch = atomic_load(&c->epoch);
+	st->checkpoints = atomic_load(&c->checkpoints);
+	st->pending_acks = atomic_load(&c->pending_n);
+	st->connected = atomic_load(&c->connected);
+	st->write_p50_ms = gt_hist_quantile(c->m_write, 0.5) * 1e3;
+	st->write_p99_ms = gt_hist_quantile(c->m_write, 0.99) * 1e3;
+	st->fsync_p50_ms = gt_hist_quantile(c->m_sync, 0.5) * 1e3;
+	st->fsync_p99_ms = gt_hist_quantile(c->m_sync, 0.99) * 1e3;
+}

@@ -1,0 +1,27 @@
+/* gt-collector: config -> init -> run -> shutdown. */
+#include "col_server.h"
+#include "gt/gt_log.h"
+#include "gt/gt_signal.h"
+
+int
+main(int argc, char **argv)
+{
+	col_config  cfg;
+	col_server *srv = NULL;
+	gt_err      rv;
+
+	if ((rv = col_config_load(&cfg, argc, argv)) != GT_OK) {
+		if (rv == GT_EDONE)
+			col_config_free(&cfg);
+		return gt_exit_code(rv);
+	}
+	gt_log_open("collector", (gt_log_level)cfg.log_level);
+	gt_signal_install();
+	if ((rv = col_server_new(&srv, &cfg)) == GT_OK && (rv = col_server_start(srv)) == GT_OK)
+		rv = col_server_run(srv);
+	col_server_free(srv);
+	GT_LOGI("service.exit", GT_KV_STR("status", gt_strerror(rv)));
+	gt_log_close();
+	col_config_free(&cfg);
+	return gt_exit_code(rv);
+}

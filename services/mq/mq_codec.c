@@ -1,0 +1,277 @@
+/* mq_codec.c - raw descriptors and hand-written protobuf encoding for the hot paths. */
+#include <stddef.h>
+#include <string.h>
+
+#include "mq_codec.h"
+
+/* ---- raw descriptors (wire-identical to PublishRequest / FetchResponse) ---- */
+
+static void
+raw_publish_init(mq_raw_publish *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->base.descriptor = &mq_raw_publish_descriptor;
+	m->topic = (char *)protobuf_c_empty_string;
+	m->producer_id = (char *)protobuf_c_empty_string;
+}
+
+static const ProtobufCFieldDescriptor raw_publish_fields[5] = {
+    {"topic", 1, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_STRING, 0, offsetof(mq_raw_publish, topic),
+     NULL, &protobuf_c_empty_string, 0, 0, NULL, NULL},
+    {"messages", 2, PROTOBUF_C_LABEL_REPEATED, PROTOBUF_C_TYPE_BYTES,
+     offsetof(mq_raw_publish, n_messages), offsetof(mq_raw_publish, messages), NULL, NULL, 0, 0,
+     NULL, NULL},
+    {"producer_id", 3, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_STRING, 0,
+     offsetof(mq_raw_publish, producer_id), NULL, &protobuf_c_empty_string, 0, 0, NULL, NULL},
+    {"sequence", 4, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_UINT64, 0,
+     offsetof(mq_raw_publish, sequence), NULL, NULL, 0, 0, NULL, NULL},
+    {"omit_positions", 5, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_BOOL, 0,
+     offsetof(mq_raw_publish, omit_positions), NULL, NULL, 0, 0, NULL, NULL},
+};
+/* field indices sorted by name: messages, omit_positions, producer_id, sequence, topic */
+static const unsigned          raw_publish_by_name[] = {1, 4, 2, 3, 0};
+static const ProtobufCIntRange raw_publish_ranges[2] = {{1, 0}, {0, 5}};
+
+const ProtobufCMessageDescriptor mq_raw_publish_descriptor = {
+    PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+    "gtpb.v1.PublishRequest",
+    "PublishRequest",
+    "mq_raw_publish",
+    "gtpb.v1",
+    sizeof(mq_raw_publish),
+    5,
+    raw_publish_fields,
+    raw_publish_by_name,
+    1,
+    raw_publish_ranges,
+    (ProtobufCMessageInit)raw_publish_init,
+    NULL,
+    NULL,
+    NULL};
+
+static const ProtobufCFieldDescriptor raw_fetch_fields[2] = {
+    {"deliveries", 1, PROTOBUF_C_LABEL_REPEATED, PROTOBUF_C_TYPE_BYTES,
+     offsetof(mq_raw_fetch, n_deliveries), offsetof(mq_raw_fetch, deliveries), NULL, NULL, 0, 0,
+     NULL, NULL},
+    {"epoch", 2, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_UINT64, 0, offsetof(mq_raw_fetch, epoch),
+     NULL, NULL, 0, 0, NULL, NULL},
+};
+static const unsigned          raw_fetch_by_name[] = {0, 1};
+static const ProtobufCIntRange raw_fetch_ranges[2] = {{1, 0}, {0, 2}};
+
+void
+mq_raw_fetch_init(mq_raw_fetch *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->base.descriptor = &mq_raw_fetch_descriptor;
+}
+
+const ProtobufCMessageDescriptor mq_raw_fetch_descriptor = {PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+                                                            "gtpb.v1.FetchResponse",
+                                                            "FetchResponse",
+                                                            "mq_raw_fetch",
+                                                            "gtpb.v1",
+                                                            sizeof(mq_raw_fetch),
+                                                            2,
+                                                            raw_fetch_fields,
+                                                            raw_fetch_by_name,
+                                                            1,
+                                                            raw_fetch_ranges,
+                                                            (ProtobufCMessageInit)mq_raw_fetch_init,
+                                                            NULL,
+                                                            NULL,
+                                                            NULL};
+
+/* ---- varints ---- */
+
+size_t
+mq_varint_size(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+size_t
+mq_put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+gt_err
+mq_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+	const uint8_t *p = *pp;
+	uint64_t       r = 0;
+
+	for (int shift = 0; shift < 70; shift += 7) {
+		if (p >= end)
+			return GT_EPROTO;
+		uint8_t b = *p++;
+		if (shift == 63 && b > 1)
+			return GT_EPROTO;
+		r |= (uint64_t)(b & 0x7f) << shift;
+		if ((b & 0x80) == 0) {
+			*pp = p;
+			*v = r;
+			return GT_OK;
+		}
+	}
+	return GT_EPROTO;
+}
+
+/* Skip a field's value of the given wire type; returns the value's start/length for
+ * length-delimited ones. */
+static gt_err
+skip_value(const uint8_t **pp, const uint8_t *end, unsigned wt, const uint8_t **val, size_t *vlen)
+{
+	uint64_t v;
+
+	switch (wt) {
+	case 0:
+		return mq_get_varint(pp, end, &v);
+	case 1:
+		if ((size_t)(end - *pp) < 8)
+			return GT_EPROTO;
+		*pp += 8;
+		return GT_OK;
+	case 5:
+		if ((size_t)(end - *pp) < 4)
+			return GT_EPROTO;
+		*pp += 4;
+		return GT_OK;
+	case 2:
+		if (mq_get_varint(pp, end, &v) != GT_OK || v > (uint64_t)(end - *pp))
+			return GT_EPROTO;
+		if (val != NULL) {
+			*val = *pp;
+			*vlen = (size_t)v;
+		}
+		*pp += v;
+		return GT_OK;
+	default:
+		return GT_EPROTO;
+	}
+}
+
+/* A map<string,string> entry: fields 1 and 2, both length-delimited. */
+static gt_err
+map_entry_check(const uint8_t *p, size_t n)
+{
+	const uint8_t *end = p + n;
+	uint64_t       tag;
+
+	while (p < end) {
+		if (mq_get_varint(&p, end, &tag) != GT_OK || (tag >> 3) == 0)
+			return GT_EPROTO;
+		if (((tag >> 3) == 1 || (tag >> 3) == 2) && (tag & 7) != 2)
+			return GT_EPROTO;
+		if (skip_value(&p, end, (unsigned)(tag & 7), NULL, NULL) != GT_OK)
+			return GT_EPROTO;
+	}
+	return GT_OK;
+}
+
+gt_err
+mq_msg_parse(const uint8_t *p, size_t n, mq_msg_view *v)
+{
+	const uint8_t *end = p + n;
+	uint64_t       tag, ts;
+
+	memset(v, 0, sizeof(*v));
+	while (p < end) {
+		const uint8_t *val = NULL;
+		size_t         vlen = 0;
+		unsigned       field, wt;
+
+		if (mq_get_varint(&p, end, &tag) != GT_OK)
+			return GT_EPROTO;
+		field = (unsigned)(tag >> 3);
+		wt = (unsigned)(tag & 7);
+		if (field == 0)
+			return GT_EPROTO;
+		switch (field) {
+		case 1:
+		case 2:
+		case 3:
+			if (wt != 2 || skip_value(&p, end, wt, &val, &vlen) != GT_OK)
+				return GT_EPROTO;
+			if (field == 1) {
+				v->key = val;
+				v->key_len = vlen;
+			} else if (field == 2) {
+				v->payload_len = vlen;
+			} else if (map_entry_check(val, vlen) != GT_OK) {
+				return GT_EPROTO;
+			}
+			break;
+		case 4:
+			if (wt != 0 || mq_get_varint(&p, end, &ts) != GT_OK)
+				return GT_EPROTO;
+			v->has_ts = ts != 0;
+			break;
+		default:
+			if (skip_value(&p, end, wt, NULL, NULL) != GT_OK)
+				return GT_EPROTO;
+		}
+	}
+	return GT_OK;
+}
+
+size_t
+mq_ts_field_put(uint8_t *p, int64_t ts_ns)
+{
+	p[0] = (4 << 3) | 0;
+	return 1 + mq_put_varint(p + 1, (uint64_t)ts_ns);
+}
+
+static size_t
+id_size(uint64_t epoch, uint32_t partition, uint64_t offset)
+{
+	return 1 + mq_varint_size(epoch) + 1 + mq_varint_size(partition) + 1 +
+	       mq_varint_size(offset);
+}
+
+size_t
+mq_delivery_size(uint64_t epoch, uint32_t partition, uint64_t offset, uint32_t attempt,
+                 size_t msg_len)
+{
+	size_t ids = id_size(epoch, partition, offset);
+
+	return 1 + mq_varint_size(ids) + ids + 1 + mq_varint_size(attempt) + 1 +
+	       mq_varint_size(msg_len) + msg_len;
+}
+
+size_t
+mq_delivery_put(uint8_t *p, uint64_t epoch, uint32_t partition, uint64_t offset, uint32_t attempt,
+                const uint8_t *msg, size_t msg_len)
+{
+	size_t ids = id_size(epoch, partition, offset);
+	size_t n = 0;
+
+	p[n++] = (1 << 3) | 2;
+	n += mq_put_varint(p + n, ids);
+	p[n++] = (1 << 3) | 0;
+	n += mq_put_varint(p + n, epoch);
+	p[n++] = (2 << 3) | 0;
+	n += mq_put_varint(p + n, partition);
+	p[n++] = (3 << 3) | 0;
+	n += mq_put_varint(p + n, offset);
+	p[n++] = (2 << 3) | 0;
+	n += mq_put_varint(p + n, attempt);
+	p[n++] = (3 << 3) | 2;
+	n += mq_put_varint(p + n, msg_len);
+	memcpy(p + n, msg, msg_len);
+	return n + msg_len;
+}

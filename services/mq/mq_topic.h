@@ -1,0 +1,167 @@
+/* mq_topic.h - one topic: partitioned in-memory log, consumer groups, dead letters,
+ * producer deduplication.
+ *
+ * Messages are stored as their encoded gtpb.v1.Message bytes in 1 MiB arena chunks per
+ * partition (no malloc per message), indexed by an offset ring. A message is retained until
+ * every group has acked (or dead-lettered) it; retained bytes are bounded by max_bytes
+ * (Publish then fails with GT_EFULL, which the server answers RESOURCE_EXHAUSTED).
+ *
+ * No locking inside: the owner (mq_server) serialises calls with one mutex per topic. Time
+ * comes from the injected clock. */
+#ifndef MQ_TOPIC_H
+#define MQ_TOPIC_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gt/gt_buf.h"
+#include "gt/gt_err.h"
+#include "gt/gt_time.h"
+
+typedef struct mq_topic mq_topic;
+typedef struct mq_group mq_group;
+
+typedef struct mq_topic_cfg {
+	uint32_t        partitions;
+	uint64_t        max_bytes;   /* 0 = unbounded */
+	int64_t         ack_timeout; /* first redelivery after this; doubles per attempt */
+	int64_t         backoff_cap; /* longest redelivery delay */
+	int64_t         nack_delay;  /* redelivery delay after a Nack; doubles per attempt */
+	unsigned        max_retries; /* redeliveries before the dead-letter queue */
+	int64_t         lease;       /* a consumer silent for longer leaves its group */
+	uint64_t        epoch;
+	const gt_clock *clock;
+	/* Optional: called (under the topic's owner lock) when an offset becomes done for a group
+	 * without an Ack: dead-lettered. The WAL records it like an ack. */
+	void (*on_done)(void *arg, mq_topic *t, const char *group, uint32_t part, uint64_t off);
+	void *on_done_arg;
+	/* A group without members for longer than group_ttl is deleted (0 = never); its
+	 * unacked messages stop holding back retention. on_group_deleted (optional, under the
+	 * owner's lock) lets the WAL record it. */
+	int64_t group_ttl;
+	void (*on_group_deleted)(void *arg, mq_topic *t, const char *group);
+} mq_topic_cfg;
+
+typedef struct mq_pos {
+	uint32_t partition;
+	uint64_t offset;
+} mq_pos;
+
+typedef struct mq_id {
+	uint64_t epoch;
+	uint32_t partition;
+	uint64_t offset;
+} mq_id;
+
+/* A fetch result: encoded Delivery messages back to back in buf; span i is
+ * [spans[2i], spans[2i] + spans[2i+1]). */
+typedef struct mq_fetch_out {
+	gt_buf  buf;
+	size_t *spans;
+	size_t  n, cap;
+	size_t  redelivered;
+} mq_fetch_out;
+
+void mq_fetch_out_init(mq_fetch_out *o);
+void mq_fetch_out_reset(mq_fetch_out *o);
+void mq_fetch_out_fini(mq_fetch_out *o);
+
+gt_err      mq_topic_new(mq_topic **out, const char *name, const mq_topic_cfg *cfg);
+void        mq_topic_free(mq_topic *t);
+const char *mq_topic_name(const mq_topic *t);
+uint32_t    mq_topic_partitions(const mq_topic *t);
+
+/* mq_topic_publish validates every message, then stores all of them or none.
+ * msgs: encoded gtpb.v1.Message each. positions: n slots filled on GT_OK.
+ * (producer, seq) with seq > 0: a request already stored returns GT_OK with *duplicate = 1
+ * (positions filled for the producer's latest request, zeroed for older ones).
+ * ts_ns stamps messages whose timestamp_ns is 0.
+ * Errors: GT_EPROTO (a malformed message; *bad = its index), GT_EFULL (over max_bytes). */
+gt_err mq_topic_publish(mq_topic *t, const ProtobufCBinaryData *msgs, size_t n,
+                        const char *producer, uint64_t seq, int64_t ts_ns, mq_pos *positions,
+                        int *duplicate, size_t *bad);
+
+/* Append one already-validated message at a known offset (WAL recovery; offsets must come
+ * in increasing order per partition; gaps are skipped). */
+gt_err mq_topic_restore(mq_topic *t, uint32_t part, uint64_t off, const uint8_t *msg, size_t len,
+                        int64_t ts_ns);
+/* Recovery: make sure group exists. */
+gt_err mq_topic_restore_group(mq_topic *t, const char *group);
+/* Delete a group (recovery of a deletion; also used by expiry). GT_ENOENT if unknown. */
+gt_err mq_topic_remove_group(mq_topic *t, const char *group);
+/* First retained offset of a partition: everything below is done for every group. */
+uint64_t mq_topic_base(const mq_topic *t, uint32_t part);
+/* Recovery: producer's last sequence. */
+void mq_topic_restore_producer(mq_topic *t, const char *producer, uint64_t seq);
+/* Recovery: mark offsets done for group (created if new). */
+gt_err mq_topic_restore_done(mq_topic *t, const char *group, uint32_t part, uint64_t off);
+
+/* mq_topic_fetch delivers due redeliveries first, then new messages, from the partitions the
+ * consumer owns in group (the group is created on first fetch). Appends to out. */
+gt_err mq_topic_fetch(mq_topic *t, const char *group, const char *consumer, uint32_t max_msgs,
+                      size_t max_bytes, mq_fetch_out *out);
+/* Count a long-poll of consumer as waiting (delta +1/-1): alive while parked. */
+void mq_topic_park(mq_topic *t, const char *group, const char *consumer, int delta);
+
+/* mq_topic_ack validates every id (GT_ENOENT: unknown group or an id never delivered or of
+ * another epoch; *bad = its index) before acking any. Ids already acked count as success.
+ * *acked = ids that changed state. on_ack (optional) sees every id that changed. */
+gt_err mq_topic_ack(mq_topic *t, const char *group, const mq_id *ids, size_t n, size_t *acked,
+                    size_t *bad);
+/* mq_topic_nack: same validation; pending ids are redelivered after a backoff, or moved to
+ * the dead-letter queue when dead_letter is set or retries are exhausted. */
+gt_err mq_topic_nack(mq_topic *t, const char *group, const mq_id *ids, size_t n, int dead_letter,
+                     const char *reason, size_t *nacked, size_t *bad);
+
+/* Earliest monotonic time at which something becomes due for group (INT64_MAX: none). */
+int64_t mq_topic_next_due(mq_topic *t, const char *group);
+/* Membership housekeeping for every group (lease expiry). */
+void mq_topic_expire(mq_topic *t);
+/* 1 when the group exists. */
+int mq_topic_has_group(mq_topic *t, const char *group);
+
+/* ---- dead letters ---- */
+typedef struct mq_dead_view {
+	const char    *group;
+	mq_id          id;
+	unsigned       attempts;
+	const char    *reason;
+	const uint8_t *msg;
+	size_t         len;
+	uint64_t       dlq_offset;
+} mq_dead_view;
+
+size_t mq_topic_dlq_count(const mq_topic *t);
+/* Visit up to limit (0 = all) dead letters, oldest first. */
+void mq_topic_dlq_each(mq_topic *t, size_t limit, void (*fn)(void *arg, const mq_dead_view *d),
+                       void *arg);
+/* Republish up to limit (0 = all) dead letters into the topic (new offsets; every group
+ * sees them); removes them from the DLQ. *replayed = count. GT_EFULL if the topic is full. */
+gt_err mq_topic_dlq_replay(mq_topic *t, size_t limit, size_t *replayed);
+size_t mq_topic_dlq_purge(mq_topic *t);
+
+/* ---- stats ---- */
+typedef struct mq_topic_stats {
+	uint64_t messages; /* accepted since start (or recovery) */
+	uint64_t bytes;    /* retained */
+	uint64_t retained; /* retained messages */
+	uint64_t duplicates;
+	uint64_t rejected_full;
+	uint64_t dlq;
+} mq_topic_stats;
+
+void mq_topic_stats_get(const mq_topic *t, mq_topic_stats *s);
+
+typedef struct mq_group_view {
+	const char  *name;
+	uint64_t     lag, pending, delivered, redelivered, acked, dead_lettered;
+	size_t       nconsumers;
+	const char **consumers; /* borrowed, valid until the topic changes */
+} mq_group_view;
+
+size_t mq_topic_groups(const mq_topic *t);
+/* Group i's figures (borrowed strings; consumers array malloc'd: free(v->consumers)). */
+gt_err mq_topic_group_view(mq_topic *t, size_t i, mq_group_view *v);
+
+#endif

@@ -1,0 +1,87 @@
+/* mq_wal.h - write-ahead log: segment files of records (u32 length, u32 CRC32C, payload).
+ *
+ * Directory layout: <dir>/epoch (the broker epoch, decimal), <dir>/wal-<seq:016>.log.
+ * Payload types: TOPIC (id, name) - re-declared at the head of every segment; PUBLISH
+ * (topic, producer, sequence, [partition, offset, message]...); ACK (topic, group,
+ * [partition, offset]...). Recovery replays segments in order; a torn or corrupted tail is
+ * truncated (logged as wal.truncated), never a crash. A segment whose every PUBLISH record
+ * is acked by every group is deleted (wal.segment_deleted).
+ *
+ * Appends happen under the caller's topic lock (so per-partition order is log order) and go
+ * to an in-memory buffer; a writer thread writes and fsyncs per policy. mq_wal_wait blocks
+ * the calling RPC worker until the record is durable under the policy:
+ *   always: written + fdatasync; interval: written (fsync within the interval); never: written.
+ */
+#ifndef MQ_WAL_H
+#define MQ_WAL_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gt/gt_err.h"
+#include "mq_topic.h"
+
+typedef struct mq_wal mq_wal;
+
+typedef struct mq_wal_cfg {
+	const char *dir;
+	int         fsync; /* MQ_FSYNC_* */
+	int64_t     fsync_interval;
+	uint64_t    segment_bytes;
+} mq_wal_cfg;
+
+typedef struct mq_wal_rec_ops {
+	gt_err (*topic)(void *arg, uint32_t topic_id, const char *name);
+	/* ts_ns: the accept time of the batch (stamps messages without timestamp_ns). */
+	gt_err (*msg)(void *arg, uint32_t topic_id, uint32_t part, uint64_t off, const uint8_t *msg,
+	              size_t len, int64_t ts_ns);
+	gt_err (*producer)(void *arg, uint32_t topic_id, const char *producer, uint64_t seq);
+	gt_err (*ack)(void *arg, uint32_t topic_id, const char *group, uint32_t part, uint64_t off);
+	gt_err (*group)(void *arg, uint32_t topic_id, const char *group);
+	gt_err (*group_deleted)(void *arg, uint32_t topic_id, const char *group); /* may be NULL */
+} mq_wal_rec_ops;
+
+/* Segment deletion asks whether offset off of (topic, part) is done for every group
+ * (returns nonzero). Called on the writer thread; may take the topic's lock. */
+typedef int (*mq_wal_done_fn)(void *arg, uint32_t topic_id, uint32_t part, uint64_t off);
+
+typedef struct mq_wal_stats {
+	uint64_t segments, bytes, written, fsyncs, truncated;
+} mq_wal_stats;
+
+/* Opens (creates) dir and reads or creates the epoch. */
+gt_err mq_wal_open(mq_wal **out, const mq_wal_cfg *cfg, uint64_t *epoch);
+/* Replays every segment through ops (main thread, before start). */
+gt_err mq_wal_recover(mq_wal *w, const mq_wal_rec_ops *ops, void *arg);
+/* Opens a fresh segment and starts the writer thread. */
+gt_err mq_wal_start(mq_wal *w, mq_wal_done_fn done_fn, void *done_arg);
+int    mq_wal_started(mq_wal *w);
+/* Declare a topic / a consumer group (remembered; re-declared at every segment head). */
+gt_err mq_wal_topic(mq_wal *w, uint32_t topic_id, const char *name);
+gt_err mq_wal_group(mq_wal *w, uint32_t topic_id, const char *group);
+/* A group was deleted (group TTL): forgotten, and recorded for recovery. */
+gt_err mq_wal_group_deleted(mq_wal *w, uint32_t topic_id, const char *group);
+/* Append a publish batch; *lsn for mq_wal_wait. msgs are logged as the publisher sent them,
+ * with the batch's accept time ts_ns once (re-applied on recovery). */
+gt_err mq_wal_publish(mq_wal *w, uint32_t topic_id, const char *topic, const char *producer,
+                      uint64_t seq, const ProtobufCBinaryData *msgs, size_t n, const mq_pos *pos,
+                      uint64_t *lsn, int64_t ts_ns);
+/* Append acks of group (ids are of the current epoch). Not waited for. */
+gt_err mq_wal_ack(mq_wal *w, uint32_t topic_id, const char *group, const mq_id *ids, size_t n);
+/* Wait until lsn is durable under the policy. */
+gt_err mq_wal_wait(mq_wal *w, uint64_t lsn);
+void   mq_wal_stats_get(mq_wal *w, mq_wal_stats *s);
+/* Flush, fsync, stop the writer, close. Accepts NULL. */
+void mq_wal_close(mq_wal *w);
+
+/* ---- record codec (exposed for unit tests) ---- */
+/* Frame payload into buf: u32le length, u32le crc32c(payload), payload. */
+gt_err mq_wal_frame(gt_buf *buf, const void *payload, size_t len);
+/* Scan frames in data[0..len): calls fn for each valid one; stops at the first torn or
+ * corrupt frame. Returns the length of the valid prefix. */
+size_t mq_wal_scan(const uint8_t *data, size_t                                         len,
+                   gt_err (*fn)(void *arg, const uint8_t *payload, size_t plen), void *arg,
+                   gt_err *fn_err);
+
+#endif
