@@ -41,7 +41,7 @@ static const gt_cfg_opt stm_opts[] = {
 	    "deadline of one Publish attempt"),
 	GT_CFG_DUR("drain-timeout", stm_config, drain_timeout, "10s", GT_NS_PER_MS, HOUR,
 	    "on SIGINT/SIGTERM, wait this long for confirmations"),
-	GT_CFG_INT("http-port", stm_config, http_port, "9093", -1, 65535,
+	GT_CFG_INT("http-port", stm_config, http_port, "9095", -1, 65535,
 	    "HTTP port for /health, /stats, /metrics; 0 = ephemeral, -1 = off"),
 	GT_CFG_STR("bind", stm_config, bind, "0.0.0.0", "HTTP bind address"),
 	GT_CFG_ENUM("log-level", stm_config, log_level, "info", level_choices, "minimum log level"),
