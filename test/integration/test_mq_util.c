@@ -54,8 +54,7 @@ tmq_cleanup(void **state)
 	return 0;
 }
 
-/* LeakSanitizer: gt_log keeps one thread-local buffer per thread that is never freed when a
- * worker thread exits (reported to the lead); keep that out of the child's exit status. */
+/* LeakSanitizer options for the children: an empty suppression list (nothing is excused). */
 static const char *
 tmq_lsan_env(void)
 {
