@@ -1,6 +1,7 @@
 /* gt_rpc_code.c - status codes and the hand-rolled envelope codec. */
 #include <string.h>
 
+#include "gt/gt_pb.h"
 #include "gt/gt_rpc.h"
 #include "gt_rpc_int.h"
 
@@ -99,36 +100,11 @@ gt_rpc_err_from_code(gt_rpc_code c)
 	}
 }
 
-size_t
-gt__rpc_varint_size(uint64_t v)
-{
-	size_t n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
-size_t
-gt__rpc_put_varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
 /* Length-delimited field size / writer (field < 16: one tag byte). */
 static size_t
 ld_size(size_t len)
 {
-	return 1 + gt__rpc_varint_size(len) + len;
+	return 1 + gt_pb_varint_size(len) + len;
 }
 
 static size_t
@@ -137,7 +113,7 @@ ld_put(uint8_t *p, unsigned field, const void *data, size_t len)
 	size_t n = 0;
 
 	p[n++] = (uint8_t)(field << 3 | 2);
-	n += gt__rpc_put_varint(p + n, len);
+	n += gt_pb_put_varint(p + n, len);
 	if (data != NULL && len > 0)
 		memcpy(p + n, data, len);
 	return n + (data != NULL ? len : 0);
@@ -147,7 +123,7 @@ static size_t
 vi_put(uint8_t *p, unsigned field, uint64_t v)
 {
 	p[0] = (uint8_t)(field << 3);
-	return 1 + gt__rpc_put_varint(p + 1, v);
+	return 1 + gt_pb_put_varint(p + 1, v);
 }
 
 size_t
@@ -156,12 +132,12 @@ gt__rpc_req_head_size(const gt__rpc_env *e, size_t payload_len)
 	size_t n = ld_size(e->method_len);
 
 	if (e->deadline_ms > 0)
-		n += 1 + gt__rpc_varint_size((uint64_t)e->deadline_ms);
+		n += 1 + gt_pb_varint_size((uint64_t)e->deadline_ms);
 	if (e->request_id)
-		n += 1 + gt__rpc_varint_size(e->request_id);
+		n += 1 + gt_pb_varint_size(e->request_id);
 	if (e->token_len)
 		n += ld_size(e->token_len);
-	return n + 1 + gt__rpc_varint_size(payload_len);
+	return n + 1 + gt_pb_varint_size(payload_len);
 }
 
 size_t
@@ -184,13 +160,13 @@ gt__rpc_resp_head_size(const gt__rpc_env *e, size_t payload_len)
 	size_t n = 0;
 
 	if (e->code != 0)
-		n += 1 + gt__rpc_varint_size((uint64_t)(int64_t)e->code);
+		n += 1 + gt_pb_varint_size((uint64_t)(int64_t)e->code);
 	if (e->message_len)
 		n += ld_size(e->message_len);
 	if (e->request_id)
-		n += 1 + gt__rpc_varint_size(e->request_id);
+		n += 1 + gt_pb_varint_size(e->request_id);
 	if (payload_len)
-		n += 1 + gt__rpc_varint_size(payload_len);
+		n += 1 + gt_pb_varint_size(payload_len);
 	return n;
 }
 
@@ -211,22 +187,14 @@ gt__rpc_resp_head_put(uint8_t *p, const gt__rpc_env *e, size_t payload_len)
 }
 
 static int
-get_varint(const uint8_t *buf, size_t len, size_t *off, uint64_t *v)
+get_varint_at(const uint8_t *buf, size_t len, size_t *off, uint64_t *v)
 {
-	uint64_t r = 0;
+	const uint8_t *p = buf + *off;
 
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		uint8_t b;
-		if (*off >= len)
-			return -1;
-		b = buf[(*off)++];
-		r |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*v = r;
-			return 0;
-		}
-	}
-	return -1;
+	if (gt_pb_get_varint(&p, buf + len, v) != GT_OK)
+		return -1;
+	*off = (size_t)(p - buf);
+	return 0;
 }
 
 /* Walks the fields; resp selects the response numbering. */
@@ -240,7 +208,7 @@ env_decode(const uint8_t *buf, size_t len, gt__rpc_env *e, int resp)
 		uint64_t key, v, l;
 		unsigned field, wt;
 
-		if (get_varint(buf, len, &off, &key))
+		if (get_varint_at(buf, len, &off, &key))
 			return GT_EPROTO;
 		field = (unsigned)(key >> 3);
 		wt = (unsigned)(key & 7);
@@ -248,7 +216,7 @@ env_decode(const uint8_t *buf, size_t len, gt__rpc_env *e, int resp)
 			return GT_EPROTO;
 		switch (wt) {
 		case 0:
-			if (get_varint(buf, len, &off, &v))
+			if (get_varint_at(buf, len, &off, &v))
 				return GT_EPROTO;
 			if (!resp && field == 3)
 				e->deadline_ms = (int64_t)v;
@@ -268,7 +236,7 @@ env_decode(const uint8_t *buf, size_t len, gt__rpc_env *e, int resp)
 			off += 4;
 			break;
 		case 2:
-			if (get_varint(buf, len, &off, &l) || l > len - off)
+			if (get_varint_at(buf, len, &off, &l) || l > len - off)
 				return GT_EPROTO;
 			if (!resp && field == 1) {
 				e->method = (const char *)buf + off;

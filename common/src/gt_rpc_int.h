@@ -30,9 +30,6 @@ typedef struct gt__rpc_env {
 /* Field numbers: request method=1 payload=2 deadline_ms=3 request_id=4 token=5;
  * response code=1 message=2 payload=3 request_id=4. */
 
-size_t gt__rpc_varint_size(uint64_t v);
-size_t gt__rpc_put_varint(uint8_t *p, uint64_t v);
-
 /* Encoded size of the request envelope minus the payload bytes themselves. */
 size_t gt__rpc_req_head_size(const gt__rpc_env *e, size_t payload_len);
 /* Writes the request head; the payload goes at the returned offset. */

@@ -82,55 +82,6 @@ const ProtobufCMessageDescriptor mq_raw_fetch_descriptor = {PROTOBUF_C__MESSAGE_
                                                             NULL,
                                                             NULL};
 
-/* ---- varints ---- */
-
-size_t
-mq_varint_size(uint64_t v)
-{
-	size_t n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
-size_t
-mq_put_varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
-gt_err
-mq_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
-{
-	const uint8_t *p = *pp;
-	uint64_t       r = 0;
-
-	for (int shift = 0; shift < 70; shift += 7) {
-		if (p >= end)
-			return GT_EPROTO;
-		uint8_t b = *p++;
-		if (shift == 63 && b > 1)
-			return GT_EPROTO;
-		r |= (uint64_t)(b & 0x7f) << shift;
-		if ((b & 0x80) == 0) {
-			*pp = p;
-			*v = r;
-			return GT_OK;
-		}
-	}
-	return GT_EPROTO;
-}
-
 /* Skip a field's value of the given wire type; returns the value's start/length for
  * length-delimited ones. */
 static gt_err
@@ -140,7 +91,7 @@ skip_value(const uint8_t **pp, const uint8_t *end, unsigned wt, const uint8_t **
 
 	switch (wt) {
 	case 0:
-		return mq_get_varint(pp, end, &v);
+		return gt_pb_get_varint(pp, end, &v);
 	case 1:
 		if ((size_t)(end - *pp) < 8)
 			return GT_EPROTO;
@@ -152,7 +103,7 @@ skip_value(const uint8_t **pp, const uint8_t *end, unsigned wt, const uint8_t **
 		*pp += 4;
 		return GT_OK;
 	case 2:
-		if (mq_get_varint(pp, end, &v) != GT_OK || v > (uint64_t)(end - *pp))
+		if (gt_pb_get_varint(pp, end, &v) != GT_OK || v > (uint64_t)(end - *pp))
 			return GT_EPROTO;
 		if (val != NULL) {
 			*val = *pp;
@@ -173,7 +124,7 @@ map_entry_check(const uint8_t *p, size_t n)
 	uint64_t       tag;
 
 	while (p < end) {
-		if (mq_get_varint(&p, end, &tag) != GT_OK || (tag >> 3) == 0)
+		if (gt_pb_get_varint(&p, end, &tag) != GT_OK || (tag >> 3) == 0)
 			return GT_EPROTO;
 		if (((tag >> 3) == 1 || (tag >> 3) == 2) && (tag & 7) != 2)
 			return GT_EPROTO;
@@ -195,7 +146,7 @@ mq_msg_parse(const uint8_t *p, size_t n, mq_msg_view *v)
 		size_t         vlen = 0;
 		unsigned       field, wt;
 
-		if (mq_get_varint(&p, end, &tag) != GT_OK)
+		if (gt_pb_get_varint(&p, end, &tag) != GT_OK)
 			return GT_EPROTO;
 		field = (unsigned)(tag >> 3);
 		wt = (unsigned)(tag & 7);
@@ -217,7 +168,7 @@ mq_msg_parse(const uint8_t *p, size_t n, mq_msg_view *v)
 			}
 			break;
 		case 4:
-			if (wt != 0 || mq_get_varint(&p, end, &ts) != GT_OK)
+			if (wt != 0 || gt_pb_get_varint(&p, end, &ts) != GT_OK)
 				return GT_EPROTO;
 			v->has_ts = ts != 0;
 			break;
@@ -233,14 +184,14 @@ size_t
 mq_ts_field_put(uint8_t *p, int64_t ts_ns)
 {
 	p[0] = (4 << 3) | 0;
-	return 1 + mq_put_varint(p + 1, (uint64_t)ts_ns);
+	return 1 + gt_pb_put_varint(p + 1, (uint64_t)ts_ns);
 }
 
 static size_t
 id_size(uint64_t epoch, uint32_t partition, uint64_t offset)
 {
-	return 1 + mq_varint_size(epoch) + 1 + mq_varint_size(partition) + 1 +
-	       mq_varint_size(offset);
+	return 1 + gt_pb_varint_size(epoch) + 1 + gt_pb_varint_size(partition) + 1 +
+	       gt_pb_varint_size(offset);
 }
 
 size_t
@@ -249,8 +200,8 @@ mq_delivery_size(uint64_t epoch, uint32_t partition, uint64_t offset, uint32_t a
 {
 	size_t ids = id_size(epoch, partition, offset);
 
-	return 1 + mq_varint_size(ids) + ids + 1 + mq_varint_size(attempt) + 1 +
-	       mq_varint_size(msg_len) + msg_len;
+	return 1 + gt_pb_varint_size(ids) + ids + 1 + gt_pb_varint_size(attempt) + 1 +
+	       gt_pb_varint_size(msg_len) + msg_len;
 }
 
 size_t
@@ -261,17 +212,17 @@ mq_delivery_put(uint8_t *p, uint64_t epoch, uint32_t partition, uint64_t offset,
 	size_t n = 0;
 
 	p[n++] = (1 << 3) | 2;
-	n += mq_put_varint(p + n, ids);
+	n += gt_pb_put_varint(p + n, ids);
 	p[n++] = (1 << 3) | 0;
-	n += mq_put_varint(p + n, epoch);
+	n += gt_pb_put_varint(p + n, epoch);
 	p[n++] = (2 << 3) | 0;
-	n += mq_put_varint(p + n, partition);
+	n += gt_pb_put_varint(p + n, partition);
 	p[n++] = (3 << 3) | 0;
-	n += mq_put_varint(p + n, offset);
+	n += gt_pb_put_varint(p + n, offset);
 	p[n++] = (2 << 3) | 0;
-	n += mq_put_varint(p + n, attempt);
+	n += gt_pb_put_varint(p + n, attempt);
 	p[n++] = (3 << 3) | 2;
-	n += mq_put_varint(p + n, msg_len);
+	n += gt_pb_put_varint(p + n, msg_len);
 	memcpy(p + n, msg, msg_len);
 	return n + msg_len;
 }

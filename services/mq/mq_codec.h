@@ -17,6 +17,7 @@
 
 #include "gt/gt_buf.h"
 #include "gt/gt_err.h"
+#include "gt/gt_pb.h"
 
 typedef struct mq_raw_publish {
 	ProtobufCMessage     base;
@@ -51,10 +52,6 @@ typedef struct mq_msg_view {
  * GT_EPROTO when malformed. */
 gt_err mq_msg_parse(const uint8_t *p, size_t n, mq_msg_view *v);
 
-size_t mq_varint_size(uint64_t v);
-size_t mq_put_varint(uint8_t *p, uint64_t v);
-/* Reads a varint at *p (< end); advances *p. GT_EPROTO when truncated/overlong. */
-gt_err mq_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
 
 /* Bytes to append to a stored Message to carry timestamp_ns (field 4): at most 11. */
 size_t mq_ts_field_put(uint8_t *p, int64_t ts_ns);

@@ -167,7 +167,7 @@ static gt_err
 put_var(gt_buf *b, uint64_t v)
 {
 	uint8_t tmp[10];
-	return gt_buf_append(b, tmp, mq_put_varint(tmp, v));
+	return gt_buf_append(b, tmp, gt_pb_put_varint(tmp, v));
 }
 
 static gt_err
@@ -752,7 +752,7 @@ get_str(const uint8_t **p, const uint8_t *end, char *out, size_t outlen)
 {
 	uint64_t n;
 
-	if (mq_get_varint(p, end, &n) != GT_OK || n > (uint64_t)(end - *p) || n >= outlen)
+	if (gt_pb_get_varint(p, end, &n) != GT_OK || n > (uint64_t)(end - *p) || n >= outlen)
 		return GT_ECORRUPT;
 	memcpy(out, *p, n);
 	out[n] = 0;
@@ -763,7 +763,7 @@ get_str(const uint8_t **p, const uint8_t *end, char *out, size_t outlen)
 #define GETV(var)                                                                                  \
 	do {                                                                                       \
 		uint64_t v_;                                                                       \
-		if (mq_get_varint(&p, end, &v_) != GT_OK)                                          \
+		if (gt_pb_get_varint(&p, end, &v_) != GT_OK)                                          \
 			return GT_ECORRUPT;                                                        \
 		var = v_;                                                                          \
 	} while (0)

@@ -413,7 +413,7 @@ static int
 get_len(const uint8_t **p, const uint8_t *end, const uint8_t **v, size_t *n)
 {
 	uint64_t l;
-	if (mq_get_varint(p, end, &l) != GT_OK || l > (uint64_t)(end - *p))
+	if (gt_pb_get_varint(p, end, &l) != GT_OK || l > (uint64_t)(end - *p))
 		return -1;
 	*v = *p;
 	*n = (size_t)l;
@@ -430,10 +430,10 @@ delivery_view(const uint8_t *p, size_t n, dview *d)
 
 	memset(d, 0, sizeof(*d));
 	while (p < end) {
-		if (mq_get_varint(&p, end, &tag) != GT_OK)
+		if (gt_pb_get_varint(&p, end, &tag) != GT_OK)
 			return -1;
 		if ((tag & 7) == 0) {
-			if (mq_get_varint(&p, end, &x) != GT_OK)
+			if (gt_pb_get_varint(&p, end, &x) != GT_OK)
 				return -1;
 			if ((tag >> 3) == 2)
 				d->attempt = (uint32_t)x;
@@ -445,10 +445,10 @@ delivery_view(const uint8_t *p, size_t n, dview *d)
 				uint64_t       t2, y;
 				const uint8_t *w;
 				size_t         wl;
-				if (mq_get_varint(&q, qe, &t2) != GT_OK)
+				if (gt_pb_get_varint(&q, qe, &t2) != GT_OK)
 					return -1;
 				if ((t2 & 7) == 0) {
-					if (mq_get_varint(&q, qe, &y) != GT_OK)
+					if (gt_pb_get_varint(&q, qe, &y) != GT_OK)
 						return -1;
 					if ((tag >> 3) == 1 && (t2 >> 3) == 1)
 						d->epoch = y;

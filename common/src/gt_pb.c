@@ -1,0 +1,51 @@
+/* gt_pb.c - protobuf wire-format varints. */
+#include "gt/gt_pb.h"
+
+size_t
+gt_pb_varint_size(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+size_t
+gt_pb_put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+gt_err
+gt_pb_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+	const uint8_t *p = *pp;
+	uint64_t       r = 0;
+
+	for (int shift = 0; shift < 70; shift += 7) {
+		uint8_t b;
+
+		if (p >= end)
+			return GT_EPROTO;
+		b = *p++;
+		if (shift == 63 && b > 1)
+			return GT_EPROTO;
+		r |= (uint64_t)(b & 0x7f) << shift;
+		if ((b & 0x80) == 0) {
+			*pp = p;
+			*v = r;
+			return GT_OK;
+		}
+	}
+	return GT_EPROTO;
+}
