@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gt/gt_log.h"
 #include "gt/gt_queue.h"
@@ -408,18 +409,18 @@ gt_rpc_server_stop(gt_rpc_server *s)
 void
 gt_rpc_server_free(gt_rpc_server *s)
 {
-	int64_t deadline;
+	struct timespec deadline;
 
 	if (s == NULL)
 		return;
 	atomic_store(&s->stopping, 1);
 	/* Let running handlers and deferred calls answer (bounded). */
-	deadline = gt_mono_ns() + 5 * GT_NS_PER_S;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 5;
 	pthread_mutex_lock(&s->mtx);
-	while (s->busy > 0 && gt_mono_ns() < deadline) {
-		pthread_mutex_unlock(&s->mtx);
-		gt_sleep_ns(GT_NS_PER_MS);
-		pthread_mutex_lock(&s->mtx);
+	while (s->busy > 0) {
+		if (pthread_cond_timedwait(&s->cv, &s->mtx, &deadline) != 0)
+			break;
 	}
 	if (s->busy > 0)
 		GT_LOGW("rpc.stop_busy", GT_KV_INT("busy", s->busy));
