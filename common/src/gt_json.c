@@ -42,79 +42,89 @@ json_utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
-gt_err
-gt_json_str(gt_buf *b, const char *s, size_t n)
+/* 1 for the bytes that end a plain run: control characters, '"', '\\' and every non-ASCII
+ * byte (checked as UTF-8). */
+#define J16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+static const uint8_t json_special[256] = {
+    J16(1), J16(1),                                      /* 0x00-0x1f */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,      /* 0x20-0x2f: '"' */
+    J16(0), J16(0),                                      /* 0x30-0x4f */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,      /* 0x50-0x5f: '\\' */
+    J16(0), J16(0),                                      /* 0x60-0x7f */
+    J16(1), J16(1), J16(1), J16(1), J16(1), J16(1), J16(1), J16(1), /* 0x80-0xff */
+};
+#undef J16
+
+char *
+gt_json_str_raw(char *o, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
+	static const char    hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 	size_t               i = 0, run;
-	gt_err               rv;
 
-	/* Worst case 6 bytes per input byte, plus quotes. */
-	if ((rv = gt_buf_reserve(b, n * 6 + 2)) != GT_OK)
-		return rv;
-	b->data[b->len++] = '"';
-	while (i < n) {
-		unsigned c = p[i];
-		char    *o = b->data + b->len;
+	*o++ = '"';
+	for (;;) {
+		unsigned c;
 
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			run = i + 1;
-			while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' &&
-			    p[run] != '\\')
-				run++;
-			memcpy(o, p + i, run - i);
-			b->len += run - i;
-			i = run;
-			continue;
-		}
+		for (run = i; run < n && !json_special[p[run]]; run++)
+			;
+		memcpy(o, p + i, run - i);
+		o += run - i;
+		if ((i = run) == n)
+			break;
+		c = p[i];
 		if (c >= 0x80) {
 			size_t l = json_utf8_len(p + i, n - i);
+
 			if (l == 0) {
 				memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD */
-				b->len += 3;
+				o += 3;
 				i++;
 			} else {
 				memcpy(o, p + i, l);
-				b->len += l;
+				o += l;
 				i += l;
 			}
 			continue;
 		}
-		o[0] = '\\';
+		*o++ = '\\';
 		switch (c) {
 		case '"':
-			o[1] = '"';
-			b->len += 2;
+			*o++ = '"';
 			break;
 		case '\\':
-			o[1] = '\\';
-			b->len += 2;
+			*o++ = '\\';
 			break;
 		case '\n':
-			o[1] = 'n';
-			b->len += 2;
+			*o++ = 'n';
 			break;
 		case '\r':
-			o[1] = 'r';
-			b->len += 2;
+			*o++ = 'r';
 			break;
 		case '\t':
-			o[1] = 't';
-			b->len += 2;
+			*o++ = 't';
 			break;
 		default:
-			o[1] = 'u';
-			o[2] = '0';
-			o[3] = '0';
-			o[4] = hex[c >> 4];
-			o[5] = hex[c & 15];
-			b->len += 6;
+			memcpy(o, "u00", 3);
+			o[3] = hex[c >> 4];
+			o[4] = hex[c & 15];
+			o += 5;
 			break;
 		}
 		i++;
 	}
-	b->data[b->len++] = '"';
+	*o++ = '"';
+	return o;
+}
+
+gt_err
+gt_json_str(gt_buf *b, const char *s, size_t n)
+{
+	gt_err rv;
+
+	if ((rv = gt_buf_reserve(b, GT_JSON_STR_MAX(n))) != GT_OK)
+		return rv;
+	b->len = (size_t)(gt_json_str_raw(b->data + b->len, s, n) - b->data);
 	b->data[b->len] = '\0';
 	return GT_OK;
 }
@@ -143,23 +153,30 @@ gt_json_uint(gt_buf *b, uint64_t v)
 	return gt_buf_append(b, tmp, (size_t)n);
 }
 
+size_t
+gt_json_dbl_fmt(char *out, double v)
+{
+	int n;
+
+	if (!isfinite(v)) {
+		memcpy(out, "null", 5);
+		return 4;
+	}
+	if (v == (double)(int64_t)v && fabs(v) < 1e15)
+		return (size_t)snprintf(out, GT_JSON_DBL_MAX, "%" PRId64, (int64_t)v);
+	/* Shortest of %.15g / %.17g that round-trips. */
+	n = snprintf(out, GT_JSON_DBL_MAX, "%.15g", v);
+	if (strtod(out, NULL) != v)
+		n = snprintf(out, GT_JSON_DBL_MAX, "%.17g", v);
+	return (size_t)n;
+}
+
 gt_err
 gt_json_dbl(gt_buf *b, double v)
 {
-	char tmp[32];
-	int  n;
+	char tmp[GT_JSON_DBL_MAX];
 
-	if (!isfinite(v))
-		return gt_buf_append(b, "null", 4);
-	if (v == (double)(int64_t)v && fabs(v) < 1e15) {
-		n = snprintf(tmp, sizeof(tmp), "%" PRId64, (int64_t)v);
-		return gt_buf_append(b, tmp, (size_t)n);
-	}
-	/* Shortest of %.15g / %.17g that round-trips. */
-	n = snprintf(tmp, sizeof(tmp), "%.15g", v);
-	if (strtod(tmp, NULL) != v)
-		n = snprintf(tmp, sizeof(tmp), "%.17g", v);
-	return gt_buf_append(b, tmp, (size_t)n);
+	return gt_buf_append(b, tmp, gt_json_dbl_fmt(tmp, v));
 }
 
 gt_err

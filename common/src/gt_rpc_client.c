@@ -147,13 +147,13 @@ code_from_nng(int rv)
 	}
 }
 
-gt_err
-gt_rpc_call(gt_rpc_stub *stub, unsigned method_index, const ProtobufCMessage *in,
-    ProtobufCMessage **out)
+/* One round trip of method md; on GT_OK *reply holds the received message and its payload. */
+static gt_err
+call_md(gt_rpc_stub *stub, const ProtobufCMethodDescriptor *md, const ProtobufCMessage *in,
+    gt_rpc_reply *reply)
 {
 	gt_rpc_client                   *c = stub->client;
 	const ProtobufCServiceDescriptor *sd = stub->base.descriptor;
-	const ProtobufCMethodDescriptor *md;
 	char                             method[160];
 	gt__rpc_env                      e = {0};
 	client_ctx                      *x;
@@ -161,14 +161,10 @@ gt_rpc_call(gt_rpc_stub *stub, unsigned method_index, const ProtobufCMessage *in
 	size_t                           plen, head;
 	int64_t                          deadline, left;
 	int                              rv;
-	gt_err                           err;
 
-	*out = NULL;
+	memset(reply, 0, sizeof(*reply));
 	stub->status.code = GT_RPC_OK;
 	stub->status.message[0] = '\0';
-	if (method_index >= sd->n_methods)
-		return stub_fail(stub, GT_RPC_UNIMPLEMENTED, "no method %s", "index");
-	md = &sd->methods[method_index];
 	snprintf(method, sizeof(method), "%s/%s", sd->name, md->name);
 	deadline = gt_mono_ns() + stub->timeout_ns;
 	e.method = method;
@@ -225,12 +221,53 @@ gt_rpc_call(gt_rpc_stub *stub, unsigned method_index, const ProtobufCMessage *in
 		nng_msg_free(m);
 		return gt_rpc_err_from_code((gt_rpc_code)e.code);
 	}
-	*out = protobuf_c_message_unpack(md->output, NULL, e.payload_len, e.payload);
-	nng_msg_free(m);
+	reply->payload = e.payload;
+	reply->len = e.payload_len;
+	reply->msg = m;
+	return GT_OK;
+}
+
+gt_err
+gt_rpc_call(gt_rpc_stub *stub, unsigned method_index, const ProtobufCMessage *in,
+    ProtobufCMessage **out)
+{
+	const ProtobufCServiceDescriptor *sd = stub->base.descriptor;
+	const ProtobufCMethodDescriptor  *md;
+	gt_rpc_reply                      reply;
+	gt_err                            rv;
+
+	*out = NULL;
+	if (method_index >= sd->n_methods)
+		return stub_fail(stub, GT_RPC_UNIMPLEMENTED, "no method %s", "index");
+	md = &sd->methods[method_index];
+	if ((rv = call_md(stub, md, in, &reply)) != GT_OK)
+		return rv;
+	*out = protobuf_c_message_unpack(md->output, NULL, reply.len, reply.payload);
+	gt_rpc_reply_free(&reply);
 	if (*out == NULL)
 		return stub_fail(stub, GT_RPC_INTERNAL, "response is not a valid %s", md->output->name);
-	err = GT_OK;
-	return err;
+	return GT_OK;
+}
+
+gt_err
+gt_rpc_call_raw(gt_rpc_stub *stub, const char *method, const ProtobufCMessage *in,
+    gt_rpc_reply *reply)
+{
+	const ProtobufCMethodDescriptor *md =
+	    protobuf_c_service_descriptor_get_method_by_name(stub->base.descriptor, method);
+
+	memset(reply, 0, sizeof(*reply));
+	if (md == NULL)
+		return stub_fail(stub, GT_RPC_UNIMPLEMENTED, "unknown method %s", method);
+	return call_md(stub, md, in, reply);
+}
+
+void
+gt_rpc_reply_free(gt_rpc_reply *reply)
+{
+	if (reply->msg != NULL)
+		nng_msg_free(reply->msg);
+	memset(reply, 0, sizeof(*reply));
 }
 
 gt_err

@@ -1,6 +1,7 @@
 /* col_consumer.c - fetch loop, worker pool, writer thread, acks and checkpoints. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "col_consumer.h"
+#include "col_fetch.h"
 #include "col_jsonl.h"
 #include "gt/gt_log.h"
 #include "gt/gt_queue.h"
@@ -33,7 +35,8 @@ typedef struct cons_chunk {
 } cons_chunk;
 
 struct cons_batch {
-	Gtpb__V1__FetchResponse *resp;
+	gt_rpc_reply             reply; /* the response bytes: fetch's views point into them */
+	col_fetch                fetch;
 	cons_item               *items;
 	cons_chunk              *chunks;
 	size_t                   nchunks;
@@ -86,22 +89,22 @@ batch_free(cons_batch *b)
 	if (b == NULL)
 		return;
 	if (b->items) {
-		for (i = 0; b->resp && i < b->resp->n_deliveries; i++)
+		for (i = 0; i < b->fetch.n; i++)
 			col_rec_rele(b->items[i].rec);
 	}
 	for (i = 0; i < b->nchunks; i++)
 		gt_buf_fini(&b->chunks[i].lines);
 	free(b->chunks);
 	free(b->items);
-	if (b->resp)
-		protobuf_c_message_free_unpacked(&b->resp->base, NULL);
+	col_fetch_fini(&b->fetch);
+	gt_rpc_reply_free(&b->reply);
 	pthread_mutex_destroy(&b->mtx);
 	pthread_cond_destroy(&b->cv);
 	free(b);
 }
 
 static gt_err
-ids_push(id_vec *v, const Gtpb__V1__DeliveryId *id)
+ids_push(id_vec *v, const col_dlv *d)
 {
 	if (v->n == v->cap) {
 		size_t                ncap = v->cap ? v->cap * 2 : 1024;
@@ -113,9 +116,9 @@ ids_push(id_vec *v, const Gtpb__V1__DeliveryId *id)
 		v->cap = ncap;
 	}
 	gtpb__v1__delivery_id__init(&v->v[v->n]);
-	v->v[v->n].epoch = id->epoch;
-	v->v[v->n].partition = id->partition;
-	v->v[v->n].offset = id->offset;
+	v->v[v->n].epoch = d->epoch;
+	v->v[v->n].partition = d->partition;
+	v->v[v->n].offset = d->offset;
 	v->n++;
 	return GT_OK;
 }
@@ -133,95 +136,57 @@ cons_nap(col_consumer *c, int64_t ns)
 /* ---- workers ---- */
 
 static const char *
-validate(const Gtpb__V1__TelemetryRecord *r, const char *key)
+validate(const col_rec *r)
 {
-	size_t i;
+	uint32_t i;
 
-	if (key == NULL || *key == '\0')
+	if (r->gpu_key[0] == '\0')
 		return "missing gpu_key";
-	if (strlen(key) > 1024)
+	if (strlen(r->gpu_key) > 1024)
 		return "gpu_key longer than 1024 bytes";
-	if (r->timestamp_ns <= 0)
+	if (r->ts_ns <= 0)
 		return "missing or negative timestamp_ns";
-	if (r->n_metrics > 4096 || r->n_labels > 4096)
+	if (r->nmetrics > 4096 || r->nlabels > 4096)
 		return "too many metrics or labels";
-	for (i = 0; i < r->n_metrics; i++)
-		if (r->metrics[i]->key == NULL || r->metrics[i]->key[0] == '\0')
+	for (i = 0; i < r->nmetrics; i++)
+		if (r->metrics[i].name[0] == '\0')
 			return "empty metric name";
 	return NULL;
-}
-
-/* A bump allocator for protobuf-c unpacking: one record's many small allocations come from
- * a reused block and are dropped at once (no malloc/free per field). */
-typedef struct arena {
-	char  *buf;
-	size_t cap, used;
-} arena;
-
-static void *
-arena_alloc(void *ad, size_t n)
-{
-	arena *a = ad;
-	size_t need = (n + 15) & ~(size_t)15;
-
-	if (a->used + need > a->cap)
-		return malloc(n); /* rare: a huge record; freed by arena_free */
-	a->used += need;
-	return a->buf + a->used - need;
-}
-
-static void
-arena_free(void *ad, void *p)
-{
-	arena *a = ad;
-
-	if (p != NULL && ((char *)p < a->buf || (char *)p >= a->buf + a->cap))
-		free(p);
 }
 
 static void
 chunk_decode(cons_chunk *ch)
 {
-	static _Thread_local char buf[256 * 1024];
-	arena                      ar = {buf, sizeof(buf), 0};
-	ProtobufCAllocator         alloc = {arena_alloc, arena_free, &ar};
 	cons_batch *b = ch->b;
 	size_t      i;
 
 	for (i = ch->from; i < ch->to; i++) {
-		Gtpb__V1__Delivery        *d = b->resp->deliveries[i];
-		cons_item                 *it = &b->items[i];
-		Gtpb__V1__TelemetryRecord *r;
-		const char                *key;
+		const col_dlv *d = &b->fetch.v[i];
+		cons_item     *it = &b->items[i];
+		gt_err         rv;
 
-		if (d->message == NULL || d->id == NULL) {
+		if (!d->has_msg || !d->has_id) {
 			it->reason = "delivery without message";
 			continue;
 		}
-		ar.used = 0;
-		r = gtpb__v1__telemetry_record__unpack(&alloc, d->message->payload.len,
-		    d->message->payload.data);
-		if (r == NULL) {
-			it->reason = "payload is not a TelemetryRecord";
+		rv = col_rec_new_wire(&it->rec, d->payload, d->payload_len, (const char *)d->key,
+		    d->key_len);
+		if (rv != GT_OK) {
+			it->rec = NULL;
+			it->reason = rv == GT_ENOMEM ? "out of memory" : "payload is not a TelemetryRecord";
 			continue;
 		}
-		key = (r->gpu_key && *r->gpu_key) ? r->gpu_key : d->message->key;
-		if ((it->reason = validate(r, key)) == NULL) {
-			if (col_rec_new_pb(&it->rec, r, key) != GT_OK) {
-				it->reason = "out of memory";
-			} else {
-				it->line_off = ch->lines.len;
-				if (col_jsonl_encode(&ch->lines, it->rec, &(col_delivery){d->id->epoch,
-				        d->id->partition, d->id->offset, 1}) != GT_OK) {
-					col_rec_rele(it->rec);
-					it->rec = NULL;
-					it->reason = "out of memory";
-				} else {
-					it->line_len = ch->lines.len - it->line_off;
-				}
+		if ((it->reason = validate(it->rec)) == NULL) {
+			it->line_off = ch->lines.len;
+			if (col_jsonl_encode(&ch->lines, it->rec,
+			        &(col_delivery){d->epoch, d->partition, d->offset, 1}) == GT_OK) {
+				it->line_len = ch->lines.len - it->line_off;
+				continue;
 			}
+			it->reason = "out of memory";
 		}
-		protobuf_c_message_free_unpacked(&r->base, &alloc);
+		col_rec_rele(it->rec);
+		it->rec = NULL;
 	}
 	pthread_mutex_lock(&b->mtx);
 	if (--b->left == 0)
@@ -235,12 +200,46 @@ worker_main(void *arg)
 	col_consumer *c = arg;
 	void         *item;
 
+	pthread_setname_np(pthread_self(), "col-worker");
 	while (gt_queue_pop(c->work, &item, -1) == GT_OK)
 		chunk_decode(item);
 	return NULL;
 }
 
 /* ---- fetch ---- */
+
+/* One Fetch call, its response read in place into a new batch. On failure the stub's status
+ * says why. */
+static gt_err
+fetch_once(gt_rpc_stub *stub, const Gtpb__V1__FetchRequest *req, cons_batch **out)
+{
+	gt_rpc_reply reply;
+	cons_batch  *b;
+	gt_err       rv;
+
+	*out = NULL;
+	if ((rv = gt_rpc_call_raw(stub, "Fetch", &req->base, &reply)) != GT_OK)
+		return rv;
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		gt_rpc_reply_free(&reply);
+		rv = GT_ENOMEM;
+		goto fail;
+	}
+	pthread_mutex_init(&b->mtx, NULL);
+	pthread_cond_init(&b->cv, NULL);
+	b->reply = reply;
+	if ((rv = col_fetch_parse(&b->fetch, reply.payload, reply.len)) != GT_OK) {
+		batch_free(b);
+		goto fail;
+	}
+	*out = b;
+	return GT_OK;
+fail:
+	stub->status.code = rv == GT_ENOMEM ? GT_RPC_RESOURCE_EXHAUSTED : GT_RPC_INTERNAL;
+	snprintf(stub->status.message, sizeof(stub->status.message), "%s",
+	    rv == GT_ENOMEM ? "out of memory" : "response is not a FetchResponse");
+	return rv;
+}
 
 static void *
 fetch_main(void *arg)
@@ -251,6 +250,7 @@ fetch_main(void *arg)
 	int64_t                 backoff = 100 * GT_NS_PER_MS;
 	uint64_t                errors = 0;
 
+	pthread_setname_np(pthread_self(), "col-fetch");
 	gt_rpc_stub_init(&stub, c->cli, &gtpb__v1__message_queue__descriptor,
 	    (int64_t)c->cfg.fetch_wait_ms * GT_NS_PER_MS + 5 * GT_NS_PER_S);
 	req.topic = c->topic;
@@ -259,8 +259,7 @@ fetch_main(void *arg)
 	req.max_messages = c->cfg.fetch_max;
 	req.wait_ms = c->cfg.fetch_wait_ms;
 	while (!atomic_load(&c->stopping)) {
-		ProtobufCMessage *out = NULL;
-		cons_batch       *b;
+		cons_batch       *b = NULL;
 		cons_chunk       *chunks;
 		size_t            n, i, nch;
 		int64_t           t0 = gt_mono_ns();
@@ -270,7 +269,7 @@ fetch_main(void *arg)
 		stub.timeout_ns = atomic_load(&c->connected) ?
 		    (int64_t)c->cfg.fetch_wait_ms * GT_NS_PER_MS + 5 * GT_NS_PER_S :
 		    (int64_t)c->cfg.fetch_wait_ms * GT_NS_PER_MS + GT_NS_PER_S;
-		rv = gt_rpc_call_by_name(&stub, "Fetch", &req.base, &out);
+		rv = fetch_once(&stub, &req, &b);
 		if (rv != GT_OK) {
 			gt_counter_inc(c->m_fetcherr);
 			if (errors++ % 50 == 0)
@@ -287,21 +286,13 @@ fetch_main(void *arg)
 		atomic_store(&c->connected, 1);
 		backoff = 100 * GT_NS_PER_MS;
 		gt_hist_observe_ns(c->m_fetch, gt_mono_ns() - t0);
-		n = ((Gtpb__V1__FetchResponse *)out)->n_deliveries;
-		atomic_store(&c->epoch, ((Gtpb__V1__FetchResponse *)out)->epoch);
+		n = b->fetch.n;
+		atomic_store(&c->epoch, b->fetch.epoch);
 		if (n == 0) {
-			protobuf_c_message_free_unpacked(out, NULL);
+			batch_free(b);
 			continue;
 		}
 		gt_counter_add(c->m_fetched, n);
-		if ((b = calloc(1, sizeof(*b))) == NULL) {
-			protobuf_c_message_free_unpacked(out, NULL);
-			cons_nap(c, backoff); /* not acked: redelivered later */
-			continue;
-		}
-		pthread_mutex_init(&b->mtx, NULL);
-		pthread_cond_init(&b->cv, NULL);
-		b->resp = (Gtpb__V1__FetchResponse *)out;
 		b->fetched_ns = t0;
 		b->nchunks = (n + CHUNK - 1) / CHUNK;
 		b->items = calloc(n, sizeof(*b->items));
@@ -414,6 +405,7 @@ syncer_main(void *arg)
 	gt_rpc_stub   stub;
 	void         *item;
 
+	pthread_setname_np(pthread_self(), "col-sync");
 	gt_rpc_stub_init(&stub, c->cli, &gtpb__v1__message_queue__descriptor, 5 * GT_NS_PER_S);
 	while (gt_queue_pop(c->syncq, &item, -1) == GT_OK) {
 		sync_job *j = item;
@@ -450,32 +442,39 @@ syncer_main(void *arg)
 static void
 nack_invalid(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 {
-	Gtpb__V1__FetchResponse *resp = b->resp;
-	size_t                   n = resp->n_deliveries, i, k;
-	Gtpb__V1__DeliveryId   **ids;
-	const char              *done[16];
-	size_t                   ndone = 0;
+	size_t                 n = b->fetch.n, i, k;
+	Gtpb__V1__DeliveryId  *idv, **ids;
+	const char            *done[16];
+	size_t                 ndone = 0;
 
-	if ((ids = malloc(n * sizeof(*ids))) == NULL)
-		return; /* not acked either: redelivered, then dead-lettered after the retries */
+	idv = malloc(n * sizeof(*idv));
+	ids = malloc(n * sizeof(*ids));
+	if (idv == NULL || ids == NULL)
+		goto out; /* not acked either: redelivered, then dead-lettered after the retries */
 	for (;;) {
 		const char            *reason = NULL;
 		Gtpb__V1__NackRequest  req = GTPB__V1__NACK_REQUEST__INIT;
 		ProtobufCMessage      *out = NULL;
 
 		for (i = 0, k = 0; i < n; i++) {
-			const char *r = b->items[i].reason;
-			size_t      j;
-			int         seen = 0;
+			const char    *r = b->items[i].reason;
+			const col_dlv *d = &b->fetch.v[i];
+			size_t         j;
+			int            seen = 0;
 
-			if (r == NULL || resp->deliveries[i]->id == NULL)
+			if (r == NULL || !d->has_id)
 				continue;
 			for (j = 0; j < ndone; j++)
 				seen |= done[j] == r;
 			if (seen || (reason != NULL && r != reason))
 				continue;
 			reason = r;
-			ids[k++] = resp->deliveries[i]->id;
+			gtpb__v1__delivery_id__init(&idv[k]);
+			idv[k].epoch = d->epoch;
+			idv[k].partition = d->partition;
+			idv[k].offset = d->offset;
+			ids[k] = &idv[k];
+			k++;
 		}
 		if (k == 0 || ndone == 16)
 			break;
@@ -494,7 +493,9 @@ nack_invalid(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 		else
 			GT_LOGW("consumer.nack_failed", GT_KV_STR("code", gt_rpc_code_name(stub->status.code)));
 	}
+out:
 	free(ids);
+	free(idv);
 }
 
 /* Hand what was written since the last call to the syncer: descriptors to fsync (interval
@@ -543,8 +544,8 @@ writer_durable(col_consumer *c, int force)
 static void
 writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 {
-	Gtpb__V1__FetchResponse *resp = b->resp;
-	size_t                   n = resp->n_deliveries, i, k = 0;
+	uint64_t                 epoch = b->fetch.epoch;
+	size_t                   n = b->fetch.n, i, k = 0;
 	col_rec                **recs = NULL;
 	const uint8_t          **pays = NULL;
 	size_t                  *lens = NULL;
@@ -558,15 +559,15 @@ writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 		pthread_cond_wait(&b->cv, &b->mtx);
 	pthread_mutex_unlock(&b->mtx);
 	atomic_fetch_add(&c->batches, 1);
-	if (col_ckpt_epoch(c->ckpt, resp->epoch)) {
-		GT_LOGI("consumer.epoch", GT_KV_UINT("epoch", resp->epoch));
+	if (col_ckpt_epoch(c->ckpt, epoch)) {
+		GT_LOGI("consumer.epoch", GT_KV_UINT("epoch", epoch));
 		c->ckpt_dirty = 1;
 	}
-	if (c->pending.n > 0 && c->pending_epoch != resp->epoch) {
+	if (c->pending.n > 0 && c->pending_epoch != epoch) {
 		c->pending.n = 0; /* the old broker epoch is gone */
 		atomic_store(&c->pending_n, 0);
 	}
-	c->pending_epoch = resp->epoch;
+	c->pending_epoch = epoch;
 	recs = malloc(n * sizeof(*recs));
 	pays = malloc(n * sizeof(*pays));
 	lens = malloc(n * sizeof(*lens));
@@ -575,19 +576,18 @@ writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 	t0 = gt_mono_ns();
 	for (i = 0; i < n; i++) {
 		cons_item          *it = &b->items[i];
-		Gtpb__V1__Delivery *d = resp->deliveries[i];
+		const col_dlv      *d = &b->fetch.v[i];
 		cons_chunk         *ch = &b->chunks[i / CHUNK];
 
-		if (d->id == NULL)
+		if (!d->has_id)
 			continue;
 		if (it->reason != NULL) {
 			invalid++;
 			continue;
 		}
-		if (d->id->epoch == resp->epoch &&
-		    col_ckpt_seen(c->ckpt, d->id->epoch, d->id->partition, d->id->offset)) {
+		if (d->epoch == epoch && col_ckpt_seen(c->ckpt, d->epoch, d->partition, d->offset)) {
 			dups++;
-			ids_push(&c->pending, d->id);
+			ids_push(&c->pending, d);
 			continue;
 		}
 		/* on failure the rest stays unacked (redelivered); what was appended is
@@ -596,7 +596,7 @@ writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 		         it->line_len)) != GT_OK)
 			break;
 		recs[k] = it->rec;
-		pays[k] = d->message->payload.data;
+		pays[k] = d->payload;
 		lens[k] = i; /* index for now */
 		k++;
 	}
@@ -611,12 +611,12 @@ writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 		goto out; /* not acked: redelivered, and the marks are unchanged */
 	}
 	for (i = 0; i < k; i++) {
-		Gtpb__V1__Delivery *d = resp->deliveries[lens[i]];
+		const col_dlv *d = &b->fetch.v[lens[i]];
 
-		col_ckpt_mark(c->ckpt, d->id->epoch, d->id->partition, d->id->offset);
-		ids_push(&c->pending, d->id);
+		col_ckpt_mark(c->ckpt, d->epoch, d->partition, d->offset);
+		ids_push(&c->pending, d);
 		col_cache_put(c->cache, recs[i], col_store_batch_floor(c->store, recs[i]->gpu_key));
-		lens[i] = d->message->payload.len;
+		lens[i] = d->payload_len;
 	}
 	if (k > 0)
 		c->ckpt_dirty = 1;
@@ -643,6 +643,7 @@ writer_main(void *arg)
 	void         *item;
 	gt_err        rv;
 
+	pthread_setname_np(pthread_self(), "col-writer");
 	gt_rpc_stub_init(&stub, c->cli, &gtpb__v1__message_queue__descriptor, 5 * GT_NS_PER_S);
 	c->next_sync = gt_mono_ns() + c->cfg.fsync_interval_ns;
 	c->next_ckpt = gt_mono_ns() + c->cfg.ckpt_interval_ns;

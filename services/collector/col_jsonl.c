@@ -12,9 +12,10 @@
 
 /* Doubles with at most 6 decimals (most telemetry) are written with integer arithmetic: the
  * decimal string is exact and parses back to the same double (IEEE division is correctly
- * rounded), so no printf/strtod round trip is needed. Others go to gt_json_dbl. */
-static gt_err
-jsonl_dbl(gt_buf *b, double v)
+ * rounded), so no printf/strtod round trip is needed. Others go to gt_json_dbl_fmt. Writes
+ * at most GT_JSON_DBL_MAX bytes at o; returns the end. */
+static char *
+jsonl_dbl(char *o, double v)
 {
 	double   m = v * 1e6, r = rint(m);
 	uint64_t u, ip, fp;
@@ -23,7 +24,7 @@ jsonl_dbl(gt_buf *b, double v)
 
 	if (!isfinite(v) || m != r || fabs(r) >= 9007199254740992.0 || r / 1e6 != v || v == 0.0 ||
 	    fabs(v) < 1e-6)
-		return gt_json_dbl(b, v);
+		return o + gt_json_dbl_fmt(o, v);
 	neg = r < 0;
 	u = (uint64_t)(neg ? -r : r);
 	ip = u / 1000000;
@@ -48,7 +49,8 @@ jsonl_dbl(gt_buf *b, double v)
 	} while (ip);
 	if (neg)
 		*--p = '-';
-	return gt_buf_append(b, p, (size_t)(e - p));
+	memcpy(o, p, (size_t)(e - p));
+	return o + (e - p);
 }
 
 /* RFC 3339 with 9 fraction digits; the "YYYY-MM-DDTHH:MM:SS" part is cached per thread for
@@ -125,59 +127,76 @@ col_jsonl_encode(gt_buf *out, const col_rec *r, const col_delivery *id)
 	return rv;
 }
 
+/* o + the literal s (no NUL) */
+#define JSONL_LIT(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) + sizeof(s) - 1)
+
+/* A string member: o + the literal "key": + the escaped string (n bytes) */
+#define JSONL_MEMBER(o, lit, str, n) gt_json_str_raw(JSONL_LIT(o, lit), (str), (n))
+
+/* The object is written in one pass into room reserved once for its worst case (every byte
+ * escaped), with no per-member bounds checks: this runs for every record ingested. */
 gt_err
 col_jsonl_encode_obj(gt_buf *out, const col_rec *r, const col_delivery *id,
     const char *const *metrics, size_t nm)
 {
-	char     ts[40];
-	size_t   tl, start = out->len;
-	uint32_t i;
-	int      first = 1, f2;
-	gt_err   rv = GT_OK;
+	/* the identity strings, in member order */
+	const char *str[6] = {r->gpu_id, r->hostname, r->uuid, r->gpu_key, r->device, r->model};
+	size_t      len[6], need = 320, tl, i; /* keys, punctuation, timestamp, ids: < 240 */
+	char        ts[40], d[80], *o, *e, *p;
+	int         first;
+	gt_err      rv;
 
+	for (i = 0; i < 6; i++) {
+		len[i] = strlen(str[i]);
+		need += GT_JSON_STR_MAX(len[i]);
+	}
+	for (i = 0; i < r->nmetrics; i++)
+		need += GT_JSON_STR_MAX(strlen(r->metrics[i].name)) + 2 + GT_JSON_DBL_MAX;
+	for (i = 0; i < r->nlabels; i++)
+		need += GT_JSON_STR_MAX(strlen(r->labels[i].key)) +
+		    GT_JSON_STR_MAX(strlen(r->labels[i].value)) + 2;
+	if ((rv = gt_buf_reserve(out, need)) != GT_OK)
+		return rv;
 	tl = jsonl_ts(r->ts_ns, ts, sizeof(ts));
-#define CK(x)                                                                                      \
-	do {                                                                                       \
-		if ((rv = (x)) != GT_OK)                                                           \
-			goto fail;                                                                 \
-	} while (0)
-	CK(gt_buf_putc(out, '{'));
-	CK(gt_json_key(out, &first, "gpu_id"));
-	CK(gt_json_cstr(out, r->gpu_id));
-	CK(gt_json_key(out, &first, "hostname"));
-	CK(gt_json_cstr(out, r->hostname));
-	CK(gt_json_key(out, &first, "uuid"));
-	CK(gt_json_cstr(out, r->uuid));
-	CK(gt_json_key(out, &first, "metrics"));
-	CK(gt_buf_putc(out, '{'));
-	for (i = 0, f2 = 1; i < r->nmetrics; i++) {
+	o = out->data + out->len;
+	o = JSONL_MEMBER(o, "{\"gpu_id\":", str[0], len[0]);
+	o = JSONL_MEMBER(o, ",\"hostname\":", str[1], len[1]);
+	o = JSONL_MEMBER(o, ",\"uuid\":", str[2], len[2]);
+	o = JSONL_LIT(o, ",\"metrics\":{");
+	for (i = 0, first = 1; i < r->nmetrics; i++) {
 		if (!jsonl_wanted(r->metrics[i].name, metrics, nm))
 			continue;
-		CK(gt_json_key(out, &f2, r->metrics[i].name));
-		CK(jsonl_dbl(out, r->metrics[i].value));
+		if (!first)
+			*o++ = ',';
+		first = 0;
+		o = gt_json_str_raw(o, r->metrics[i].name, strlen(r->metrics[i].name));
+		*o++ = ':';
+		o = jsonl_dbl(o, r->metrics[i].value);
 	}
-	CK(gt_buf_putc(out, '}'));
-	CK(gt_json_key(out, &first, "labels"));
-	CK(gt_buf_putc(out, '{'));
-	for (i = 0, f2 = 1; i < r->nlabels; i++) {
-		CK(gt_json_key(out, &f2, r->labels[i].key));
-		CK(gt_json_cstr(out, r->labels[i].value));
+	o = JSONL_LIT(o, "},\"labels\":{");
+	for (i = 0; i < r->nlabels; i++) {
+		if (i > 0)
+			*o++ = ',';
+		o = gt_json_str_raw(o, r->labels[i].key, strlen(r->labels[i].key));
+		*o++ = ':';
+		o = gt_json_str_raw(o, r->labels[i].value, strlen(r->labels[i].value));
 	}
-	CK(gt_buf_putc(out, '}'));
-	CK(gt_json_key(out, &first, "timestamp"));
-	CK(gt_json_str(out, ts, tl));
-	CK(gt_json_key(out, &first, "gpu_key"));
-	CK(gt_json_cstr(out, r->gpu_key));
-	CK(gt_json_key(out, &first, "gpu_index"));
-	CK(gt_json_int(out, r->gpu_index));
-	CK(gt_json_key(out, &first, "device"));
-	CK(gt_json_cstr(out, r->device));
-	CK(gt_json_key(out, &first, "model"));
-	CK(gt_json_cstr(out, r->model));
+	o = JSONL_LIT(o, "},\"timestamp\":\"");
+	memcpy(o, ts, tl);
+	o += tl;
+	*o++ = '"';
+	o = JSONL_MEMBER(o, ",\"gpu_key\":", str[3], len[3]);
+	o = JSONL_LIT(o, ",\"gpu_index\":");
+	e = d + sizeof(d);
+	p = jsonl_u64(e, r->gpu_index < 0 ? -(uint64_t)(int64_t)r->gpu_index : (uint64_t)r->gpu_index);
+	if (r->gpu_index < 0)
+		*--p = '-';
+	memcpy(o, p, (size_t)(e - p));
+	o += e - p;
+	o = JSONL_MEMBER(o, ",\"device\":", str[4], len[4]);
+	o = JSONL_MEMBER(o, ",\"model\":", str[5], len[5]);
 	if (id != NULL && id->valid) {
-		CK(gt_json_key(out, &first, "delivery"));
-		char  d[80], *e = d + sizeof(d), *p;
-
+		o = JSONL_LIT(o, ",\"delivery\":");
 		*--e = '"';
 		p = jsonl_u64(e, id->offset);
 		*--p = ':';
@@ -185,14 +204,13 @@ col_jsonl_encode_obj(gt_buf *out, const col_rec *r, const col_delivery *id,
 		*--p = ':';
 		p = jsonl_u64(p, id->epoch);
 		*--p = '"';
-		CK(gt_buf_append(out, p, (size_t)(d + sizeof(d) - p)));
+		memcpy(o, p, (size_t)(e + 1 - p));
+		o += e + 1 - p;
 	}
-	CK(gt_buf_putc(out, '}'));
-#undef CK
+	*o++ = '}';
+	*o = '\0';
+	out->len = (size_t)(o - out->data);
 	return GT_OK;
-fail:
-	out->len = start;
-	return rv;
 }
 
 static const char *

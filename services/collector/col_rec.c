@@ -4,17 +4,22 @@
 #include <string.h>
 
 #include "col_rec.h"
+#include "gt/gt_pb.h"
 
 typedef struct rec_alloc {
-	char  *p;   /* next free byte */
-	char  *end;
+	char *p; /* next free byte */
 } rec_alloc;
 
+/* A string given by pointer and length (not NUL-terminated). */
+typedef struct rec_str_view {
+	const char *p;
+	size_t      n;
+} rec_str_view;
+
 static const char *
-rec_str(rec_alloc *a, const char *s)
+rec_str(rec_alloc *a, const char *s, size_t n)
 {
-	size_t n = s ? strlen(s) : 0;
-	char  *d = a->p;
+	char *d = a->p;
 
 	if (n > 0)
 		memcpy(d, s, n);
@@ -23,57 +28,195 @@ rec_str(rec_alloc *a, const char *s)
 	return d;
 }
 
-static size_t
-rec_slen(const char *s)
+/* The record's identity strings, in allocation order. */
+enum { RS_KEY, RS_HOST, RS_DEVICE, RS_UUID, RS_MODEL, RS_GPU_ID, RS_N };
+
+/* Allocates a record with room for nm metrics, nl labels, the six strings and strbytes more
+ * bytes of metric/label strings (each counted with its NUL); fills all but the metrics and
+ * labels, which the caller writes through *m, *l and a. */
+static col_rec *
+rec_new(const rec_str_view str[RS_N], size_t nm, size_t nl, size_t strbytes, col_metric **m,
+    col_label **l, rec_alloc *a)
 {
-	return (s ? strlen(s) : 0) + 1;
+	size_t   size = sizeof(col_rec) + nm * sizeof(col_metric) + nl * sizeof(col_label) + strbytes;
+	col_rec *r;
+	int      i;
+
+	for (i = 0; i < RS_N; i++)
+		size += str[i].n + 1;
+	if ((r = malloc(size)) == NULL)
+		return NULL;
+	*m = (col_metric *)(r + 1);
+	*l = (col_label *)(*m + nm);
+	a->p = (char *)(*l + nl);
+	atomic_init(&r->refs, 1);
+	r->size = size;
+	r->gpu_key = rec_str(a, str[RS_KEY].p, str[RS_KEY].n);
+	r->hostname = rec_str(a, str[RS_HOST].p, str[RS_HOST].n);
+	r->device = rec_str(a, str[RS_DEVICE].p, str[RS_DEVICE].n);
+	r->uuid = rec_str(a, str[RS_UUID].p, str[RS_UUID].n);
+	r->model = rec_str(a, str[RS_MODEL].p, str[RS_MODEL].n);
+	r->gpu_id = rec_str(a, str[RS_GPU_ID].p, str[RS_GPU_ID].n);
+	r->nmetrics = (uint32_t)nm;
+	r->nlabels = (uint32_t)nl;
+	r->metrics = *m;
+	r->labels = *l;
+	return r;
+}
+
+static rec_str_view
+rec_cstr(const char *s)
+{
+	return (rec_str_view){s ? s : "", s ? strlen(s) : 0};
 }
 
 gt_err
 col_rec_new_pb(col_rec **out, const Gtpb__V1__TelemetryRecord *pb, const char *key)
 {
-	size_t      size = sizeof(col_rec), i, nm = pb->n_metrics, nl = pb->n_labels;
-	col_rec    *r;
-	col_metric *m;
-	col_label  *l;
-	rec_alloc   a;
-	const char *k = key ? key : pb->gpu_key;
+	size_t       i, nm = pb->n_metrics, nl = pb->n_labels, strbytes = 0;
+	col_rec     *r;
+	col_metric  *m;
+	col_label   *l;
+	rec_alloc    a;
+	rec_str_view str[RS_N] = {rec_cstr(key ? key : pb->gpu_key), rec_cstr(pb->hostname),
+	    rec_cstr(pb->device), rec_cstr(pb->uuid), rec_cstr(pb->model), rec_cstr(pb->gpu_id)};
 
-	size += nm * sizeof(col_metric) + nl * sizeof(col_label);
-	size += rec_slen(k) + rec_slen(pb->hostname) + rec_slen(pb->device) + rec_slen(pb->uuid) +
-	    rec_slen(pb->model) + rec_slen(pb->gpu_id);
 	for (i = 0; i < nm; i++)
-		size += rec_slen(pb->metrics[i]->key);
+		strbytes += rec_cstr(pb->metrics[i]->key).n + 1;
 	for (i = 0; i < nl; i++)
-		size += rec_slen(pb->labels[i]->key) + rec_slen(pb->labels[i]->value);
-	if ((r = malloc(size)) == NULL)
+		strbytes += rec_cstr(pb->labels[i]->key).n + rec_cstr(pb->labels[i]->value).n + 2;
+	if ((r = rec_new(str, nm, nl, strbytes, &m, &l, &a)) == NULL)
 		return GT_ENOMEM;
-	m = (col_metric *)(r + 1);
-	l = (col_label *)(m + nm);
-	a.p = (char *)(l + nl);
-	a.end = (char *)r + size;
-	atomic_init(&r->refs, 1);
-	r->size = size;
 	r->ts_ns = pb->timestamp_ns;
 	r->gpu_index = pb->gpu_index;
-	r->gpu_key = rec_str(&a, k);
-	r->hostname = rec_str(&a, pb->hostname);
-	r->device = rec_str(&a, pb->device);
-	r->uuid = rec_str(&a, pb->uuid);
-	r->model = rec_str(&a, pb->model);
-	r->gpu_id = rec_str(&a, pb->gpu_id);
 	for (i = 0; i < nm; i++) {
-		m[i].name = rec_str(&a, pb->metrics[i]->key);
+		rec_str_view k = rec_cstr(pb->metrics[i]->key);
+
+		m[i].name = rec_str(&a, k.p, k.n);
 		m[i].value = pb->metrics[i]->value;
 	}
 	for (i = 0; i < nl; i++) {
-		l[i].key = rec_str(&a, pb->labels[i]->key);
-		l[i].value = rec_str(&a, pb->labels[i]->value);
+		rec_str_view k = rec_cstr(pb->labels[i]->key), v = rec_cstr(pb->labels[i]->value);
+
+		l[i].key = rec_str(&a, k.p, k.n);
+		l[i].value = rec_str(&a, v.p, v.n);
 	}
-	r->nmetrics = (uint32_t)nm;
-	r->nlabels = (uint32_t)nl;
-	r->metrics = m;
-	r->labels = l;
+	*out = r;
+	return GT_OK;
+}
+
+/* One map entry (field 1 key: string; field 2 value: double when is_double, else string).
+ * Missing fields are the defaults ("" and 0), as protobuf-c unpacks them. */
+static gt_err
+wire_entry(const uint8_t *p, const uint8_t *end, int is_double, rec_str_view *k, rec_str_view *v,
+    double *d)
+{
+	gt_pb_field f;
+
+	*k = *v = (rec_str_view){"", 0};
+	*d = 0;
+	while (p < end) {
+		if (gt_pb_next_field(&p, end, &f) != GT_OK)
+			return GT_EPROTO;
+		if (f.num == 1) {
+			if (f.type != GT_PB_LEN)
+				return GT_EPROTO;
+			*k = (rec_str_view){(const char *)f.p, f.len};
+		} else if (f.num == 2) {
+			if (is_double) {
+				if (f.type != GT_PB_I64)
+					return GT_EPROTO;
+				memcpy(d, &f.u, sizeof(*d));
+			} else {
+				if (f.type != GT_PB_LEN)
+					return GT_EPROTO;
+				*v = (rec_str_view){(const char *)f.p, f.len};
+			}
+		}
+	}
+	return GT_OK;
+}
+
+gt_err
+col_rec_new_wire(col_rec **out, const uint8_t *buf, size_t len, const char *key, size_t key_len)
+{
+	/* TelemetryRecord field number -> identity string slot (-1: not a string field) */
+	static const int8_t slot[11] = {-1, -1, RS_KEY, RS_HOST, -1, RS_DEVICE, RS_UUID, RS_MODEL,
+	    -1, -1, RS_GPU_ID};
+	const uint8_t *p, *end = buf + len;
+	gt_pb_field    f;
+	rec_str_view   str[RS_N], k, v;
+	size_t         nm = 0, nl = 0, strbytes = 0;
+	int64_t        ts = 0;
+	int32_t        idx = 0;
+	double         d;
+	col_rec       *r;
+	col_metric    *m;
+	col_label     *l;
+	rec_alloc      a;
+	int            i;
+
+	for (i = 0; i < RS_N; i++)
+		str[i] = (rec_str_view){"", 0};
+	/* pass 1: scalars (the last occurrence wins, as in protobuf), sizes, wire checks */
+	for (p = buf; p < end;) {
+		if (gt_pb_next_field(&p, end, &f) != GT_OK)
+			return GT_EPROTO;
+		switch (f.num) {
+		case 1:
+		case 4:
+			if (f.type != GT_PB_VARINT)
+				return GT_EPROTO;
+			if (f.num == 1)
+				ts = (int64_t)f.u;
+			else
+				idx = (int32_t)(uint32_t)f.u;
+			break;
+		case 2:
+		case 3:
+		case 5:
+		case 6:
+		case 7:
+		case 10:
+			if (f.type != GT_PB_LEN)
+				return GT_EPROTO;
+			str[slot[f.num]] = (rec_str_view){(const char *)f.p, f.len};
+			break;
+		case 8:
+		case 9:
+			if (f.type != GT_PB_LEN || wire_entry(f.p, f.p + f.len, f.num == 8, &k, &v, &d) != GT_OK)
+				return GT_EPROTO;
+			if (f.num == 8)
+				nm++;
+			else
+				nl++;
+			strbytes += k.n + 1 + (f.num == 9 ? v.n + 1 : 0);
+			break;
+		default:
+			break; /* unknown field: skipped */
+		}
+	}
+	if (str[RS_KEY].n == 0 && key != NULL)
+		str[RS_KEY] = (rec_str_view){key, key_len};
+	if ((r = rec_new(str, nm, nl, strbytes, &m, &l, &a)) == NULL)
+		return GT_ENOMEM;
+	r->ts_ns = ts;
+	r->gpu_index = idx;
+	/* pass 2: the map entries, in wire order (already checked) */
+	nm = nl = 0;
+	for (p = buf; p < end;) {
+		gt_pb_next_field(&p, end, &f);
+		if (f.num != 8 && f.num != 9)
+			continue;
+		wire_entry(f.p, f.p + f.len, f.num == 8, &k, &v, &d);
+		if (f.num == 8) {
+			m[nm].name = rec_str(&a, k.p, k.n);
+			m[nm++].value = d;
+		} else {
+			l[nl].key = rec_str(&a, k.p, k.n);
+			l[nl++].value = rec_str(&a, v.p, v.n);
+		}
+	}
 	*out = r;
 	return GT_OK;
 }

@@ -131,4 +131,20 @@ gt_err gt_rpc_call(gt_rpc_stub *stub, unsigned method_index, const ProtobufCMess
 gt_err gt_rpc_call_by_name(gt_rpc_stub *stub, const char *method, const ProtobufCMessage *in,
     ProtobufCMessage **out);
 
+/* A reply kept in its wire form, for hot paths that parse the output themselves (no
+ * protobuf-c allocation tree): payload points into the received message until
+ * gt_rpc_reply_free. */
+typedef struct gt_rpc_reply {
+	const uint8_t *payload;
+	size_t         len;
+	void          *msg; /* private */
+} gt_rpc_reply;
+
+/* gt_rpc_call_raw: like gt_rpc_call_by_name, but on GT_OK *reply holds the packed output
+ * (free it with gt_rpc_reply_free; on failure there is nothing to free). */
+gt_err gt_rpc_call_raw(gt_rpc_stub *stub, const char *method, const ProtobufCMessage *in,
+    gt_rpc_reply *reply);
+/* Accepts a zeroed or already freed reply. */
+void   gt_rpc_reply_free(gt_rpc_reply *reply);
+
 #endif

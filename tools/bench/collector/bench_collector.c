@@ -8,10 +8,12 @@
  * written, fsynced per policy and acked), then time Q GET /telemetry/{gpu}?limit=100 queries
  * answered from the cache (newest first) and Q answered from the files (reverse=true: the
  * oldest records, not in the cache). Prints each run and the medians. */
+#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gt/gt_rpc.h"
 #include "gt/gt_time.h"
@@ -137,6 +139,84 @@ stat_int(int port, const char *field)
 	return v;
 }
 
+/* CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+static double
+proc_cpu_s(pid_t pid)
+{
+	char               path[64], buf[1024], *p;
+	FILE              *f;
+	unsigned long long ut = 0, st = 0;
+	size_t             n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* fields after the ")" of comm: state(3) ... utime(14) stime(15) */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Prints CPU seconds per thread name of a process (threads of one name summed). */
+static void
+print_thread_cpu(pid_t pid)
+{
+	char           path[64];
+	DIR           *d;
+	struct dirent *e;
+	struct {
+		char   name[32];
+		double s;
+		int    n;
+	} t[32];
+	size_t nt = 0, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char               p2[600], buf[1024], *lp, *rp;
+		FILE              *f;
+		size_t             n;
+		unsigned long long ut, st;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p2, sizeof(p2), "%s/%s/stat", path, e->d_name);
+		if ((f = fopen(p2, "r")) == NULL)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		if ((lp = strchr(buf, '(')) == NULL || (rp = strrchr(buf, ')')) == NULL ||
+		    sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+			continue;
+		*rp = '\0';
+		for (i = 0; i < nt && strcmp(t[i].name, lp + 1) != 0; i++)
+			;
+		if (i == nt) {
+			if (nt == 32)
+				continue;
+			snprintf(t[nt].name, sizeof(t[nt].name), "%s", lp + 1);
+			t[nt].s = 0;
+			t[nt].n = 0;
+			nt++;
+		}
+		t[i].s += (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+		t[i].n++;
+	}
+	closedir(d);
+	printf("  threads:");
+	for (i = 0; i < nt; i++)
+		if (t[i].s >= 0.01)
+			printf(" %s(x%d) %.2fs", t[i].name, t[i].n, t[i].s);
+	printf("\n");
+}
+
 static void
 query_lat(int port, const char *extra, double *p50, double *p99)
 {
@@ -191,6 +271,7 @@ main(int argc, char **argv)
 		char          *mq_url;
 		int            port;
 		int64_t        t0, t1, acked = 0;
+		double         mq_cpu0, col_cpu, mq_cpu;
 		const char    *margv[] = {"gt-mq", "--port", "0", "--bind", "127.0.0.1", "--rpc-url",
 		       "tcp://127.0.0.1:0", "--pub-url", "", "--max-topic-bytes", "4294967296", NULL};
 
@@ -208,6 +289,7 @@ main(int argc, char **argv)
 			    dir, "--consumer", "bench", "--fsync", fsync_mode, "--workers", workers,
 			    NULL};
 
+			mq_cpu0 = proc_cpu_s(gt_proc_pid(mq));
 			t0 = gt_mono_ns();
 			if (gt_proc_start(&col, cargv, NULL) != GT_OK ||
 			    gt_proc_wait_ready(col, 20 * GT_NS_PER_S) != GT_OK) {
@@ -220,12 +302,18 @@ main(int argc, char **argv)
 		       gt_mono_ns() - t0 < 300 * GT_NS_PER_S)
 			gt_sleep_ns(20 * GT_NS_PER_MS);
 		t1 = gt_mono_ns();
+		col_cpu = proc_cpu_s(gt_proc_pid(col));
+		mq_cpu = proc_cpu_s(gt_proc_pid(mq)) - mq_cpu0;
+		if (getenv("BENCH_STATS"))
+			print_thread_cpu(gt_proc_pid(col));
 		rate[r] = (double)acked / ((double)(t1 - t0) / 1e9);
 		query_lat(port, "", &cp50[r], &cp99[r]);
 		query_lat(port, "&reverse=true", &fp50[r], &fp99[r]);
 		printf("run %zu: %zu records acked end-to-end in %.3f s = %.0f records/s; "
 		       "query limit=100 cache p50 %.3f ms p99 %.3f ms; file p50 %.3f ms p99 %.3f ms\n",
 		    r + 1, (size_t)acked, (double)(t1 - t0) / 1e9, rate[r], cp50[r], cp99[r], fp50[r], fp99[r]);
+		printf("  cpu during ingest: gt-collector %.2f s, gt-mq %.2f s (%.1f us/record in all)\n",
+		    col_cpu, mq_cpu, (col_cpu + mq_cpu) * 1e6 / (double)(acked > 0 ? acked : 1));
 		if (getenv("BENCH_STATS")) {
 			char  *body = NULL;
 			size_t len = 0;
