@@ -132,14 +132,15 @@ ring_pop_oldest(col_cache *c, cache_ring *r)
 	col_rec_rele(old);
 }
 
-gt_err
-col_cache_put(col_cache *c, col_rec *rec, int64_t floor_if_new)
+/* Puts one record; the cache mutex is held. */
+static gt_err
+cache_put_locked(col_cache *c, col_rec *rec, col_cache_floor_fn floor_fn, void *arg,
+    int64_t floor)
 {
 	cache_ring *r;
 	gt_err      rv = GT_OK;
 
-	pthread_mutex_lock(&c->mtx);
-	if ((r = col_map_find(c->rings, rec->gpu_key)) == NULL) {
+	if ((r = col_map_find_h(c->rings, rec->gpu_key, rec->key_hash)) == NULL) {
 		if ((r = calloc(1, sizeof(*r))) == NULL ||
 		    (r->recs = calloc(c->cfg.max_entries, sizeof(*r->recs))) == NULL ||
 		    (r->key = strdup(rec->gpu_key)) == NULL ||
@@ -149,10 +150,9 @@ col_cache_put(col_cache *c, col_rec *rec, int64_t floor_if_new)
 				free(r->key);
 				free(r);
 			}
-			pthread_mutex_unlock(&c->mtx);
 			return rv != GT_OK ? rv : GT_ENOMEM;
 		}
-		r->floor = floor_if_new;
+		r->floor = floor_fn ? floor_fn(arg, rec->gpu_key) : floor;
 		c->st.gpus++;
 		c->st.bytes += RING_OVERHEAD(c);
 	}
@@ -175,8 +175,38 @@ col_cache_put(col_cache *c, col_rec *rec, int64_t floor_if_new)
 		else
 			break;
 	}
-	pthread_mutex_unlock(&c->mtx);
 	return GT_OK;
+}
+
+gt_err
+col_cache_put(col_cache *c, col_rec *rec, int64_t floor_if_new)
+{
+	gt_err rv;
+
+	pthread_mutex_lock(&c->mtx);
+	rv = cache_put_locked(c, rec, NULL, NULL, floor_if_new);
+	pthread_mutex_unlock(&c->mtx);
+	return rv;
+}
+
+gt_err
+col_cache_put_batch(col_cache *c, col_rec *const *recs, size_t n, col_cache_floor_fn floor_fn,
+    void *arg)
+{
+	gt_err rv = GT_OK, e;
+	size_t i;
+
+	pthread_mutex_lock(&c->mtx);
+	for (i = 0; i < n; i++) {
+		if ((e = cache_put_locked(c, recs[i], floor_fn, arg, INT64_MIN)) != GT_OK)
+			rv = e;
+		if (i % 1024 == 1023) { /* let queries in */
+			pthread_mutex_unlock(&c->mtx);
+			pthread_mutex_lock(&c->mtx);
+		}
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return rv;
 }
 
 gt_err

@@ -37,6 +37,13 @@ void   col_cache_free(col_cache *c);
  * is the floor of a ring created by this call (INT64_MIN: the GPU has no older records). */
 gt_err col_cache_put(col_cache *c, col_rec *r, int64_t floor_if_new);
 
+/* col_cache_put_batch puts n records under one lock; a ring created for one of them gets
+ * floor_fn(arg, key) as its floor (called with the cache locked: it must not call back into
+ * the cache). Returns the last error; the other records are put. */
+typedef int64_t (*col_cache_floor_fn)(void *arg, const char *key);
+gt_err col_cache_put_batch(col_cache *c, col_rec *const *recs, size_t n,
+    col_cache_floor_fn floor_fn, void *arg);
+
 /* col_cache_get lends out held references (col_rec_rele each, free(*out)) to the records of
  * key with since <= ts <= until, in ring order (oldest first), and the ring's floor.
  * GT_ENOENT when the GPU has no ring. Marks the GPU recently used. */

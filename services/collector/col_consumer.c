@@ -38,8 +38,9 @@ struct cons_batch {
 	gt_rpc_reply             reply; /* the response bytes: fetch's views point into them */
 	col_fetch                fetch;
 	cons_item               *items;
+	size_t                   nitems, items_cap;
 	cons_chunk              *chunks;
-	size_t                   nchunks;
+	size_t                   nchunks, chunks_cap;
 	int64_t                  fetched_ns;
 	pthread_mutex_t          mtx;
 	pthread_cond_t           cv;
@@ -63,12 +64,16 @@ struct col_consumer {
 	gt_queue        *work;   /* cons_chunk* */
 	gt_queue        *writeq; /* cons_batch* */
 	gt_queue        *syncq;  /* sync_job*: fsync, checkpoint, then ack - off the writer */
+	gt_queue        *spare;  /* cons_batch*: written batches, kept for reuse */
 	pthread_t        fetch_thr[COL_MAX_FETCHERS], write_thr, sync_thr, *workers;
 	int              nworkers_started;
 	int              fetch_started, write_started, sync_started;
 	atomic_int       stopping;
 	/* writer-only */
 	id_vec           pending; /* stored (or duplicate) ids waiting for durability + ack */
+	col_rec        **wrecs;   /* per-batch scratch of the writer, kept between batches */
+	const uint8_t  **wpays;
+	size_t          *wlens, wcap;
 	uint64_t         pending_epoch;
 	int64_t          next_sync, next_ckpt, next_retention;
 	int              ckpt_dirty;
@@ -81,6 +86,35 @@ struct col_consumer {
 
 /* ---- helpers ---- */
 
+/* Batches are recycled through the spare queue: their arrays and line buffers keep their
+ * capacity, so in the steady state nothing is allocated per batch but the received message
+ * (and the records). */
+static cons_batch *
+batch_new(void)
+{
+	cons_batch *b = calloc(1, sizeof(*b));
+
+	if (b != NULL) {
+		pthread_mutex_init(&b->mtx, NULL);
+		pthread_cond_init(&b->cv, NULL);
+	}
+	return b;
+}
+
+/* Drops the records and the response; keeps the memory. */
+static void
+batch_clear(cons_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nitems; i++)
+		col_rec_rele(b->items[i].rec);
+	b->nitems = 0;
+	b->nchunks = 0;
+	b->fetch.n = 0;
+	gt_rpc_reply_free(&b->reply);
+}
+
 static void
 batch_free(cons_batch *b)
 {
@@ -88,19 +122,60 @@ batch_free(cons_batch *b)
 
 	if (b == NULL)
 		return;
-	if (b->items) {
-		for (i = 0; i < b->fetch.n; i++)
-			col_rec_rele(b->items[i].rec);
-	}
-	for (i = 0; i < b->nchunks; i++)
+	batch_clear(b);
+	for (i = 0; i < b->chunks_cap; i++)
 		gt_buf_fini(&b->chunks[i].lines);
 	free(b->chunks);
 	free(b->items);
 	col_fetch_fini(&b->fetch);
-	gt_rpc_reply_free(&b->reply);
 	pthread_mutex_destroy(&b->mtx);
 	pthread_cond_destroy(&b->cv);
 	free(b);
+}
+
+/* Back to the spare queue (or freed when it is full). */
+static void
+batch_recycle(col_consumer *c, cons_batch *b)
+{
+	batch_clear(b);
+	if (gt_queue_push(c->spare, b, 0) != GT_OK)
+		batch_free(b);
+}
+
+/* Items and chunks for the b->fetch.n deliveries just fetched. */
+static gt_err
+batch_prepare(cons_batch *b)
+{
+	size_t n = b->fetch.n, nch = (n + CHUNK - 1) / CHUNK, i;
+
+	if (b->items_cap < n) {
+		free(b->items);
+		b->items_cap = 0;
+		if ((b->items = malloc(n * sizeof(*b->items))) == NULL)
+			return GT_ENOMEM;
+		b->items_cap = n;
+	}
+	memset(b->items, 0, n * sizeof(*b->items));
+	b->nitems = n;
+	if (b->chunks_cap < nch) {
+		cons_chunk *nc = realloc(b->chunks, nch * sizeof(*nc));
+
+		if (nc == NULL)
+			return GT_ENOMEM;
+		for (i = b->chunks_cap; i < nch; i++)
+			gt_buf_init(&nc[i].lines);
+		b->chunks = nc;
+		b->chunks_cap = nch;
+	}
+	for (i = 0; i < nch; i++) {
+		b->chunks[i].b = b;
+		b->chunks[i].from = i * CHUNK;
+		b->chunks[i].to = i * CHUNK + CHUNK < n ? i * CHUNK + CHUNK : n;
+		gt_buf_reset(&b->chunks[i].lines);
+	}
+	b->nchunks = nch;
+	b->left = nch;
+	return GT_OK;
 }
 
 static gt_err
@@ -211,25 +286,26 @@ worker_main(void *arg)
 /* One Fetch call, its response read in place into a new batch. On failure the stub's status
  * says why. */
 static gt_err
-fetch_once(gt_rpc_stub *stub, const Gtpb__V1__FetchRequest *req, cons_batch **out)
+fetch_once(col_consumer *c, gt_rpc_stub *stub, const Gtpb__V1__FetchRequest *req,
+    cons_batch **out)
 {
 	gt_rpc_reply reply;
 	cons_batch  *b;
+	void        *item;
 	gt_err       rv;
 
 	*out = NULL;
 	if ((rv = gt_rpc_call_raw(stub, "Fetch", &req->base, &reply)) != GT_OK)
 		return rv;
-	if ((b = calloc(1, sizeof(*b))) == NULL) {
+	b = gt_queue_pop(c->spare, &item, 0) == GT_OK ? item : batch_new();
+	if (b == NULL) {
 		gt_rpc_reply_free(&reply);
 		rv = GT_ENOMEM;
 		goto fail;
 	}
-	pthread_mutex_init(&b->mtx, NULL);
-	pthread_cond_init(&b->cv, NULL);
 	b->reply = reply;
 	if ((rv = col_fetch_parse(&b->fetch, reply.payload, reply.len)) != GT_OK) {
-		batch_free(b);
+		batch_recycle(c, b);
 		goto fail;
 	}
 	*out = b;
@@ -269,7 +345,7 @@ fetch_main(void *arg)
 		stub.timeout_ns = atomic_load(&c->connected) ?
 		    (int64_t)c->cfg.fetch_wait_ms * GT_NS_PER_MS + 5 * GT_NS_PER_S :
 		    (int64_t)c->cfg.fetch_wait_ms * GT_NS_PER_MS + GT_NS_PER_S;
-		rv = fetch_once(&stub, &req, &b);
+		rv = fetch_once(c, &stub, &req, &b);
 		if (rv != GT_OK) {
 			gt_counter_inc(c->m_fetcherr);
 			if (errors++ % 50 == 0)
@@ -289,26 +365,15 @@ fetch_main(void *arg)
 		n = b->fetch.n;
 		atomic_store(&c->epoch, b->fetch.epoch);
 		if (n == 0) {
-			batch_free(b);
+			batch_recycle(c, b);
 			continue;
 		}
 		gt_counter_add(c->m_fetched, n);
 		b->fetched_ns = t0;
-		b->nchunks = (n + CHUNK - 1) / CHUNK;
-		b->items = calloc(n, sizeof(*b->items));
-		b->chunks = calloc(b->nchunks, sizeof(*b->chunks));
-		if (b->items == NULL || b->chunks == NULL) {
-			b->nchunks = 0;
-			batch_free(b);
+		if (batch_prepare(b) != GT_OK) {
+			batch_recycle(c, b); /* not acked: redelivered later */
 			cons_nap(c, backoff);
 			continue;
-		}
-		b->left = b->nchunks;
-		for (i = 0; i < b->nchunks; i++) {
-			b->chunks[i].b = b;
-			b->chunks[i].from = i * CHUNK;
-			b->chunks[i].to = i * CHUNK + CHUNK < n ? i * CHUNK + CHUNK : n;
-			gt_buf_init(&b->chunks[i].lines);
 		}
 		/* Writer first (in order, bounded: backpressure), then the work. Once the last
 		 * chunk is queued the writer may free b: read nothing from b after that. */
@@ -530,8 +595,10 @@ writer_durable(col_consumer *c, int force)
 		c->ckpt_dirty = 0;
 		c->next_ckpt = now + c->cfg.ckpt_interval_ns;
 	}
-	j->acks = c->pending; /* moved */
+	j->acks = c->pending; /* moved; the next interval likely needs as many */
 	memset(&c->pending, 0, sizeof(c->pending));
+	if (j->acks.n > 0 && (c->pending.v = malloc(j->acks.n * sizeof(*c->pending.v))) != NULL)
+		c->pending.cap = j->acks.n;
 	atomic_store(&c->pending_n, 0);
 	if (j->nfds == 0 && j->acks.n == 0 && !j->has_ckpt) {
 		sync_job_free(j);
@@ -539,6 +606,12 @@ writer_durable(col_consumer *c, int force)
 	}
 	if (gt_queue_push(c->syncq, j, -1) != GT_OK)
 		sync_job_free(j);
+}
+
+static int64_t
+store_floor(void *store, const char *key)
+{
+	return col_store_batch_floor(store, key);
 }
 
 static void
@@ -568,11 +641,22 @@ writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 		atomic_store(&c->pending_n, 0);
 	}
 	c->pending_epoch = epoch;
-	recs = malloc(n * sizeof(*recs));
-	pays = malloc(n * sizeof(*pays));
-	lens = malloc(n * sizeof(*lens));
-	if (recs == NULL || pays == NULL || lens == NULL)
-		goto out; /* nothing acked: redelivered */
+	if (c->wcap < n) {
+		free(c->wrecs);
+		free(c->wpays);
+		free(c->wlens);
+		c->wrecs = malloc(n * sizeof(*recs));
+		c->wpays = malloc(n * sizeof(*pays));
+		c->wlens = malloc(n * sizeof(*lens));
+		c->wcap = n;
+		if (c->wrecs == NULL || c->wpays == NULL || c->wlens == NULL) {
+			c->wcap = 0;
+			goto out; /* nothing acked: redelivered */
+		}
+	}
+	recs = c->wrecs;
+	pays = c->wpays;
+	lens = c->wlens;
 	t0 = gt_mono_ns();
 	for (i = 0; i < n; i++) {
 		cons_item          *it = &b->items[i];
@@ -615,9 +699,9 @@ writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 
 		col_ckpt_mark(c->ckpt, d->epoch, d->partition, d->offset);
 		ids_push(&c->pending, d);
-		col_cache_put(c->cache, recs[i], col_store_batch_floor(c->store, recs[i]->gpu_key));
 		lens[i] = d->payload_len;
 	}
+	col_cache_put_batch(c->cache, recs, k, store_floor, c->store);
 	if (k > 0)
 		c->ckpt_dirty = 1;
 	if (rotated)
@@ -629,9 +713,6 @@ writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 	if (k > 0 && c->stored)
 		c->stored(c->stored_arg, recs, pays, lens, k);
 out:
-	free(recs);
-	free(pays);
-	free(lens);
 	writer_durable(c, c->pending.n >= 200000);
 }
 
@@ -652,7 +733,7 @@ writer_main(void *arg)
 		rv = gt_queue_pop(c->writeq, &item, 50 * GT_NS_PER_MS);
 		if (rv == GT_OK) {
 			writer_batch(c, &stub, item);
-			batch_free(item);
+			batch_recycle(c, item);
 		} else if (rv == GT_ETIMEDOUT) {
 			writer_durable(c, 0);
 		} else {
@@ -721,7 +802,8 @@ col_consumer_new(col_consumer **out, const col_consumer_cfg *cfg, col_store *sto
 		goto fail;
 	if ((rv = gt_queue_new(&c->work, (size_t)c->cfg.queue_batches * 64)) != GT_OK ||
 	    (rv = gt_queue_new(&c->writeq, (size_t)c->cfg.queue_batches)) != GT_OK ||
-	    (rv = gt_queue_new(&c->syncq, 4)) != GT_OK)
+	    (rv = gt_queue_new(&c->syncq, 4)) != GT_OK ||
+	    (rv = gt_queue_new(&c->spare, 2)) != GT_OK)
 		goto fail;
 	c->m_fetched = gt_metrics_counter(m, "fetched_total", NULL, "deliveries fetched from gt-mq");
 	c->m_stored = gt_metrics_counter(m, "stored_total", NULL, "records written to the files");
@@ -821,10 +903,18 @@ col_consumer_free(col_consumer *c)
 			sync_job_free(item);
 		gt_queue_free(c->syncq);
 	}
+	if (c->spare) {
+		while (gt_queue_pop(c->spare, &item, 0) == GT_OK)
+			batch_free(item);
+		gt_queue_free(c->spare);
+	}
 	gt_queue_free(c->work);
 	gt_rpc_client_close(c->cli);
 	free(c->workers);
 	free(c->pending.v);
+	free(c->wrecs);
+	free(c->wpays);
+	free(c->wlens);
 	free(c->topic);
 	free(c->group);
 	free(c->name);

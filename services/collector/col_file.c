@@ -668,7 +668,7 @@ col_store_append(col_store *s, const col_rec *r, const char *line, size_t len)
 	gt_err     rv;
 
 	pthread_mutex_lock(&s->mtx);
-	g = col_map_find(s->gpus, r->gpu_key);
+	g = col_map_find_h(s->gpus, r->gpu_key, r->key_hash);
 	pthread_mutex_unlock(&s->mtx);
 	if (g == NULL) {
 		char stem[COL_KEY_STEM_MAX + 1];

@@ -62,12 +62,24 @@ map_slot(const col_map *m, const char *key, uint64_t h)
 	return pp;
 }
 
+uint64_t
+col_map_hash(const char *key, size_t len)
+{
+	return gt_hash64(key, len);
+}
+
+void *
+col_map_find_h(const col_map *m, const char *key, uint64_t hash)
+{
+	map_ent *e = *map_slot(m, key, hash);
+
+	return e ? e->val : NULL;
+}
+
 void *
 col_map_find(const col_map *m, const char *key)
 {
-	map_ent *e = *map_slot(m, key, gt_hash64(key, strlen(key)));
-
-	return e ? e->val : NULL;
+	return col_map_find_h(m, key, col_map_hash(key, strlen(key)));
 }
 
 static void
@@ -94,7 +106,7 @@ gt_err
 col_map_put(col_map *m, const char *key, void *val)
 {
 	size_t    klen = strlen(key);
-	uint64_t  h = gt_hash64(key, klen);
+	uint64_t  h = col_map_hash(key, klen);
 	map_ent **pp = map_slot(m, key, h), *e;
 
 	if (*pp != NULL) {
@@ -116,7 +128,7 @@ col_map_put(col_map *m, const char *key, void *val)
 void *
 col_map_del(col_map *m, const char *key)
 {
-	map_ent **pp = map_slot(m, key, gt_hash64(key, strlen(key))), *e = *pp;
+	map_ent **pp = map_slot(m, key, col_map_hash(key, strlen(key))), *e = *pp;
 	void     *v;
 
 	if (e == NULL)

@@ -4,6 +4,7 @@
 #define COL_MAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "gt/gt_err.h"
 
@@ -13,7 +14,10 @@ gt_err col_map_new(col_map **out);
 /* col_map_free frees the table and its key copies; values are the caller's. Accepts NULL. */
 void   col_map_free(col_map *m);
 /* col_map_find returns the value for key, or NULL. */
-void  *col_map_find(const col_map *m, const char *key);
+void    *col_map_find(const col_map *m, const char *key);
+/* The same with the key's hash computed once by the caller (hot paths). */
+uint64_t col_map_hash(const char *key, size_t len);
+void    *col_map_find_h(const col_map *m, const char *key, uint64_t hash);
 /* col_map_put inserts or replaces; GT_ENOMEM on failure (map unchanged). */
 gt_err col_map_put(col_map *m, const char *key, void *val);
 /* col_map_del removes key; returns the old value or NULL. */

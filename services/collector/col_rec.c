@@ -52,6 +52,7 @@ rec_new(const rec_str_view str[RS_N], size_t nm, size_t nl, size_t strbytes, col
 	atomic_init(&r->refs, 1);
 	r->size = size;
 	r->gpu_key = rec_str(a, str[RS_KEY].p, str[RS_KEY].n);
+	r->key_hash = col_map_hash(r->gpu_key, str[RS_KEY].n);
 	r->hostname = rec_str(a, str[RS_HOST].p, str[RS_HOST].n);
 	r->device = rec_str(a, str[RS_DEVICE].p, str[RS_DEVICE].n);
 	r->uuid = rec_str(a, str[RS_UUID].p, str[RS_UUID].n);
@@ -137,6 +138,28 @@ wire_entry(const uint8_t *p, const uint8_t *end, int is_double, rec_str_view *k,
 	return GT_OK;
 }
 
+/* Map entries remembered by the first pass of col_rec_new_wire (more: the second pass reads
+ * them again from the bytes). */
+#define WIRE_KEEP 64
+
+typedef struct wire_kept {
+	int          is_metric;
+	rec_str_view k, v;
+	double       d;
+} wire_kept;
+
+static void
+wire_put(const wire_kept *e, col_metric *m, col_label *l, size_t *fm, size_t *fl, rec_alloc *a)
+{
+	if (e->is_metric) {
+		m[*fm].name = rec_str(a, e->k.p, e->k.n);
+		m[(*fm)++].value = e->d;
+	} else {
+		l[*fl].key = rec_str(a, e->k.p, e->k.n);
+		l[(*fl)++].value = rec_str(a, e->v.p, e->v.n);
+	}
+}
+
 gt_err
 col_rec_new_wire(col_rec **out, const uint8_t *buf, size_t len, const char *key, size_t key_len)
 {
@@ -145,21 +168,22 @@ col_rec_new_wire(col_rec **out, const uint8_t *buf, size_t len, const char *key,
 	    -1, -1, RS_GPU_ID};
 	const uint8_t *p, *end = buf + len;
 	gt_pb_field    f;
-	rec_str_view   str[RS_N], k, v;
-	size_t         nm = 0, nl = 0, strbytes = 0;
+	rec_str_view   str[RS_N];
+	wire_kept      kept[WIRE_KEEP], *e;
+	size_t         nm = 0, nl = 0, nk = 0, fm = 0, fl = 0, strbytes = 0, i;
 	int64_t        ts = 0;
 	int32_t        idx = 0;
-	double         d;
 	col_rec       *r;
 	col_metric    *m;
 	col_label     *l;
 	rec_alloc      a;
-	int            i;
 
 	for (i = 0; i < RS_N; i++)
 		str[i] = (rec_str_view){"", 0};
 	/* pass 1: scalars (the last occurrence wins, as in protobuf), sizes, wire checks */
 	for (p = buf; p < end;) {
+		wire_kept tmp;
+
 		if (gt_pb_next_field(&p, end, &f) != GT_OK)
 			return GT_EPROTO;
 		switch (f.num) {
@@ -184,13 +208,16 @@ col_rec_new_wire(col_rec **out, const uint8_t *buf, size_t len, const char *key,
 			break;
 		case 8:
 		case 9:
-			if (f.type != GT_PB_LEN || wire_entry(f.p, f.p + f.len, f.num == 8, &k, &v, &d) != GT_OK)
+			e = nk < WIRE_KEEP ? &kept[nk++] : &tmp;
+			e->is_metric = f.num == 8;
+			if (f.type != GT_PB_LEN ||
+			    wire_entry(f.p, f.p + f.len, e->is_metric, &e->k, &e->v, &e->d) != GT_OK)
 				return GT_EPROTO;
-			if (f.num == 8)
+			if (e->is_metric)
 				nm++;
 			else
 				nl++;
-			strbytes += k.n + 1 + (f.num == 9 ? v.n + 1 : 0);
+			strbytes += e->k.n + 1 + (e->is_metric ? 0 : e->v.n + 1);
 			break;
 		default:
 			break; /* unknown field: skipped */
@@ -202,19 +229,21 @@ col_rec_new_wire(col_rec **out, const uint8_t *buf, size_t len, const char *key,
 		return GT_ENOMEM;
 	r->ts_ns = ts;
 	r->gpu_index = idx;
-	/* pass 2: the map entries, in wire order (already checked) */
-	nm = nl = 0;
-	for (p = buf; p < end;) {
-		gt_pb_next_field(&p, end, &f);
-		if (f.num != 8 && f.num != 9)
-			continue;
-		wire_entry(f.p, f.p + f.len, f.num == 8, &k, &v, &d);
-		if (f.num == 8) {
-			m[nm].name = rec_str(&a, k.p, k.n);
-			m[nm++].value = d;
-		} else {
-			l[nl].key = rec_str(&a, k.p, k.n);
-			l[nl++].value = rec_str(&a, v.p, v.n);
+	/* pass 2: the map entries in wire order: the kept ones, then any others re-read */
+	for (i = 0; i < nk; i++)
+		wire_put(&kept[i], m, l, &fm, &fl, &a);
+	if (nm + nl > nk) {
+		size_t seen = 0;
+
+		for (p = buf; p < end;) {
+			wire_kept tmp;
+
+			gt_pb_next_field(&p, end, &f); /* checked in pass 1 */
+			if ((f.num != 8 && f.num != 9) || seen++ < WIRE_KEEP)
+				continue;
+			tmp.is_metric = f.num == 8;
+			wire_entry(f.p, f.p + f.len, tmp.is_metric, &tmp.k, &tmp.v, &tmp.d);
+			wire_put(&tmp, m, l, &fm, &fl, &a);
 		}
 	}
 	*out = r;

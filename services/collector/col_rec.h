@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "col_map.h"
 #include "gt/gt_err.h"
 #include "gtpb/v1/telemetry.pb-c.h"
 
@@ -32,7 +33,8 @@ typedef struct col_rec {
 	uint32_t        nmetrics, nlabels;
 	const col_metric *metrics;
 	const col_label  *labels;
-	size_t          size; /* bytes of the allocation */
+	size_t          size;     /* bytes of the allocation */
+	uint64_t        key_hash; /* col_map_hash(gpu_key): hashed once, looked up often */
 } col_rec;
 
 /* col_rec_new_pb copies pb into a new record (refs = 1). key overrides pb->gpu_key when not

@@ -24,6 +24,7 @@
 #include "gt/gt_json.h"
 #include "gt/gt_log.h"
 #include "gt/gt_metrics.h"
+#include "gt/gt_pb.h"
 #include "gt/gt_rpc.h"
 #include "gt/gt_signal.h"
 #include "gt/gt_time.h"
@@ -166,10 +167,9 @@ on_stored(void *arg, col_rec *const *recs, const uint8_t *const *payloads, const
 	if (!s->pub_open)
 		return;
 	for (i = 0; i < n; i++) {
-		gt_buf  *b = col_map_find(s->pub_bufs, recs[i]->gpu_key);
+		gt_buf  *b = col_map_find_h(s->pub_bufs, recs[i]->gpu_key, recs[i]->key_hash);
 		uint8_t  hdr[11];
 		size_t   hl = 0;
-		uint64_t v = lens[i];
 
 		if (b == NULL) {
 			if ((b = calloc(1, sizeof(*b))) == NULL)
@@ -181,10 +181,7 @@ on_stored(void *arg, col_rec *const *recs, const uint8_t *const *payloads, const
 			}
 		}
 		hdr[hl++] = 0x0a; /* field 1 (records), length-delimited */
-		do {
-			hdr[hl++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-			v >>= 7;
-		} while (v);
+		hl += gt_pb_put_varint(hdr + hl, lens[i]);
 		gt_buf_append(b, hdr, hl);
 		gt_buf_append(b, payloads[i], lens[i]);
 	}
