@@ -250,7 +250,7 @@ pack_fetch(size_t n, uint64_t epoch, size_t *len)
 	Gtpb__V1__Delivery     *d = calloc(n + 1, sizeof(*d)), **dp = calloc(n + 1, sizeof(*dp));
 	Gtpb__V1__DeliveryId   *id = calloc(n + 1, sizeof(*id));
 	Gtpb__V1__Message      *m = calloc(n + 1, sizeof(*m));
-	char (*keys)[16] = calloc(n + 1, 16);
+	char (*keys)[32] = calloc(n + 1, 32);
 	uint8_t *buf;
 	size_t   i;
 
@@ -261,7 +261,7 @@ pack_fetch(size_t n, uint64_t epoch, size_t *len)
 		id[i].epoch = epoch;
 		id[i].partition = (uint32_t)(i % 3);
 		id[i].offset = 1000 + i;
-		snprintf(keys[i], 16, "key-%zu", i);
+		snprintf(keys[i], 32, "key-%zu", i);
 		m[i].key = keys[i];
 		m[i].payload.data = (uint8_t *)keys[i];
 		m[i].payload.len = strlen(keys[i]);
