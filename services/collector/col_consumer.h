@@ -3,7 +3,8 @@
  *   fetch thread: long-poll Fetch; each response becomes a batch; its deliveries are cut into
  *                 chunks for the workers, and the batch itself is queued (bounded, in order)
  *                 for the writer - a full queue stops fetching (backpressure).
- *   workers:      unpack + validate each TelemetryRecord, build the col_rec and its JSONL line.
+ *   workers:      build each col_rec from its packed TelemetryRecord, validate it, encode its
+ *                 JSONL line.
  *   writer:       takes batches in fetch order; drops redeliveries already stored (checkpoint
  *                 marks); one write() per GPU file per batch; marks, caches, publishes (hook);
  *                 acks once durable (fsync always: after the write; interval: after the next
