@@ -1,0 +1,561 @@
+/* col_api.c - the query API: HTTP routes (/health /stats /metrics /telemetry /gpus) and the
+ * gtpb.v1.TelemetryService RPC handlers, both answered from the cache and the files
+ * (col_query.h). */
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "col_query.h"
+#include "col_server_int.h"
+#include "gt/gt_json.h"
+#include "gt/gt_log.h"
+#include "gt/gt_time.h"
+
+/* The RPC handlers find the server through the service struct. */
+static col_server *
+svc_server(Gtpb__V1__TelemetryService_Service *svc)
+{
+	return (col_server *)((char *)svc - offsetof(col_server, svc));
+}
+
+/* ---- query helpers ---- */
+
+/* Parse "a,b,c" into q->metrics (pointers into buf, which is modified). */
+static int
+parse_metrics(char *buf, col_query *q)
+{
+	char *save = NULL, *t;
+
+	for (t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		if (*t == '\0')
+			continue;
+		if (q->nmetrics == COL_QUERY_MAX_METRICS)
+			return -1;
+		q->metrics[q->nmetrics++] = t;
+	}
+	return 0;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes")) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no")) {
+		*out = 0;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+parse_uint(const char *v, uint64_t max, uint64_t *out)
+{
+	char              *end;
+	unsigned long long x;
+
+	if (*v < '0' || *v > '9')
+		return -1;
+	x = strtoull(v, &end, 10);
+	if (*end != '\0' || x > max)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+/* ---- HTTP ---- */
+
+static void
+h_health(gt_http_req *req, void *arg)
+{
+	col_server        *s = arg;
+	col_consumer_stats st;
+	gt_buf             b;
+
+	col_consumer_stats_get(s->consumer, &st);
+	gt_buf_init(&b);
+	gt_buf_printf(&b, "{\"status\":\"%s\",\"service\":\"collector\",\"version\":\"%s\","
+	                  "\"uptime_seconds\":%.3f,\"mq_connected\":%s}",
+	    st.connected ? "ok" : "degraded", COL_VERSION, (double)(gt_mono_ns() - s->start_mono) / 1e9,
+	    st.connected ? "true" : "false");
+	gt_http_reply_json(req, 200, &b);
+	gt_buf_fini(&b);
+}
+
+static void
+h_stats(gt_http_req *req, void *arg)
+{
+	gt_buf b;
+
+	gt_buf_init(&b);
+	col_server_stats_json(arg, &b);
+	gt_http_reply_json(req, 200, &b);
+	gt_buf_fini(&b);
+}
+
+static void
+h_metrics(gt_http_req *req, void *arg)
+{
+	col_server *s = arg;
+	gt_buf      b;
+
+	gt_buf_init(&b);
+	gt_metrics_prometheus(s->metrics, &b);
+	gt_http_reply(req, 200, "text/plain; version=0.0.4", b.data, b.len);
+	gt_buf_fini(&b);
+}
+
+static void
+reply_pb(gt_http_req *req, const ProtobufCMessage *m)
+{
+	size_t   n = protobuf_c_message_get_packed_size(m);
+	uint8_t *p = malloc(n ? n : 1);
+
+	if (p == NULL) {
+		gt_http_error(req, 500, "out of memory");
+		return;
+	}
+	protobuf_c_message_pack(m, p);
+	gt_http_reply(req, 200, "application/x-protobuf", p, n);
+	free(p);
+}
+
+static void
+h_telemetry(gt_http_req *req, void *arg)
+{
+	col_server *s = arg;
+	col_query   q;
+	col_result  res;
+	const char *v;
+	char        mbuf[1024], kbuf[1200];
+	uint64_t    u;
+	int64_t     t0 = gt_mono_ns();
+	size_t      i;
+	gt_err      rv;
+
+	col_query_init(&q);
+	/* The key: /telemetry/{gpu}, /telemetry/{host}/{index} (keys "hostname/gpu_index": lws
+	 * decodes %2F before routing, so such a key cannot be one segment), or ?gpu=. */
+	if ((q.gpu = gt_http_req_param(req, "gpu")) == NULL) {
+		const char *a = gt_http_req_param(req, "host"), *b = gt_http_req_param(req, "index");
+
+		if (a != NULL && b != NULL) {
+			snprintf(kbuf, sizeof(kbuf), "%s/%s", a, b);
+			q.gpu = kbuf;
+		} else {
+			q.gpu = gt_http_req_query(req, "gpu");
+		}
+	}
+	if (q.gpu == NULL || *q.gpu == '\0') {
+		gt_http_error(req, 400, "missing parameter gpu");
+		return;
+	}
+	if ((v = gt_http_req_query(req, "limit")) != NULL) {
+		if (parse_uint(v, COL_QUERY_MAX_LIMIT, &u) != 0 || u == 0) {
+			gt_http_error(req, 400, "invalid parameter limit: want an integer 1..%d", COL_QUERY_MAX_LIMIT);
+			return;
+		}
+		q.limit = (size_t)u;
+	}
+	if ((v = gt_http_req_query(req, "reverse")) != NULL && parse_bool(v, &q.reverse) != 0) {
+		gt_http_error(req, 400, "invalid parameter reverse: want true or false");
+		return;
+	}
+	if ((v = gt_http_req_query(req, "since")) != NULL && gt_time_parse(v, &q.since) != GT_OK) {
+		gt_http_error(req, 400, "invalid parameter since: want RFC 3339 or unix ns");
+		return;
+	}
+	if ((v = gt_http_req_query(req, "until")) != NULL && gt_time_parse(v, &q.until) != GT_OK) {
+		gt_http_error(req, 400, "invalid parameter until: want RFC 3339 or unix ns");
+		return;
+	}
+	if ((v = gt_http_req_query(req, "metric")) != NULL) {
+		snprintf(mbuf, sizeof(mbuf), "%s", v);
+		if (strlen(v) >= sizeof(mbuf) || parse_metrics(mbuf, &q) != 0) {
+			gt_http_error(req, 400, "invalid parameter metric: at most %d names", COL_QUERY_MAX_METRICS);
+			return;
+		}
+	}
+	if (!col_store_has(s->store, q.gpu)) {
+		gt_http_error(req, 404, "no such gpu: %s", q.gpu);
+		return;
+	}
+	if ((rv = col_query_run(s->store, s->cache, &q, &res)) != GT_OK) {
+		if (rv == GT_ENOENT)
+			gt_http_error(req, 404, "no such gpu: %s", q.gpu);
+		else
+			gt_http_error(req, 500, "query failed: %s", gt_strerror(rv));
+		return;
+	}
+	if (gt_http_req_wants_protobuf(req)) {
+		Gtpb__V1__GetTelemetryResponse out = GTPB__V1__GET_TELEMETRY_RESPONSE__INIT;
+		Gtpb__V1__TelemetryRecord    **v2 = calloc(res.n ? res.n : 1, sizeof(*v2));
+
+		if (v2 == NULL) {
+			gt_http_error(req, 500, "out of memory");
+		} else {
+			for (i = 0; i < res.n; i++)
+				v2[out.n_records++] = col_rec_pb_new(res.recs[i], q.metrics, q.nmetrics);
+			for (i = 0; i < out.n_records; i++)
+				if (v2[i] == NULL)
+					break;
+			if (i < out.n_records) {
+				gt_http_error(req, 500, "out of memory");
+			} else {
+				out.records = v2;
+				out.truncated = res.truncated;
+				reply_pb(req, &out.base);
+			}
+			for (i = 0; i < out.n_records; i++)
+				free(v2[i]);
+			free(v2);
+		}
+	} else {
+		gt_buf b;
+
+		gt_buf_init(&b);
+		gt_buf_puts(&b, "{\"gpu\":");
+		gt_json_cstr(&b, q.gpu);
+		gt_buf_printf(&b, ",\"count\":%zu,\"truncated\":%s,\"source\":\"%s\",\"records\":[", res.n,
+		    res.truncated ? "true" : "false", res.from_cache ? "cache" : "file");
+		for (i = 0; i < res.n; i++) {
+			if (i)
+				gt_buf_putc(&b, ',');
+			col_jsonl_encode_obj(&b, res.recs[i], NULL, q.metrics, q.nmetrics);
+		}
+		gt_buf_puts(&b, "]}");
+		gt_http_reply_json(req, 200, &b);
+		gt_buf_fini(&b);
+	}
+	col_result_fini(&res);
+	gt_hist_observe_ns(s->m_query, gt_mono_ns() - t0);
+}
+
+static void
+h_gpus(gt_http_req *req, void *arg)
+{
+	col_server   *s = arg;
+	col_gpu_info *v = NULL;
+	size_t        n = 0, i;
+	uint32_t      k;
+
+	if (col_store_list(s->store, &v, &n) != GT_OK) {
+		gt_http_error(req, 500, "out of memory");
+		return;
+	}
+	if (gt_http_req_wants_protobuf(req)) {
+		Gtpb__V1__ListGpusResponse out = GTPB__V1__LIST_GPUS_RESPONSE__INIT;
+		Gtpb__V1__GpuInfo        *gi = calloc(n ? n : 1, sizeof(*gi));
+		Gtpb__V1__GpuInfo       **gp = calloc(n ? n : 1, sizeof(*gp));
+		Gtpb__V1__TelemetryRecord **tmp = calloc(n ? n : 1, sizeof(*tmp));
+
+		if (gi && gp && tmp) {
+			for (i = 0; i < n; i++) {
+				gtpb__v1__gpu_info__init(&gi[i]);
+				gi[i].gpu_key = v[i].gpu_key;
+				gi[i].hostname = v[i].hostname;
+				gi[i].uuid = v[i].uuid;
+				gi[i].model = v[i].model;
+				gi[i].device = v[i].device;
+				gi[i].gpu_index = v[i].gpu_index;
+				gi[i].last_seen_ns = v[i].last_seen_ns;
+				gi[i].records = v[i].records;
+				if ((tmp[i] = col_rec_pb_new(v[i].latest, NULL, 0)) != NULL) {
+					gi[i].n_latest = tmp[i]->n_metrics;
+					gi[i].latest = (Gtpb__V1__GpuInfo__LatestEntry **)tmp[i]->metrics;
+				}
+				gp[i] = &gi[i];
+			}
+			out.n_gpus = n;
+			out.gpus = gp;
+			reply_pb(req, &out.base);
+		} else {
+			gt_http_error(req, 500, "out of memory");
+		}
+		for (i = 0; tmp && i < n; i++)
+			free(tmp[i]);
+		free(tmp);
+		free(gi);
+		free(gp);
+	} else {
+		gt_buf b;
+		char   ts[40];
+
+		gt_buf_init(&b);
+		gt_buf_printf(&b, "{\"count\":%zu,\"gpus\":[", n);
+		for (i = 0; i < n; i++) {
+			int first = 1, f2 = 1;
+
+			if (i)
+				gt_buf_putc(&b, ',');
+			gt_buf_putc(&b, '{');
+			gt_json_key(&b, &first, "gpu_key");
+			gt_json_cstr(&b, v[i].gpu_key);
+			gt_json_key(&b, &first, "hostname");
+			gt_json_cstr(&b, v[i].hostname);
+			gt_json_key(&b, &first, "uuid");
+			gt_json_cstr(&b, v[i].uuid);
+			gt_json_key(&b, &first, "model");
+			gt_json_cstr(&b, v[i].model);
+			gt_json_key(&b, &first, "device");
+			gt_json_cstr(&b, v[i].device);
+			gt_json_key(&b, &first, "gpu_index");
+			gt_json_int(&b, v[i].gpu_index);
+			gt_json_key(&b, &first, "records");
+			gt_json_uint(&b, v[i].records);
+			gt_json_key(&b, &first, "last_seen");
+			gt_rfc3339_format(v[i].last_seen_ns, 9, ts, sizeof(ts));
+			gt_json_cstr(&b, ts);
+			gt_json_key(&b, &first, "last_seen_ns");
+			gt_json_int(&b, v[i].last_seen_ns);
+			gt_json_key(&b, &first, "latest");
+			gt_buf_putc(&b, '{');
+			for (k = 0; v[i].latest && k < v[i].latest->nmetrics; k++) {
+				gt_json_key(&b, &f2, v[i].latest->metrics[k].name);
+				gt_json_dbl(&b, v[i].latest->metrics[k].value);
+			}
+			gt_buf_puts(&b, "}}");
+		}
+		gt_buf_puts(&b, "]}");
+		gt_http_reply_json(req, 200, &b);
+		gt_buf_fini(&b);
+	}
+	col_store_list_free(v, n);
+}
+
+/* ---- RPC ---- */
+
+static void
+r_list_gpus(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__ListGpusRequest *in,
+    Gtpb__V1__ListGpusResponse_Closure closure, void *cd)
+{
+	col_server                 *s = svc_server(svc);
+	Gtpb__V1__ListGpusResponse  out = GTPB__V1__LIST_GPUS_RESPONSE__INIT;
+	col_gpu_info               *v = NULL;
+	size_t                      n = 0, i;
+	Gtpb__V1__GpuInfo          *gi;
+	Gtpb__V1__GpuInfo         **gp;
+	Gtpb__V1__TelemetryRecord **tmp;
+
+	(void)in;
+	if (col_store_list(s->store, &v, &n) != GT_OK) {
+		gt_rpc_fail(cd, GT_RPC_INTERNAL, "out of memory");
+		closure(NULL, cd);
+		return;
+	}
+	gi = calloc(n ? n : 1, sizeof(*gi));
+	gp = calloc(n ? n : 1, sizeof(*gp));
+	tmp = calloc(n ? n : 1, sizeof(*tmp));
+	if (gi && gp && tmp) {
+		for (i = 0; i < n; i++) {
+			gtpb__v1__gpu_info__init(&gi[i]);
+			gi[i].gpu_key = v[i].gpu_key;
+			gi[i].hostname = v[i].hostname;
+			gi[i].uuid = v[i].uuid;
+			gi[i].model = v[i].model;
+			gi[i].device = v[i].device;
+			gi[i].gpu_index = v[i].gpu_index;
+			gi[i].last_seen_ns = v[i].last_seen_ns;
+			gi[i].records = v[i].records;
+			if ((tmp[i] = col_rec_pb_new(v[i].latest, NULL, 0)) != NULL) {
+				gi[i].n_latest = tmp[i]->n_metrics;
+				gi[i].latest = (Gtpb__V1__GpuInfo__LatestEntry **)tmp[i]->metrics;
+			}
+			gp[i] = &gi[i];
+		}
+		out.n_gpus = n;
+		out.gpus = gp;
+		closure(&out, cd);
+	} else {
+		gt_rpc_fail(cd, GT_RPC_INTERNAL, "out of memory");
+		closure(NULL, cd);
+	}
+	for (i = 0; tmp && i < n; i++)
+		free(tmp[i]);
+	free(tmp);
+	free(gi);
+	free(gp);
+	col_store_list_free(v, n);
+}
+
+static void
+r_get_telemetry(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__GetTelemetryRequest *in,
+    Gtpb__V1__GetTelemetryResponse_Closure closure, void *cd)
+{
+	col_server                    *s = svc_server(svc);
+	Gtpb__V1__GetTelemetryResponse out = GTPB__V1__GET_TELEMETRY_RESPONSE__INIT;
+	col_query                      q;
+	col_result                     res;
+	size_t                         i;
+	gt_err                         rv;
+
+	col_query_init(&q);
+	q.gpu = in->gpu;
+	q.limit = in->limit > COL_QUERY_MAX_LIMIT ? COL_QUERY_MAX_LIMIT : in->limit;
+	q.reverse = in->reverse;
+	if (in->since_ns)
+		q.since = in->since_ns;
+	if (in->until_ns)
+		q.until = in->until_ns;
+	if (in->n_metrics > COL_QUERY_MAX_METRICS) {
+		gt_rpc_fail(cd, GT_RPC_INVALID_ARGUMENT, "at most %d metrics", COL_QUERY_MAX_METRICS);
+		closure(NULL, cd);
+		return;
+	}
+	for (i = 0; i < in->n_metrics; i++)
+		q.metrics[q.nmetrics++] = in->metrics[i];
+	if (q.gpu == NULL || *q.gpu == '\0') {
+		gt_rpc_fail(cd, GT_RPC_INVALID_ARGUMENT, "gpu is required");
+		closure(NULL, cd);
+		return;
+	}
+	if (!col_store_has(s->store, q.gpu)) {
+		gt_rpc_fail(cd, GT_RPC_NOT_FOUND, "no such gpu: %s", q.gpu);
+		closure(NULL, cd);
+		return;
+	}
+	if ((rv = col_query_run(s->store, s->cache, &q, &res)) != GT_OK) {
+		gt_rpc_fail(cd, rv == GT_ENOENT ? GT_RPC_NOT_FOUND : GT_RPC_INTERNAL, "query failed: %s",
+		    gt_strerror(rv));
+		closure(NULL, cd);
+		return;
+	}
+	out.records = calloc(res.n ? res.n : 1, sizeof(*out.records));
+	for (i = 0; out.records && i < res.n; i++) {
+		if ((out.records[i] = col_rec_pb_new(res.recs[i], q.metrics, q.nmetrics)) == NULL)
+			break;
+		out.n_records++;
+	}
+	if (out.records == NULL || out.n_records < res.n) {
+		gt_rpc_fail(cd, GT_RPC_INTERNAL, "out of memory");
+		closure(NULL, cd);
+	} else {
+		out.truncated = res.truncated;
+		closure(&out, cd);
+	}
+	for (i = 0; i < out.n_records; i++)
+		free(out.records[i]);
+	free(out.records);
+	col_result_fini(&res);
+}
+
+static void
+r_aggregate(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__AggregateRequest *in,
+    Gtpb__V1__AggregateResponse_Closure closure, void *cd)
+{
+	col_server                  *s = svc_server(svc);
+	Gtpb__V1__AggregateResponse  out = GTPB__V1__AGGREGATE_RESPONSE__INIT;
+	col_agg_point               *pts = NULL;
+	Gtpb__V1__AggregatePoint    *pv = NULL, **pp = NULL;
+	size_t                       n = 0, i;
+	int64_t                      until = in->until_ns ? in->until_ns : gt_now_ns();
+	int64_t                      since = in->since_ns ? in->since_ns : until - 3600 * GT_NS_PER_S;
+	int64_t                      step = in->step_ns ? in->step_ns : (until - since) / 60 + 1;
+	gt_err                       rv;
+
+	if (in->gpu == NULL || *in->gpu == '\0' || in->metric == NULL || *in->metric == '\0') {
+		gt_rpc_fail(cd, GT_RPC_INVALID_ARGUMENT, "gpu and metric are required");
+		closure(NULL, cd);
+		return;
+	}
+	if (step <= 0 || since > until) {
+		gt_rpc_fail(cd, GT_RPC_INVALID_ARGUMENT, "need since <= until and step_ns > 0");
+		closure(NULL, cd);
+		return;
+	}
+	if (!col_store_has(s->store, in->gpu)) {
+		gt_rpc_fail(cd, GT_RPC_NOT_FOUND, "no such gpu: %s", in->gpu);
+		closure(NULL, cd);
+		return;
+	}
+	rv = col_query_aggregate(s->store, s->cache, in->gpu, in->metric, since, until, step, &pts, &n);
+	if (rv != GT_OK) {
+		gt_rpc_fail(cd, rv == GT_EINVAL ? GT_RPC_INVALID_ARGUMENT : GT_RPC_INTERNAL,
+		    "aggregate: %s", rv == GT_EINVAL ? "too many steps" : gt_strerror(rv));
+		closure(NULL, cd);
+		return;
+	}
+	pv = calloc(n ? n : 1, sizeof(*pv));
+	pp = calloc(n ? n : 1, sizeof(*pp));
+	if (pv == NULL || pp == NULL) {
+		gt_rpc_fail(cd, GT_RPC_INTERNAL, "out of memory");
+		closure(NULL, cd);
+	} else {
+		for (i = 0; i < n; i++) {
+			gtpb__v1__aggregate_point__init(&pv[i]);
+			pv[i].t_ns = pts[i].t_ns;
+			pv[i].min = pts[i].min;
+			pv[i].avg = pts[i].avg;
+			pv[i].max = pts[i].max;
+			pv[i].last = pts[i].last;
+			pv[i].count = pts[i].count;
+			pp[i] = &pv[i];
+		}
+		out.n_points = n;
+		out.points = pp;
+		closure(&out, cd);
+	}
+	free(pv);
+	free(pp);
+	free(pts);
+}
+
+static void
+r_stats(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__StatsRequest *in,
+    Gtpb__V1__StatsResponse_Closure closure, void *cd)
+{
+	Gtpb__V1__StatsResponse out = GTPB__V1__STATS_RESPONSE__INIT;
+	gt_buf                  b;
+
+	(void)in;
+	gt_buf_init(&b);
+	col_server_stats_json(svc_server(svc), &b);
+	out.json = b.data ? b.data : "";
+	closure(&out, cd);
+	gt_buf_fini(&b);
+}
+
+static void
+r_health(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__HealthRequest *in,
+    Gtpb__V1__HealthResponse_Closure closure, void *cd)
+{
+	col_server              *s = svc_server(svc);
+	Gtpb__V1__HealthResponse out = GTPB__V1__HEALTH_RESPONSE__INIT;
+	col_consumer_stats       st;
+
+	(void)in;
+	col_consumer_stats_get(s->consumer, &st);
+	out.status = st.connected ? "ok" : "degraded";
+	out.service = "collector";
+	out.version = COL_VERSION;
+	out.uptime_ns = gt_mono_ns() - s->start_mono;
+	closure(&out, cd);
+}
+
+/* ---- wiring ---- */
+
+gt_err
+col_api_routes(col_server *s)
+{
+	gt_err rv;
+
+	if ((rv = gt_http_route(s->http, "GET", "/health", h_health, s, 0)) != GT_OK ||
+	    (rv = gt_http_route(s->http, "GET", "/stats", h_stats, s, 0)) != GT_OK ||
+	    (rv = gt_http_route(s->http, "GET", "/metrics", h_metrics, s, 0)) != GT_OK ||
+	    (rv = gt_http_route(s->http, "GET", "/telemetry/{gpu}", h_telemetry, s, GT_HTTP_WORKER)) != GT_OK ||
+	    (rv = gt_http_route(s->http, "GET", "/telemetry/{host}/{index}", h_telemetry, s, GT_HTTP_WORKER)) != GT_OK ||
+	    (rv = gt_http_route(s->http, "GET", "/telemetry", h_telemetry, s, GT_HTTP_WORKER)) != GT_OK ||
+	    (rv = gt_http_route(s->http, "GET", "/gpus", h_gpus, s, GT_HTTP_WORKER)) != GT_OK)
+		return rv;
+	return GT_OK;
+}
+
+void
+col_api_service_init(col_server *s)
+{
+	s->svc = (Gtpb__V1__TelemetryService_Service)GTPB__V1__TELEMETRY_SERVICE__INIT(r_);
+}
