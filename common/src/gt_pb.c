@@ -38,8 +38,7 @@ gt_pb_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 		if (p >= end)
 			return GT_EPROTO;
 		b = *p++;
-		if (shift == 63 && b > 1)
-			return GT_EPROTO;
+		/* 10th byte: bits past 64 are dropped, as protobuf-c and C++ protobuf do */
 		r |= (uint64_t)(b & 0x7f) << shift;
 		if ((b & 0x80) == 0) {
 			*pp = p;

@@ -106,6 +106,14 @@ col_rec_new_pb(col_rec **out, const Gtpb__V1__TelemetryRecord *pb, const char *k
 	return GT_OK;
 }
 
+/* A string from the wire, cut at an embedded NUL: records hold C strings (the same view
+ * protobuf-c's unpack gives through col_rec_new_pb). */
+static rec_str_view
+wire_str(const uint8_t *p, size_t n)
+{
+	return (rec_str_view){(const char *)p, strnlen((const char *)p, n)};
+}
+
 /* One map entry (field 1 key: string; field 2 value: double when is_double, else string).
  * Missing fields are the defaults ("" and 0), as protobuf-c unpacks them. */
 static gt_err
@@ -122,7 +130,7 @@ wire_entry(const uint8_t *p, const uint8_t *end, int is_double, rec_str_view *k,
 		if (f.num == 1) {
 			if (f.type != GT_PB_LEN)
 				return GT_EPROTO;
-			*k = (rec_str_view){(const char *)f.p, f.len};
+			*k = wire_str(f.p, f.len);
 		} else if (f.num == 2) {
 			if (is_double) {
 				if (f.type != GT_PB_I64)
@@ -131,7 +139,7 @@ wire_entry(const uint8_t *p, const uint8_t *end, int is_double, rec_str_view *k,
 			} else {
 				if (f.type != GT_PB_LEN)
 					return GT_EPROTO;
-				*v = (rec_str_view){(const char *)f.p, f.len};
+				*v = wire_str(f.p, f.len);
 			}
 		}
 	}
@@ -204,7 +212,7 @@ col_rec_new_wire(col_rec **out, const uint8_t *buf, size_t len, const char *key,
 		case 10:
 			if (f.type != GT_PB_LEN)
 				return GT_EPROTO;
-			str[slot[f.num]] = (rec_str_view){(const char *)f.p, f.len};
+			str[slot[f.num]] = wire_str(f.p, f.len);
 			break;
 		case 8:
 		case 9:
@@ -224,7 +232,7 @@ col_rec_new_wire(col_rec **out, const uint8_t *buf, size_t len, const char *key,
 		}
 	}
 	if (str[RS_KEY].n == 0 && key != NULL)
-		str[RS_KEY] = (rec_str_view){key, key_len};
+		str[RS_KEY] = wire_str((const uint8_t *)key, key_len);
 	if ((r = rec_new(str, nm, nl, strbytes, &m, &l, &a)) == NULL)
 		return GT_ENOMEM;
 	r->ts_ns = ts;

@@ -12,7 +12,8 @@
 size_t gt_pb_varint_size(uint64_t v);
 /* Writes v at p (room for gt_pb_varint_size(v) bytes); returns the bytes written. */
 size_t gt_pb_put_varint(uint8_t *p, uint64_t v);
-/* Reads a varint at *p (< end) and advances *p. GT_EPROTO when truncated or overlong. */
+/* Reads a varint at *p (< end) and advances *p. GT_EPROTO when truncated or longer than 10
+ * bytes; bits past 64 (in the 10th byte) are dropped, as protobuf-c does. */
 gt_err gt_pb_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
 
 /* Wire types. */
