@@ -1,14 +1,60 @@
-/* gt_http_int.h - pure (libwebsockets-free) helpers of the HTTP runtime, shared inside common
- * and unit tested on their own: name/value pairs, percent-decoding, query strings, route
- * patterns and the static-file path resolver. Every function here is reentrant and may be
- * called from any thread; none keeps state between calls.
+/* gt_http_int.h - internals of the HTTP/WebSocket runtime (gt/gt_http.h), shared by its files
+ * inside common and by their unit tests. Not for other modules.
+ *
+ * Files
+ *   gt_http.c         server lifecycle: config, lws context and protocol callback, the lws
+ *                     service thread and the worker threads, the cross-thread drain, free
+ *   gt_http_req.c     requests: reading headers/body, route dispatch, the handler's view
+ *                     (accessors) and replies from any thread
+ *   gt_http_conn.c    the response side of a connection: headers + body writer, JSON errors
+ *                     on the connection, the reply deadline, detaching on close
+ *   gt_http_static.c  static files: the resolver that cannot leave its root, content types,
+ *                     serving a file
+ *   gt_http_ws.c      WebSocket: clients, per-client bounded queues, broadcast/send, drops
+ *   gt_http_route.c   pure helpers: pairs, percent-decoding, query strings, route patterns,
+ *                     bearer tokens
+ *
+ * Threads
+ *   - lws thread: runs lws_service(); owns every connection, the route table (read only after
+ *     start), the list of live requests and every WebSocket client queue. All lws calls except
+ *     lws_cancel_service() happen here.
+ *   - worker threads: run GT_HTTP_WORKER handlers, fed by a bounded gt_queue.
+ *   - any thread: gt_http_reply*() and gt_http_ws_broadcast()/_send() put their result on a
+ *     mutex-protected list and wake the lws thread with lws_cancel_service(); the lws thread
+ *     drains the lists in LWS_CALLBACK_EVENT_WAIT_CANCELLED.
+ *
+ * Request lifetime
+ *   A gt_http_req is created on the lws thread when the headers are complete, filled with
+ *   copies of everything a handler may read (so it can travel to any thread), and handed to
+ *   the handler. The lws thread frees it, and only when its reply has been drained, or in
+ *   gt_http_free. Connections never cross threads: a request points at its connection
+ *   (req->conn) and the connection at its request (conn->req); both links are lws-thread
+ *   data and are cut when the connection closes, so a late reply finds req->conn == NULL and
+ *   is dropped quietly.
+ *
+ * Keep-alive: lws frees and re-creates the per-session data (gt__http_conn) after every
+ *   transaction (lws_http_transaction_completed rebinds the protocol), so per-request state
+ *   lives in gt__http_conn and is cleared in gt__http_conn_detach (CLOSED_HTTP /
+ *   HTTP_DROP_PROTOCOL).
+ *
+ * The first part of this header (pairs .. bearer tokens, static resolver) is pure: reentrant,
+ * any thread, no state between calls. The second part is the server's state and the calls
+ * its files make to each other, with the thread each may run on.
  */
 #ifndef GT_HTTP_INT_H
 #define GT_HTTP_INT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include <libwebsockets.h>
+
+#include "gt/gt_buf.h"
 #include "gt/gt_err.h"
+#include "gt/gt_http.h"
+#include "gt/gt_queue.h"
 
 /* Bounds: a request never makes these helpers allocate without limit. */
 #define GT__HTTP_MAX_PAIRS 64    /* query arguments or route captures per request */
@@ -90,5 +136,221 @@ int gt__http_path_has_ext(const char *path);
 /* Constant-time comparison of a "Bearer <token>" Authorization value with token.
  * Returns 1 when they match. NULL authorization -> 0. */
 int gt__http_bearer_ok(const char *authorization, const char *token);
+
+/* ================================================================ server internals */
+
+#define GT__HTTP_CHUNK 65536          /* body bytes per lws_write; static file buffer */
+#define GT__HTTP_MAX_HEADER_DATA 8192 /* lws header data per connection */
+
+/* A registered route (h->routes; read only after start). */
+typedef struct gt__http_route_row {
+	char       method[8];
+	char      *pattern;
+	gt_http_fn fn;
+	void      *arg;
+	int        flags;
+} gt__http_route_row;
+
+/* Request headers copied for handlers (gt_http_req_header); the table is in gt_http_req.c. */
+enum {
+	GT__HTTP_HDR_ACCEPT,
+	GT__HTTP_HDR_CONTENT_TYPE,
+	GT__HTTP_HDR_AUTHORIZATION,
+	GT__HTTP_HDR_ORIGIN,
+	GT__HTTP_HDR_HOST,
+	GT__HTTP_HDR_USER_AGENT,
+	GT__HTTP_HDR_IF_NONE_MATCH,
+	GT__HTTP_HDR_X_FORWARDED_FOR,
+	GT__HTTP_HDR_X_REQUEST_ID,
+	GT__HTTP_HDR_COUNT
+};
+
+typedef struct gt__http_conn gt__http_conn;
+
+struct gt_http_req {
+	gt_http                  *h;
+	uint64_t                  id;
+	char                      method[8];
+	char                     *path;
+	gt__http_pairs            params;
+	gt__http_pairs            query;
+	char                     *hdr[GT__HTTP_HDR_COUNT];
+	gt_buf                    body;
+	const gt__http_route_row *route;
+	int                       head; /* HEAD: answer without a body */
+	atomic_int                replied;
+	/* the reply, written once by gt_http_reply (any thread) before it is queued */
+	int            status;
+	char          *ctype;
+	unsigned char *rbody; /* LWS_PRE bytes of headroom, then rlen bytes */
+	size_t         rlen;
+	/* lws thread only */
+	gt__http_conn *conn; /* NULL once the connection has gone */
+	int            dispatched;
+	gt_http_req   *live_prev, *live_next;
+	/* under h->lock */
+	gt_http_req *reply_next;
+};
+
+/* A WebSocket message shared by every client queue it sits in. */
+typedef struct gt__http_ws_msg {
+	struct gt__http_ws_msg *next;   /* inbox link (under h->lock) */
+	int                     refs;   /* lws thread only once drained */
+	uint64_t                target; /* 0 = broadcast */
+	char                   *topic;  /* NULL = every client */
+	size_t                  len;
+	unsigned char           buf[]; /* LWS_PRE headroom, then len bytes */
+} gt__http_ws_msg;
+
+typedef struct gt__http_ws_client {
+	uint64_t                   id;
+	struct lws                *wsi;
+	void                      *user;
+	gt__http_ws_msg          **ring;
+	size_t                     head, count;
+	gt_buf                     rx;
+	struct gt__http_ws_client *prev, *next; /* h->clients, changed under h->lock */
+} gt__http_ws_client;
+
+/* Per-session data (lws allocates and zeroes it; re-created on every keep-alive turn). */
+struct gt__http_conn {
+	struct lws  *wsi;
+	gt_http_req *req; /* being read, or handed to a handler and awaiting its reply */
+	/* response in progress */
+	int            resp_active;
+	int            hdr_sent;
+	int            status;
+	int            head;
+	int            close_after;
+	char          *ctype;
+	unsigned char *body; /* LWS_PRE headroom */
+	size_t         len, off;
+	int            has_fd;
+	int            fd;
+	char           xname[32]; /* one extra header ("allow:", "www-authenticate:") */
+	char           xval[96];
+	/* for the access log */
+	int64_t t0;
+	char    method[8];
+	char   *logpath;
+	/* deadline for the handler's reply (lws_sul, lws thread) */
+	lws_sorted_usec_list_t sul;
+	/* WebSocket */
+	gt__http_ws_client *wc;
+};
+
+struct gt_http {
+	/* configuration (owned copies) */
+	char   *service;
+	char   *bind;
+	int     port;
+	char   *root_real;
+	char   *static_index;
+	size_t  max_body;
+	char   *cors_origin;
+	char   *token;
+	int     nworkers;
+	int64_t timeout_ns;
+	size_t  ws_queue_max;
+	size_t  ws_inbox_max;
+
+	gt__http_route_row *routes;
+	size_t              nroutes, routes_cap;
+
+	char     *ws_path;
+	gt_ws_ops ws_ops;
+	void     *ws_arg;
+
+	struct lws_protocols protocols[2];
+	struct lws_context  *ctx;
+	int                  bound_port;
+	int                  started;
+
+	pthread_t  thread;
+	int        thread_up;
+	pthread_t *workers;
+	int        workers_up;
+	gt_queue  *work;
+	atomic_int stop;
+
+	/* lws thread only */
+	gt_http_req   *live;
+	uint64_t       next_req_id;
+	unsigned char *filebuf; /* LWS_PRE + GT__HTTP_CHUNK for static files */
+
+	/* shared, under lock */
+	pthread_mutex_t     lock;
+	gt_http_req        *replies_head, *replies_tail;
+	gt__http_ws_msg    *inbox_head, *inbox_tail;
+	size_t              inbox_len;
+	gt__http_ws_client *clients;
+	size_t              nclients;
+	uint64_t            next_client_id;
+
+	atomic_uint_fast64_t dropped;
+	atomic_uint_fast64_t requests;
+};
+
+/* ---- gt_http.c ---- */
+/* 1 when the calling thread is h's lws thread (gt_http_reply may then complete in place). */
+int gt__http_on_loop(const gt_http *h);
+
+/* ---- gt_http_req.c ---- */
+/* 1 if method may be registered with gt_http_route (a method lws parses, not HEAD/OPTIONS). */
+int gt__http_method_routable(const char *method);
+/* Frees a request and whatever reply it still holds. The thread that owns it; accepts NULL. */
+void gt__http_req_free(gt_http_req *r);
+/* lws thread: LWS_CALLBACK_HTTP (headers in), LWS_CALLBACK_HTTP_BODY and
+ * LWS_CALLBACK_HTTP_BODY_COMPLETION. Each returns what the lws callback must return. */
+int gt__http_conn_http(gt_http *h, gt__http_conn *c, struct lws *wsi, const char *uri);
+int gt__http_conn_body(gt_http *h, gt__http_conn *c, const void *in, size_t len);
+int gt__http_conn_body_done(gt_http *h, gt__http_conn *c);
+/* lws thread: moves a replied request's answer onto its connection (or drops it when the
+ * connection has gone) and frees the request. */
+void gt__http_reply_complete(gt_http *h, gt_http_req *r);
+/* gt_http_free, after every thread has stopped: frees the queued replies and the requests
+ * never replied to. */
+void gt__http_reqs_fini(gt_http *h);
+
+/* ---- gt_http_conn.c (lws thread) ---- */
+/* Copies data into a fresh buffer with LWS_PRE bytes of headroom (any thread). */
+unsigned char *gt__http_body_copy(const void *data, size_t len);
+/* Writes {"error":{"code":N,"message":"..."}} into b (any thread). */
+gt_err gt__http_error_json(gt_buf *b, int status, const char *msg);
+/* Starts writing a response; takes ctype and body (LWS_PRE headroom, may be NULL when len
+ * is 0). Counts the request as served. */
+void gt__http_conn_start(gt__http_conn *c, int status, char *ctype, unsigned char *body,
+                         size_t len);
+/* Answers on the connection itself (no handler involved): a JSON error; extra_name/extra_val
+ * add one header; close_after closes the connection after it. The request being read (not
+ * dispatched), if any, is freed. */
+void gt__http_conn_error(gt__http_conn *c, int status, int close_after, const char *extra_name,
+                         const char *extra_val, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* Cuts the links between a connection and its request, frees the response in progress.
+ * Idempotent: CLOSED_HTTP and HTTP_DROP_PROTOCOL. Accepts NULL. */
+void gt__http_conn_detach(gt_http *h, gt__http_conn *c);
+/* LWS_CALLBACK_HTTP_WRITEABLE: headers, then the body in chunks. */
+int gt__http_conn_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi);
+/* Arms the reply deadline for a request handed to a handler (still unanswered). */
+void gt__http_conn_arm_deadline(gt_http *h, gt__http_conn *c);
+
+/* ---- gt_http_static.c (lws thread) ---- */
+/* Serves a GET/HEAD that no route matched from the static root. Takes r (c->req). */
+void gt__http_static_serve(gt_http *h, gt__http_conn *c, gt_http_req *r);
+
+/* ---- gt_http_ws.c (lws thread unless said otherwise) ---- */
+/* Delivers one drained inbox message to the clients that want it; takes m. */
+void gt__http_ws_deliver(gt_http *h, gt__http_ws_msg *m);
+/* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: 0 to accept the upgrade (configured path only). */
+int gt__http_ws_filter(gt_http *h, struct lws *wsi);
+/* LWS_CALLBACK_ESTABLISHED, _CLOSED (also at context teardown, on gt_http_free's thread),
+ * _RECEIVE and _SERVER_WRITEABLE. */
+int  gt__http_ws_open(gt_http *h, gt__http_conn *c, struct lws *wsi);
+void gt__http_ws_close(gt_http *h, gt__http_conn *c);
+int  gt__http_ws_receive(gt_http *h, gt__http_conn *c, struct lws *wsi, const void *in, size_t len);
+int  gt__http_ws_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi);
+/* gt_http_free, after every thread has stopped: frees the undelivered inbox and ws_path. */
+void gt__http_ws_fini(gt_http *h);
 
 #endif

@@ -1,0 +1,333 @@
+/* gt_http_ws.c - the WebSocket endpoint (see gt/gt_http.h, gt_http_int.h): one path, clients
+ * with a bounded send queue each (full: the oldest message is dropped and counted), whole
+ * messages handed to ops->message, and broadcast/send from any thread through a bounded inbox
+ * that the lws thread drains. Messages are shared between client queues by reference count.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gt/gt_log.h"
+#include "gt_http_int.h"
+
+/* ---------------------------------------------------------------- messages and client queues */
+
+/* Any thread: a message with one reference (the caller's), or NULL when out of memory. */
+static gt__http_ws_msg *
+ws_msg_new(const char *topic, const void *data, size_t len, uint64_t target)
+{
+	gt__http_ws_msg *m = malloc(sizeof(*m) + LWS_PRE + len + 1);
+
+	if (m == NULL)
+		return NULL;
+	m->next = NULL;
+	m->refs = 1;
+	m->target = target;
+	m->len = len;
+	m->topic = NULL;
+	if (topic != NULL && (m->topic = strdup(topic)) == NULL) {
+		free(m);
+		return NULL;
+	}
+	if (len > 0)
+		memcpy(m->buf + LWS_PRE, data, len);
+	return m;
+}
+
+/* The thread that holds the reference: the poster until the message is queued, then the lws
+ * thread. Accepts NULL. */
+static void
+ws_msg_unref(gt__http_ws_msg *m)
+{
+	if (m != NULL && --m->refs == 0) {
+		free(m->topic);
+		free(m);
+	}
+}
+
+/* Queues m for client w, dropping (and counting) the oldest message when full. */
+static void
+ws_enqueue(gt_http *h, gt__http_ws_client *w, gt__http_ws_msg *m)
+{
+	if (w->count == h->ws_queue_max) {
+		ws_msg_unref(w->ring[w->head]);
+		w->head = (w->head + 1) % h->ws_queue_max;
+		w->count--;
+		atomic_fetch_add(&h->dropped, 1);
+	}
+	w->ring[(w->head + w->count) % h->ws_queue_max] = m;
+	m->refs++;
+	w->count++;
+	lws_callback_on_writable(w->wsi);
+}
+
+/* Delivers one drained inbox message to the clients that want it. */
+void
+gt__http_ws_deliver(gt_http *h, gt__http_ws_msg *m)
+{
+	gt__http_ws_client *w;
+
+	/* The list only changes on this thread, so reading it without the lock is safe. */
+	for (w = h->clients; w != NULL; w = w->next) {
+		if (m->target != 0) {
+			if (w->id != m->target)
+				continue;
+		} else if (m->topic != NULL && h->ws_ops.want != NULL &&
+		           !h->ws_ops.want(w->user, m->topic, h->ws_arg)) {
+			continue;
+		}
+		ws_enqueue(h, w, m);
+	}
+	ws_msg_unref(m);
+}
+
+/* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: accept the upgrade only on the configured path. */
+int
+gt__http_ws_filter(gt_http *h, struct lws *wsi)
+{
+	char uri[256];
+
+	if (h->ws_path == NULL)
+		return 1;
+	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
+		return 1;
+	return strcmp(uri, h->ws_path) != 0;
+}
+
+/* LWS_CALLBACK_ESTABLISHED. */
+int
+gt__http_ws_open(gt_http *h, gt__http_conn *c, struct lws *wsi)
+{
+	gt__http_ws_client *w = calloc(1, sizeof(*w));
+
+	if (w == NULL || (w->ring = calloc(h->ws_queue_max, sizeof(*w->ring))) == NULL) {
+		free(w);
+		return -1;
+	}
+	w->wsi = wsi;
+	gt_buf_init(&w->rx);
+	pthread_mutex_lock(&h->lock);
+	w->id = ++h->next_client_id;
+	w->next = h->clients;
+	if (h->clients != NULL)
+		h->clients->prev = w;
+	h->clients = w;
+	h->nclients++;
+	pthread_mutex_unlock(&h->lock);
+	c->wsi = wsi;
+	c->wc = w;
+	if (h->ws_ops.open != NULL)
+		w->user = h->ws_ops.open(w->id, h->ws_arg);
+	GT_LOGD("http.gt__http_ws_open", GT_KV_UINT("client", w->id));
+	return 0;
+}
+
+/* LWS_CALLBACK_CLOSED (and context teardown). */
+void
+gt__http_ws_close(gt_http *h, gt__http_conn *c)
+{
+	gt__http_ws_client *w = c != NULL ? c->wc : NULL;
+
+	if (w == NULL)
+		return;
+	c->wc = NULL;
+	if (h->ws_ops.close != NULL)
+		h->ws_ops.close(w->id, w->user, h->ws_arg);
+	pthread_mutex_lock(&h->lock);
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		h->clients = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	h->nclients--;
+	pthread_mutex_unlock(&h->lock);
+	while (w->count > 0) {
+		ws_msg_unref(w->ring[w->head]);
+		w->head = (w->head + 1) % h->ws_queue_max;
+		w->count--;
+	}
+	GT_LOGD("http.gt__http_ws_close", GT_KV_UINT("client", w->id));
+	free(w->ring);
+	gt_buf_fini(&w->rx);
+	free(w);
+}
+
+/* LWS_CALLBACK_RECEIVE: gather fragments, hand whole messages to ops->message. */
+int
+gt__http_ws_receive(gt_http *h, gt__http_conn *c, struct lws *wsi, const void *in, size_t len)
+{
+	gt__http_ws_client *w = c != NULL ? c->wc : NULL;
+
+	if (w == NULL)
+		return -1;
+	if (w->rx.len + len > h->max_body) {
+		static const char why[] = "message too large";
+
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why,
+		                 sizeof(why) - 1);
+		return -1;
+	}
+	if (gt_buf_append(&w->rx, in, len) != GT_OK)
+		return -1;
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
+		return 0;
+	if (h->ws_ops.message != NULL)
+		h->ws_ops.message(w->id, w->user, w->rx.data, w->rx.len, h->ws_arg);
+	gt_buf_reset(&w->rx);
+	return 0;
+}
+
+/* LWS_CALLBACK_SERVER_WRITEABLE: one queued message per callback. */
+int
+gt__http_ws_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi)
+{
+	gt__http_ws_client *w = c != NULL ? c->wc : NULL;
+	gt__http_ws_msg    *m;
+	int                 n;
+
+	if (w == NULL || w->count == 0)
+		return 0;
+	m = w->ring[w->head];
+	w->ring[w->head] = NULL;
+	w->head = (w->head + 1) % h->ws_queue_max;
+	w->count--;
+	n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+	if (n < (int)m->len) {
+		ws_msg_unref(m);
+		return -1;
+	}
+	ws_msg_unref(m);
+	if (w->count > 0)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- public API */
+
+/* Any thread, before start. */
+gt_err
+gt_http_ws(gt_http *h, const char *path, const gt_ws_ops *ops, void *arg)
+{
+	char *p;
+
+	if (h == NULL || path == NULL || path[0] != '/' || h->started || strlen(path) >= 255)
+		return GT_EINVAL;
+	if ((p = strdup(path)) == NULL)
+		return GT_ENOMEM;
+	free(h->ws_path);
+	h->ws_path = p;
+	memset(&h->ws_ops, 0, sizeof(h->ws_ops));
+	if (ops != NULL)
+		h->ws_ops = *ops;
+	h->ws_arg = arg;
+	return GT_OK;
+}
+
+/* Appends m to the inbox (dropping the oldest when full) and wakes the loop. */
+static gt_err
+ws_post(gt_http *h, gt__http_ws_msg *m, uint64_t target)
+{
+	gt__http_ws_msg *old = NULL;
+
+	pthread_mutex_lock(&h->lock);
+	if (target != 0) {
+		gt__http_ws_client *w;
+
+		for (w = h->clients; w != NULL && w->id != target; w = w->next)
+			;
+		if (w == NULL) {
+			pthread_mutex_unlock(&h->lock);
+			ws_msg_unref(m);
+			return GT_ENOENT;
+		}
+	}
+	if (h->inbox_len >= h->ws_inbox_max) {
+		old = h->inbox_head;
+		h->inbox_head = old->next;
+		if (h->inbox_head == NULL)
+			h->inbox_tail = NULL;
+		h->inbox_len--;
+		atomic_fetch_add(&h->dropped, 1);
+	}
+	if (h->inbox_tail != NULL)
+		h->inbox_tail->next = m;
+	else
+		h->inbox_head = m;
+	h->inbox_tail = m;
+	h->inbox_len++;
+	pthread_mutex_unlock(&h->lock);
+	ws_msg_unref(old);
+	lws_cancel_service(h->ctx);
+	return GT_OK;
+}
+
+gt_err
+gt_http_ws_broadcast(gt_http *h, const char *topic, const void *data, size_t len)
+{
+	gt__http_ws_msg *m;
+
+	if (h == NULL || (data == NULL && len > 0))
+		return GT_EINVAL;
+	if (h->ws_path == NULL)
+		return GT_ENOTSUP;
+	if (!h->thread_up || atomic_load(&h->stop))
+		return GT_ECLOSED;
+	if ((m = ws_msg_new(topic, data, len, 0)) == NULL)
+		return GT_ENOMEM;
+	return ws_post(h, m, 0);
+}
+
+gt_err
+gt_http_ws_send(gt_http *h, uint64_t client_id, const void *data, size_t len)
+{
+	gt__http_ws_msg *m;
+
+	if (h == NULL || client_id == 0 || (data == NULL && len > 0))
+		return GT_EINVAL;
+	if (h->ws_path == NULL)
+		return GT_ENOTSUP;
+	if (!h->thread_up || atomic_load(&h->stop))
+		return GT_ECLOSED;
+	if ((m = ws_msg_new(NULL, data, len, client_id)) == NULL)
+		return GT_ENOMEM;
+	return ws_post(h, m, client_id);
+}
+
+uint64_t
+gt_http_ws_dropped(gt_http *h)
+{
+	return h != NULL ? (uint64_t)atomic_load(&h->dropped) : 0;
+}
+
+size_t
+gt_http_ws_clients(gt_http *h)
+{
+	size_t n;
+
+	if (h == NULL)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	n = h->nclients;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+/* gt_http_free, after every thread has stopped. */
+void
+gt__http_ws_fini(gt_http *h)
+{
+	gt__http_ws_msg *m;
+
+	for (m = h->inbox_head; m != NULL;) {
+		gt__http_ws_msg *next = m->next;
+
+		ws_msg_unref(m);
+		m = next;
+	}
+	h->inbox_head = h->inbox_tail = NULL;
+	h->inbox_len = 0;
+	free(h->ws_path);
+	h->ws_path = NULL;
+}
