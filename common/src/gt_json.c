@@ -162,7 +162,7 @@ gt_json_dbl_fmt(char *out, double v)
 		memcpy(out, "null", 5);
 		return 4;
 	}
-	if (v == (double)(int64_t)v && fabs(v) < 1e15)
+	if (fabs(v) < 1e15 && v == (double)(int64_t)v) /* range first: the cast is UB outside */
 		return (size_t)snprintf(out, GT_JSON_DBL_MAX, "%" PRId64, (int64_t)v);
 	/* Shortest of %.15g / %.17g that round-trips. */
 	n = snprintf(out, GT_JSON_DBL_MAX, "%.15g", v);

@@ -316,7 +316,10 @@ call_dispatch(gt_rpc_server *s, rpc_call *c)
 		return;
 	}
 	if (e.deadline_ms > 0) {
-		c->deadline_mono = c->recv_mono + e.deadline_ms * GT_NS_PER_MS;
+		/* at most a day: a larger budget is no budget, and ms * 1e6 must not overflow */
+		int64_t ms = e.deadline_ms < 86400000 ? e.deadline_ms : 86400000;
+
+		c->deadline_mono = c->recv_mono + ms * GT_NS_PER_MS;
 		if (gt_mono_ns() >= c->deadline_mono) {
 			call_reply(c, GT_RPC_DEADLINE_EXCEEDED, "deadline passed before dispatch", NULL);
 			return;
