@@ -186,75 +186,66 @@ gt__rpc_resp_head_put(uint8_t *p, const gt__rpc_env *e, size_t payload_len)
 	return n;
 }
 
-static int
-get_varint_at(const uint8_t *buf, size_t len, size_t *off, uint64_t *v)
-{
-	const uint8_t *p = buf + *off;
-
-	if (gt_pb_get_varint(&p, buf + len, v) != GT_OK)
-		return -1;
-	*off = (size_t)(p - buf);
-	return 0;
-}
-
-/* Walks the fields; resp selects the response numbering. */
+/* Walks the fields; resp selects the response numbering. A known field with the wrong wire
+ * type is an error, as in protobuf-c (the fuzz target checks the two agree). */
 static gt_err
 env_decode(const uint8_t *buf, size_t len, gt__rpc_env *e, int resp)
 {
-	size_t off = 0;
+	/* wire type of each known field: request 1..5, response 1..4 */
+	static const int8_t req_type[6] = {-1, GT_PB_LEN, GT_PB_LEN, GT_PB_VARINT, GT_PB_VARINT, GT_PB_LEN};
+	static const int8_t resp_type[5] = {-1, GT_PB_VARINT, GT_PB_LEN, GT_PB_LEN, GT_PB_VARINT};
+	const uint8_t      *p = buf, *end = buf + len;
+	gt_pb_field         f;
 
 	memset(e, 0, sizeof(*e));
-	while (off < len) {
-		uint64_t key, v, l;
-		unsigned field, wt;
-
-		if (get_varint_at(buf, len, &off, &key))
+	while (p < end) {
+		if (gt_pb_next_field(&p, end, &f) != GT_OK)
 			return GT_EPROTO;
-		field = (unsigned)(key >> 3);
-		wt = (unsigned)(key & 7);
-		if (field == 0)
+		if ((!resp && f.num >= 1 && f.num <= 5 && f.type != req_type[f.num]) ||
+		    (resp && f.num >= 1 && f.num <= 4 && f.type != resp_type[f.num]))
 			return GT_EPROTO;
-		switch (wt) {
-		case 0:
-			if (get_varint_at(buf, len, &off, &v))
-				return GT_EPROTO;
-			if (!resp && field == 3)
-				e->deadline_ms = (int64_t)v;
-			else if (field == 4)
-				e->request_id = v;
-			else if (resp && field == 1)
-				e->code = (int32_t)v;
-			break;
-		case 1:
-			if (len - off < 8)
-				return GT_EPROTO;
-			off += 8;
-			break;
-		case 5:
-			if (len - off < 4)
-				return GT_EPROTO;
-			off += 4;
-			break;
-		case 2:
-			if (get_varint_at(buf, len, &off, &l) || l > len - off)
-				return GT_EPROTO;
-			if (!resp && field == 1) {
-				e->method = (const char *)buf + off;
-				e->method_len = l;
-			} else if ((!resp && field == 2) || (resp && field == 3)) {
-				e->payload = buf + off;
-				e->payload_len = l;
-			} else if (!resp && field == 5) {
-				e->token = (const char *)buf + off;
-				e->token_len = l;
-			} else if (resp && field == 2) {
-				e->message = (const char *)buf + off;
-				e->message_len = l;
+		if (!resp) {
+			switch (f.num) {
+			case 1:
+				e->method = (const char *)f.p;
+				e->method_len = f.len;
+				break;
+			case 2:
+				e->payload = f.p;
+				e->payload_len = f.len;
+				break;
+			case 3:
+				e->deadline_ms = (int64_t)f.u;
+				break;
+			case 4:
+				e->request_id = f.u;
+				break;
+			case 5:
+				e->token = (const char *)f.p;
+				e->token_len = f.len;
+				break;
+			default:
+				break; /* unknown field */
 			}
-			off += l;
-			break;
-		default:
-			return GT_EPROTO;
+		} else {
+			switch (f.num) {
+			case 1:
+				e->code = (int32_t)f.u;
+				break;
+			case 2:
+				e->message = (const char *)f.p;
+				e->message_len = f.len;
+				break;
+			case 3:
+				e->payload = f.p;
+				e->payload_len = f.len;
+				break;
+			case 4:
+				e->request_id = f.u;
+				break;
+			default:
+				break;
+			}
 		}
 	}
 	return GT_OK;

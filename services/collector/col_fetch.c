@@ -91,6 +91,10 @@ fetch_delivery(col_dlv *d, const uint8_t *p, const uint8_t *end)
 			return GT_EPROTO;
 		switch (f.num) {
 		case 1:
+			/* a repeated DeliveryId replaces the earlier one (protobuf-c does not merge
+			 * proto3 scalars) */
+			d->epoch = d->offset = 0;
+			d->partition = 0;
 			if (f.type != GT_PB_LEN || fetch_id(d, f.p, f.p + f.len) != GT_OK)
 				return GT_EPROTO;
 			break;

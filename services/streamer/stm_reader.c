@@ -477,9 +477,9 @@ stm_reader_feed(stm_reader *r, const void *data, size_t len)
 		}
 		if (csv_parse(&r->csv, p, seg, on_field, on_row, r) != seg) {
 			/* Broken quoting ("a"b, a"b): one bad line, then resynchronise. */
+			/* counted as a row even before the header: bad_rows never exceeds rows */
 			stm__bad_row(r, r->line + 1, "malformed quoting", csv_strerror(csv_error(&r->csv)));
-			if (r->have_header)
-				r->st.rows++;
+			r->st.rows++;
 			csv_reset(r);
 			row_clear(r);
 			if (!nl)
@@ -487,8 +487,7 @@ stm_reader_feed(stm_reader *r, const void *data, size_t len)
 		} else if (nl && r->csv.pstate != 0) {
 			/* The row goes on past its line: an unterminated quoted field. */
 			stm__bad_row(r, r->line + 1, "unterminated quoted field", NULL);
-			if (r->have_header)
-				r->st.rows++;
+			r->st.rows++;
 			csv_reset(r);
 			row_clear(r);
 		}
@@ -508,6 +507,7 @@ stm_reader_end(stm_reader *r)
 		return r->err;
 	if (!r->skip_line && csv_fini(&r->csv, on_field, on_row, r) != 0) {
 		stm__bad_row(r, r->line + 1, "unterminated quoted field", NULL);
+		r->st.rows++;
 		csv_reset(r);
 		row_clear(r);
 	}

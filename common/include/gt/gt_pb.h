@@ -28,23 +28,36 @@ typedef struct gt_pb_field {
 	size_t         len;
 } gt_pb_field;
 
-/* Reads the field at *p (< end) and advances *p past it. GT_EPROTO when truncated, when
- * the number is 0 or over 2^29-1, or for the deprecated group wire types. Any thread.
- * Inline: decoders call it once per field of every record. */
+/* Reads the field at *p (< end) and advances *p past it; GT_EPROTO when malformed. Tags and
+ * lengths are read exactly as protobuf-c reads them, so hand-written decoders built on this
+ * accept and refuse the same inputs as the generated code (the fuzz targets check it): a tag
+ * is at most 5 bytes kept to 32 bits (a first byte without field bits is an error; the number
+ * may then still be 0 or past 2^29 - 1: an unknown field), a length at most 5 bytes, groups (types 3, 4) and types 6, 7 are errors. Inline: decoders call it for every
+ * field of every record. Any thread. */
 static inline __attribute__((always_inline)) gt_err
 gt_pb_next_field(const uint8_t **pp, const uint8_t *end, gt_pb_field *f)
 {
 	const uint8_t *p = *pp;
-	uint64_t       tag, v;
+	uint32_t       tag;
+	uint64_t       len;
+	size_t         i, max;
 
-	if (p < end && *p < 0x80) /* one-byte tag: fields 1..15 */
-		tag = *p++;
-	else if (gt_pb_get_varint(&p, end, &tag) != GT_OK)
+	if (p >= end || (p[0] & 0xf8) == 0)
 		return GT_EPROTO;
-	if ((tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
-		return GT_EPROTO;
-	f->num = (uint32_t)(tag >> 3);
-	f->type = (int)(tag & 7);
+	f->type = p[0] & 7;
+	if ((p[0] & 0x80) == 0) { /* one-byte tag: fields 1..15 */
+		f->num = p[0] >> 3;
+		p++;
+	} else {
+		tag = (p[0] & 0x7f) >> 3;
+		max = end - p < 5 ? (size_t)(end - p) : 5;
+		for (i = 1; i < max && (p[i] & 0x80); i++)
+			tag |= (uint32_t)(p[i] & 0x7f) << (4 + 7 * (i - 1));
+		if (i >= max)
+			return GT_EPROTO;
+		f->num = tag | (uint32_t)p[i] << (4 + 7 * (i - 1));
+		p += i + 1;
+	}
 	f->u = 0;
 	f->p = NULL;
 	f->len = 0;
@@ -57,26 +70,29 @@ gt_pb_next_field(const uint8_t **pp, const uint8_t *end, gt_pb_field *f)
 		break;
 	case GT_PB_I64:
 	case GT_PB_I32: {
-		size_t n = f->type == GT_PB_I64 ? 8 : 4, i;
+		size_t   n = f->type == GT_PB_I64 ? 8 : 4;
+		uint64_t v = 0;
 
 		if ((size_t)(end - p) < n)
 			return GT_EPROTO;
-		for (i = n, v = 0; i > 0; i--)
+		for (i = n; i > 0; i--)
 			v = (v << 8) | p[i - 1];
 		f->u = v;
 		p += n;
 		break;
 	}
 	case GT_PB_LEN:
-		if (p < end && *p < 0x80)
-			v = *p++;
-		else if (gt_pb_get_varint(&p, end, &v) != GT_OK)
+		max = end - p < 5 ? (size_t)(end - p) : 5;
+		for (i = 0, len = 0; i < max; i++) {
+			len |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+			if ((p[i] & 0x80) == 0)
+				break;
+		}
+		if (i == max || len > (uint64_t)(end - p) - (i + 1))
 			return GT_EPROTO;
-		if (v > (uint64_t)(end - p))
-			return GT_EPROTO;
-		f->p = p;
-		f->len = (size_t)v;
-		p += v;
+		f->p = p + i + 1;
+		f->len = (size_t)len;
+		p += i + 1 + len;
 		break;
 	default:
 		return GT_EPROTO; /* 3, 4: groups; 6, 7: invalid */

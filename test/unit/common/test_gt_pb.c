@@ -124,7 +124,7 @@ test_fields_match_protobuf_c(void **state)
 static void
 test_fields_malformed(void **state)
 {
-	const uint8_t  zero_num[] = {0x00, 0x01};          /* field number 0 */
+	const uint8_t  zero_num[] = {0x00, 0x01};          /* a first byte without field bits */
 	const uint8_t  group[] = {0x0b};                   /* wire type 3 */
 	const uint8_t  bad_type[] = {0x0e};                /* wire type 6 */
 	const uint8_t  long_len[] = {0x12, 0x05, 'a', 'b'}; /* length past the end */
