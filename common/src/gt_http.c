@@ -400,7 +400,7 @@ gt_http_start(gt_http *h)
 	}
 	if ((err = pthread_create(&h->thread, NULL, http_thread, h)) != 0)
 		return gt_err_from_errno(err);
-	h->thread_up = 1;
+	atomic_store(&h->thread_up, 1);
 	GT_LOGI("http.listen", GT_KV_STR("bind", h->bind ? h->bind : "*"),
 	        GT_KV_INT("port", h->bound_port), GT_KV_STR("static_root", h->root_real),
 	        GT_KV_STR("ws", h->ws_path));
@@ -432,7 +432,7 @@ gt_http_free(gt_http *h)
 		pthread_join(h->workers[k], NULL);
 	if (h->ctx != NULL)
 		lws_cancel_service(h->ctx);
-	if (h->thread_up)
+	if (atomic_load(&h->thread_up))
 		pthread_join(h->thread, NULL);
 	if (h->ctx != NULL)
 		lws_context_destroy(h->ctx);

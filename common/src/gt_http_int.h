@@ -267,7 +267,7 @@ struct gt_http {
 	int                  started;
 
 	pthread_t  thread;
-	int        thread_up;
+	atomic_int thread_up; /* read by broadcasters on any thread */
 	pthread_t *workers;
 	int        workers_up;
 	gt_queue  *work;

@@ -272,7 +272,7 @@ gt_http_ws_broadcast(gt_http *h, const char *topic, const void *data, size_t len
 		return GT_EINVAL;
 	if (h->ws_path == NULL)
 		return GT_ENOTSUP;
-	if (!h->thread_up || atomic_load(&h->stop))
+	if (!atomic_load(&h->thread_up) || atomic_load(&h->stop))
 		return GT_ECLOSED;
 	if ((m = ws_msg_new(topic, data, len, 0)) == NULL)
 		return GT_ENOMEM;
@@ -288,7 +288,7 @@ gt_http_ws_send(gt_http *h, uint64_t client_id, const void *data, size_t len)
 		return GT_EINVAL;
 	if (h->ws_path == NULL)
 		return GT_ENOTSUP;
-	if (!h->thread_up || atomic_load(&h->stop))
+	if (!atomic_load(&h->thread_up) || atomic_load(&h->stop))
 		return GT_ECLOSED;
 	if ((m = ws_msg_new(NULL, data, len, client_id)) == NULL)
 		return GT_ENOMEM;

@@ -101,7 +101,8 @@ typedef struct gt_ws_ops {
 /* Enable the WebSocket endpoint at path. ops may be NULL (broadcast-only). Before start. */
 gt_err gt_http_ws(gt_http *h, const char *path, const gt_ws_ops *ops, void *arg);
 /* Queue a text message for every client whose filter wants topic (topic may be NULL: every
- * client gets it and the filter is not asked). GT_ECLOSED before start / after free began. */
+ * client gets it and the filter is not asked). GT_ECLOSED before start or once stopping.
+ * Broadcasting threads must be stopped before gt_http_free (it destroys what they lock). */
 gt_err   gt_http_ws_broadcast(gt_http *h, const char *topic, const void *data, size_t len);
 /* Queue a text message for one client. GT_ENOENT if it is gone. */
 gt_err   gt_http_ws_send(gt_http *h, uint64_t client_id, const void *data, size_t len);
