@@ -245,7 +245,7 @@ dlq_visit(void *arg, const mq_dead_view *d)
 	id->partition = d->id.partition;
 	id->offset = d->id.offset;
 	l->id = id;
-	l->group = (char *)d->group;
+	l->group = d->group_gone ? (char *)"(deleted group)" : (char *)d->group;
 	l->attempts = d->attempts;
 	l->reason = (char *)d->reason;
 	l->dlq_offset = d->dlq_offset;
@@ -301,12 +301,33 @@ mq_admin_dlq_list(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure clo
 	free(c.msgs);
 }
 
+/* With persistence, each replayed letter is logged as one REPLAY record (the republished
+ * message and the DLQ trim together); the RPC answers once the last one is durable. */
+typedef struct replay_ctx {
+	mq_server *s;
+	srv_topic *st;
+	uint64_t   lsn;
+	gt_err     wal_rv;
+} replay_ctx;
+
+static gt_err
+replay_log(void *arg, mq_topic *t, const uint8_t *msg, size_t len, const mq_pos *pos,
+           uint64_t below)
+{
+	replay_ctx *c = arg;
+
+	(void)t;
+	c->wal_rv = mq_wal_replay(c->s->wal, c->st->wal_id, msg, len, pos, below, &c->lsn);
+	return c->wal_rv;
+}
+
 void
 mq_admin_dlq_replay(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closure, void *cdata)
 {
 	const Gtpb__V1__DlqReplayRequest *req = (const Gtpb__V1__DlqReplayRequest *)in;
 	Gtpb__V1__DlqReplayResponse       r = GTPB__V1__DLQ_REPLAY_RESPONSE__INIT;
 	srv_topic                        *st = mq_srv_find(s, req->topic);
+	replay_ctx                        c = {s, st, 0, GT_OK};
 	size_t                            n = 0;
 	gt_err                            rv;
 
@@ -316,11 +337,19 @@ mq_admin_dlq_replay(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c
 		return;
 	}
 	pthread_mutex_lock(&st->mu);
-	rv = mq_topic_dlq_replay(st->t, req->limit, &n);
+	rv = mq_topic_dlq_replay(st->t, req->limit, &n, s->wal ? replay_log : NULL, &c);
 	pthread_mutex_unlock(&st->mu);
 	GT_LOGI("dlq.replayed", GT_KV_STR("topic", req->topic), GT_KV_UINT("count", n));
+	if (c.wal_rv == GT_OK && c.lsn)
+		c.wal_rv = mq_wal_wait(s->wal, c.lsn);
 	if (n > 0)
 		mq_srv_wake(s, st, 0);
+	if (c.wal_rv != GT_OK) {
+		gt_rpc_fail(cdata, GT_RPC_INTERNAL, "replay not persisted: %s",
+		            gt_strerror(c.wal_rv));
+		closure(NULL, cdata);
+		return;
+	}
 	if (rv != GT_OK && n == 0) {
 		gt_rpc_fail(cdata, mq_srv_code(rv), "replay failed: %s", gt_strerror(rv));
 		closure(NULL, cdata);
@@ -336,6 +365,8 @@ mq_admin_dlq_purge(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure cl
 	const Gtpb__V1__DlqPurgeRequest *req = (const Gtpb__V1__DlqPurgeRequest *)in;
 	Gtpb__V1__DlqPurgeResponse       r = GTPB__V1__DLQ_PURGE_RESPONSE__INIT;
 	srv_topic                       *st = mq_srv_find(s, req->topic);
+	uint64_t                         below = 0, lsn = 0;
+	gt_err                           rv = GT_OK;
 
 	if (st == NULL) {
 		gt_rpc_fail(cdata, GT_RPC_NOT_FOUND, "no topic \"%.64s\"", req->topic);
@@ -343,9 +374,18 @@ mq_admin_dlq_purge(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure cl
 		return;
 	}
 	pthread_mutex_lock(&st->mu);
-	r.purged = (uint32_t)mq_topic_dlq_purge(st->t);
+	r.purged = (uint32_t)mq_topic_dlq_purge(st->t, &below);
+	if (r.purged > 0 && s->wal != NULL)
+		rv = mq_wal_dlq_trim(s->wal, st->wal_id, below, &lsn);
 	pthread_mutex_unlock(&st->mu);
 	GT_LOGI("dlq.purged", GT_KV_STR("topic", req->topic), GT_KV_UINT("count", r.purged));
+	if (rv == GT_OK && lsn)
+		rv = mq_wal_wait(s->wal, lsn);
+	if (rv != GT_OK) {
+		gt_rpc_fail(cdata, mq_srv_code(rv), "purge not persisted: %s", gt_strerror(rv));
+		closure(NULL, cdata);
+		return;
+	}
 	closure(&r.base, cdata);
 }
 

@@ -105,7 +105,8 @@ mq_pel_deliver(mq_pel *p, uint64_t off, int64_t now, int64_t timeout)
 		return rv;
 	e = pel_at(p, off);
 	e->state = MQ_PEL_PENDING;
-	e->attempts = 1;
+	if (e->attempts < UINT16_MAX) /* 0, or the deliveries before a restart */
+		e->attempts++;
 	e->in_heap = 0;
 	e->due = now + timeout;
 	p->pending++;
@@ -261,6 +262,22 @@ mq_pel_done(mq_pel *p, uint64_t off)
 	if (p->next < p->lo)
 		p->next = p->lo;
 	return 1;
+}
+
+gt_err
+mq_pel_restore_attempts(mq_pel *p, uint64_t off, unsigned attempts)
+{
+	mq_pel_ent *e;
+	gt_err      rv;
+
+	if (off < p->lo)
+		return GT_OK;
+	if (off >= p->hi && (rv = pel_extend(p, off + 1)) != GT_OK)
+		return rv;
+	e = pel_at(p, off);
+	if (e->state == MQ_PEL_NEW)
+		e->attempts = attempts < UINT16_MAX ? (uint16_t)attempts : UINT16_MAX;
+	return GT_OK;
 }
 
 int64_t

@@ -47,7 +47,8 @@ mq_pel_ent *mq_pel_get(mq_pel *p, uint64_t off);
 
 /* First offset not yet delivered (skipping DONE ones), given the log's end. */
 uint64_t mq_pel_next_new(mq_pel *p, uint64_t log_end);
-/* First delivery of off (== mq_pel_next_new()). due = now + timeout. */
+/* First delivery of off (== mq_pel_next_new()). due = now + timeout. attempts becomes 1, or
+ * one more than mq_pel_restore_attempts left. */
 gt_err mq_pel_deliver(mq_pel *p, uint64_t off, int64_t now, int64_t timeout);
 
 /* An offset whose redelivery is due at now: GT_OK and *off, or GT_ENOENT. The earliest
@@ -61,6 +62,9 @@ gt_err mq_pel_redeliver(mq_pel *p, uint64_t off, int64_t due);
 /* Mark off done (ack or dead letter). Returns 1 if it changed state, 0 if it was done.
  * Offsets not delivered yet (recovery) are allowed: they become DONE. */
 int mq_pel_done(mq_pel *p, uint64_t off);
+
+/* Recovery: off (not delivered since the restart) had been delivered attempts times. */
+gt_err mq_pel_restore_attempts(mq_pel *p, uint64_t off, unsigned attempts);
 
 /* Exponential backoff: base << (attempt - 1), capped at cap. attempt >= 1. */
 int64_t mq_backoff(int64_t base, unsigned attempt, int64_t cap);

@@ -1,11 +1,11 @@
-/* mq_server.c - RPC handlers, long-poll waiters, timers, HTTP admin and the PUB feed.
+/* mq_server.c - the broker's lifecycle: build (metrics, topics, persistence, RPC service,
+ * PUB feed, HTTP admin), serve until a signal, shut down in order; the topic registry, the
+ * method table, the timer thread and the live feed.
  *
- * Threads: gt_rpc worker threads run the handlers; one timer thread expires long-polls,
- * wakes waiters when redeliveries fall due and expires consumer leases; the gt_http thread
- * serves admin requests; the main thread waits for a signal. Each topic has one mutex that
- * guards its mq_topic and its list of parked fetches. A parked fetch holds no thread: the
- * RPC closure is kept and called by whichever thread makes data available (a Publish
- * handler or the timer). */
+ * Threads: gt_rpc worker threads run the handlers (mq_rpc.c, mq_admin.c); one timer thread
+ * expires long-polls, wakes waiters when redeliveries fall due and expires consumer leases;
+ * the gt_http thread serves admin requests; the main thread waits for a signal. Each topic
+ * has one mutex that guards its mq_topic and its list of parked fetches. */
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
 #include <pthread.h>
@@ -27,15 +27,12 @@
 #include "mq_codec.h"
 #include "mq_server_int.h"
 
-#define MQ_DEFAULT_MAX_BYTES (4u << 20)
-#define MQ_LIMIT_MAX_BYTES (64u << 20)
 #define MQ_TICK_NS (2 * GT_NS_PER_MS)
-#define MQ_CONTEXTS_RESERVED 16 /* RPC contexts never used by parked long-polls */
 
 /* ---- helpers ---- */
 
-static int
-valid_name(const char *s, int allow_dlq)
+int
+mq_srv_valid_name(const char *s, int allow_dlq)
 {
 	size_t n = s ? strlen(s) : 0;
 
@@ -50,13 +47,6 @@ valid_name(const char *s, int allow_dlq)
 	if (!allow_dlq && n >= 4 && strcmp(s + n - 4, ".dlq") == 0)
 		return 0;
 	return 1;
-}
-
-static int
-valid_member(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	return n > 0 && n <= 256;
 }
 
 srv_topic *
@@ -76,11 +66,8 @@ mq_srv_find(mq_server *s, const char *name)
 	return st;
 }
 
-static void srv_on_done(void *arg, mq_topic *t, const char *group, uint32_t part, uint64_t off);
-static void srv_on_group_deleted(void *arg, mq_topic *t, const char *group);
-
-static gt_err
-srv_create(mq_server *s, const char *name, srv_topic **out)
+gt_err
+mq_srv_create(mq_server *s, const char *name, srv_topic **out)
 {
 	srv_topic *st;
 	gt_err     rv = GT_OK;
@@ -126,119 +113,6 @@ done:
 	return rv;
 }
 
-static mq_fetch_out *
-pool_get(mq_server *s)
-{
-	out_pool *p;
-
-	pthread_mutex_lock(&s->pool_mu);
-	if ((p = s->pool) != NULL)
-		s->pool = p->next;
-	pthread_mutex_unlock(&s->pool_mu);
-	if (p == NULL) {
-		if ((p = calloc(1, sizeof(*p))) == NULL)
-			return NULL;
-		mq_fetch_out_init(&p->out);
-	}
-	mq_fetch_out_reset(&p->out);
-	return &p->out;
-}
-
-static void
-pool_put(mq_server *s, mq_fetch_out *o)
-{
-	out_pool *p = (out_pool *)((char *)o - offsetof(out_pool, out));
-
-	if (o->buf.cap > (16u << 20)) { /* do not hoard huge buffers */
-		mq_fetch_out_fini(o);
-		mq_fetch_out_init(o);
-	}
-	pthread_mutex_lock(&s->pool_mu);
-	p->next = s->pool;
-	s->pool = p;
-	pthread_mutex_unlock(&s->pool_mu);
-}
-
-/* Answer a fetch with the deliveries in o (may be empty). Any thread, no lock held. */
-static void
-fetch_reply(mq_server *s, const mq_fetch_out *o, ProtobufCClosure closure, void *cdata)
-{
-	mq_raw_fetch         resp;
-	ProtobufCBinaryData  small[64];
-	ProtobufCBinaryData *bd = o->n <= 64 ? small : malloc(o->n * sizeof(*bd));
-
-	mq_raw_fetch_init(&resp);
-	resp.epoch = s->epoch;
-	if (bd == NULL) {
-		gt_rpc_fail(cdata, GT_RPC_RESOURCE_EXHAUSTED, "out of memory");
-		closure(NULL, cdata);
-		return;
-	}
-	for (size_t i = 0; i < o->n; i++) {
-		bd[i].data = (uint8_t *)o->buf.data + o->spans[2 * i];
-		bd[i].len = o->spans[2 * i + 1];
-	}
-	resp.n_deliveries = o->n;
-	resp.deliveries = bd;
-	gt_counter_add(s->m_delivered, o->n);
-	gt_counter_add(s->m_redelivered, o->redelivered);
-	closure(&resp.base, cdata);
-	if (bd != small)
-		free(bd);
-}
-
-/* Serve parked fetches of st that now have data (or expired when now >= deadline).
- * Called with no lock held; answers one waiter at a time. */
-void
-mq_srv_wake(mq_server *s, srv_topic *st, int check_deadlines)
-{
-	for (;;) {
-		mq_fetch_out *o;
-		waiter       *w = NULL, **pp;
-		int64_t       now = gt_mono_ns();
-
-		/* Peek; a waiter parked right after is caught by the timer. When stopping, always
-		 * look under the lock so that no parked call is missed. */
-		if (atomic_load(&st->nwaiters) == 0 && !atomic_load(&s->stopping))
-			return;
-		if ((o = pool_get(s)) == NULL)
-			return;
-		pthread_mutex_lock(&st->mu);
-		for (pp = &st->waiters; *pp != NULL; pp = &(*pp)->next) {
-			waiter *c = *pp;
-			int     stop = atomic_load(&s->stopping);
-			if (!stop && mq_topic_fetch(st->t, c->group, c->consumer, c->max_msgs,
-			                            c->max_bytes, o) != GT_OK)
-				mq_fetch_out_reset(o);
-			if (o->n > 0 || stop || (check_deadlines && now >= c->deadline)) {
-				w = c;
-				*pp = c->next;
-				st->nwaiters--;
-				atomic_fetch_sub(&s->parked, 1);
-				mq_topic_park(st->t, c->group, c->consumer, -1);
-				break;
-			}
-		}
-		pthread_mutex_unlock(&st->mu);
-		if (w == NULL) {
-			pool_put(s, o);
-			return;
-		}
-		fetch_reply(s, o, w->closure, w->cdata);
-		pool_put(s, o);
-		free(w);
-	}
-}
-
-static void
-srv_wake_all(mq_server *s, int check_deadlines)
-{
-	int n = atomic_load(&s->ntopics);
-
-	for (int i = 0; i < n; i++)
-		mq_srv_wake(s, s->topics[i], check_deadlines);
-}
-
 /* ---- live feed ---- */
 
 static void
@@ -253,8 +127,8 @@ pub_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 		atomic_fetch_sub(&s->subscribers, 1);
 }
 
-static void
-pub_send(mq_server *s, const char *topic, const ProtobufCBinaryData *msgs, size_t n)
+void
+mq_srv_pub_send(mq_server *s, const char *topic, const ProtobufCBinaryData *msgs, size_t n)
 {
 	size_t tl = strlen(topic);
 
@@ -273,370 +147,15 @@ pub_send(mq_server *s, const char *topic, const ProtobufCBinaryData *msgs, size_
 	}
 }
 
-/* ---- RPC handlers ---- */
-
-static gt_err ids_copy(Gtpb__V1__DeliveryId *const *in, size_t n, Gtpb__V1__AckRange *const *rg,
-                       size_t nr, mq_id **out, size_t *total, size_t *bad);
-
-gt_rpc_code
-mq_srv_code(gt_err e)
-{
-	switch (e) {
-	case GT_EFULL:
-		return GT_RPC_RESOURCE_EXHAUSTED;
-	case GT_ENOENT:
-		return GT_RPC_NOT_FOUND;
-	case GT_EPROTO:
-	case GT_EINVAL:
-		return GT_RPC_INVALID_ARGUMENT;
-	case GT_ENOMEM:
-		return GT_RPC_RESOURCE_EXHAUSTED;
-	default:
-		return GT_RPC_INTERNAL;
-	}
-}
-
-static void
-h_publish(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closure, void *cdata)
-{
-	const mq_raw_publish     *req = (const mq_raw_publish *)in;
-	Gtpb__V1__PublishResponse resp = GTPB__V1__PUBLISH_RESPONSE__INIT;
-	srv_topic                *st;
-	mq_pos                   *pos = NULL;
-	Gtpb__V1__Position       *pb = NULL;
-	Gtpb__V1__Position      **pp = NULL;
-	int                       dup = 0;
-	size_t                    bad = 0, n = req->n_messages;
-	int64_t                   t0 = gt_mono_ns(), now_ns = gt_now_ns();
-	uint64_t                  wal_lsn = 0;
-	gt_err                    rv;
-
-	if (!valid_name(req->topic, 0)) {
-		gt_rpc_fail(cdata, GT_RPC_INVALID_ARGUMENT, "bad topic name \"%.64s\"", req->topic);
-		goto fail;
-	}
-	if ((rv = srv_create(s, req->topic, &st)) != GT_OK) {
-		gt_rpc_fail(cdata, mq_srv_code(rv), "cannot create topic: %s", gt_strerror(rv));
-		goto fail;
-	}
-	if (n > 0) {
-		pos = malloc(n * sizeof(*pos));
-		pb = malloc(n * sizeof(*pb));
-		pp = malloc(n * sizeof(*pp));
-		if (pos == NULL || pb == NULL || pp == NULL) {
-			gt_rpc_fail(cdata, GT_RPC_RESOURCE_EXHAUSTED, "out of memory");
-			goto fail;
-		}
-	}
-	pthread_mutex_lock(&st->mu);
-	rv = mq_topic_publish(st->t, req->messages, n, req->producer_id, req->sequence, now_ns, pos,
-	                      &dup, &bad);
-	if (rv == GT_OK && !dup && n > 0 && s->wal != NULL)
-		rv = mq_wal_publish(s->wal, st->wal_id, mq_topic_name(st->t), req->producer_id,
-		                    req->sequence, req->messages, n, pos, &wal_lsn, now_ns);
-	pthread_mutex_unlock(&st->mu);
-	if (rv != GT_OK) {
-		if (rv == GT_EFULL) {
-			gt_counter_inc(s->m_rejected);
-			gt_rpc_fail(cdata, GT_RPC_RESOURCE_EXHAUSTED,
-			            "topic %s is full (max %lld bytes)", req->topic,
-			            (long long)s->cfg.max_topic_bytes);
-		} else if (rv == GT_EPROTO) {
-			gt_rpc_fail(cdata, GT_RPC_INVALID_ARGUMENT,
-			            "message %zu is not a valid gtpb.v1.Message", bad);
-		} else {
-			gt_rpc_fail(cdata, mq_srv_code(rv), "publish failed: %s", gt_strerror(rv));
-		}
-		goto fail;
-	}
-	if (wal_lsn && (rv = mq_wal_wait(s->wal, wal_lsn)) != GT_OK) {
-		gt_rpc_fail(cdata, GT_RPC_INTERNAL, "wal: %s", gt_strerror(rv));
-		goto fail;
-	}
-	if (dup) {
-		gt_counter_inc(s->m_duplicates);
-	} else {
-		gt_counter_add(s->m_published, n);
-		gt_counter_inc(s->m_batches);
-	}
-	for (size_t i = 0; i < n && !req->omit_positions; i++) {
-		gtpb__v1__position__init(&pb[i]);
-		pb[i].partition = pos[i].partition;
-		pb[i].offset = pos[i].offset;
-		pp[i] = &pb[i];
-	}
-	resp.n_positions = req->omit_positions ? 0 : n;
-	resp.positions = pp;
-	resp.duplicate = dup;
-	if (!dup && n > 0) {
-		mq_srv_wake(s, st, 0);
-		pub_send(s, req->topic, req->messages, n);
-	}
-	gt_hist_observe_ns(s->m_publish_lat, gt_mono_ns() - t0);
-	closure(&resp.base, cdata);
-	free(pos);
-	free(pb);
-	free(pp);
-	return;
-fail:
-	free(pos);
-	free(pb);
-	free(pp);
-	closure(NULL, cdata);
-}
-
-static void
-h_fetch(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closure, void *cdata)
-{
-	const Gtpb__V1__FetchRequest *req = (const Gtpb__V1__FetchRequest *)in;
-	srv_topic                    *st;
-	mq_fetch_out                 *o;
-	size_t max_bytes = req->max_bytes ? req->max_bytes : MQ_DEFAULT_MAX_BYTES;
-	size_t ngroups, nack_ids = 0;
-	mq_id *ack_ids = NULL;
-	gt_err rv;
-
-	if (!valid_member(req->group) || !valid_member(req->consumer)) {
-		gt_rpc_fail(cdata, GT_RPC_INVALID_ARGUMENT,
-		            "group and consumer are required (1..256 bytes)");
-		closure(NULL, cdata);
-		return;
-	}
-	if ((st = mq_srv_find(s, req->topic)) == NULL) {
-		gt_rpc_fail(cdata, GT_RPC_NOT_FOUND, "no topic \"%.64s\"", req->topic);
-		closure(NULL, cdata);
-		return;
-	}
-	if (max_bytes > MQ_LIMIT_MAX_BYTES)
-		max_bytes = MQ_LIMIT_MAX_BYTES;
-	if (req->n_ack > 0) {
-		size_t bad = 0;
-		if ((rv = ids_copy(NULL, 0, req->ack, req->n_ack, &ack_ids, &nack_ids, &bad)) !=
-		    GT_OK) {
-			gt_rpc_fail(cdata, mq_srv_code(rv), "bad ack range %zu", bad);
-			closure(NULL, cdata);
-			return;
-		}
-	}
-	if ((o = pool_get(s)) == NULL) {
-		free(ack_ids);
-		gt_rpc_fail(cdata, GT_RPC_RESOURCE_EXHAUSTED, "out of memory");
-		closure(NULL, cdata);
-		return;
-	}
-	pthread_mutex_lock(&st->mu);
-	if (nack_ids > 0) {
-		size_t done = 0, bad = 0;
-		if (!mq_topic_has_group(st->t, req->group)) {
-			pthread_mutex_unlock(&st->mu);
-			gt_rpc_fail(cdata, GT_RPC_NOT_FOUND, "no group \"%.64s\" to ack in",
-			            req->group);
-			goto fail_ack;
-		}
-		if ((rv = mq_topic_ack(st->t, req->group, ack_ids, nack_ids, &done, &bad)) !=
-		    GT_OK) {
-			pthread_mutex_unlock(&st->mu);
-			gt_rpc_fail(cdata, GT_RPC_NOT_FOUND,
-			            "unknown delivery id in ack (partition %u offset %llu): "
-			            "nothing acked or fetched",
-			            ack_ids[bad].partition,
-			            (unsigned long long)ack_ids[bad].offset);
-			goto fail_ack;
-		}
-		if (s->wal != NULL && done > 0)
-			mq_wal_ack(s->wal, st->wal_id, req->group, ack_ids, nack_ids);
-		gt_counter_add(s->m_acked, done);
-		free(ack_ids);
-		ack_ids = NULL;
-	}
-	ngroups = mq_topic_groups(st->t);
-	rv = mq_topic_fetch(st->t, req->group, req->consumer, req->max_messages, max_bytes, o);
-	if (s->wal != NULL && mq_topic_groups(st->t) > ngroups)
-		mq_wal_group(s->wal, st->wal_id, req->group);
-	/* Every parked long-poll holds one RPC context: keep some free for Publish and Ack, or
-	 * enough idle consumers would starve the producers (answer empty; they poll again). */
-	if (rv == GT_OK && o->n == 0 && req->wait_ms > 0 && !atomic_load(&s->stopping) &&
-	    atomic_load(&s->parked) < (int)s->cfg.rpc_contexts - MQ_CONTEXTS_RESERVED) {
-		int64_t wait = (int64_t)req->wait_ms * GT_NS_PER_MS;
-		int64_t left = gt_rpc_deadline_left_ns(cdata);
-		waiter *w = calloc(1, sizeof(*w));
-		if (left != INT64_MAX && left - 20 * GT_NS_PER_MS < wait)
-			wait = left - 20 * GT_NS_PER_MS;
-		if (w != NULL && wait > 0) {
-			w->group = req->group;
-			w->consumer = req->consumer;
-			w->max_msgs = req->max_messages;
-			w->max_bytes = max_bytes;
-			w->deadline = gt_mono_ns() + wait;
-			w->closure = closure;
-			w->cdata = cdata;
-			w->next = st->waiters;
-			st->waiters = w;
-			st->nwaiters++;
-			atomic_fetch_add(&s->parked, 1);
-			mq_topic_park(st->t, req->group, req->consumer, +1);
-			gt_counter_inc(s->m_waits);
-			pthread_mutex_unlock(&st->mu);
-			pool_put(s, o);
-			return; /* deferred: answered by srv_wake */
-		}
-		free(w);
-	}
-	pthread_mutex_unlock(&st->mu);
-	if (rv != GT_OK) {
-		gt_rpc_fail(cdata, mq_srv_code(rv), "fetch failed: %s", gt_strerror(rv));
-		closure(NULL, cdata);
-	} else {
-		fetch_reply(s, o, closure, cdata);
-	}
-	pool_put(s, o);
-	return;
-fail_ack:
-	free(ack_ids);
-	pool_put(s, o);
-	closure(NULL, cdata);
-}
-
-#define MQ_MAX_IDS (4u << 20) /* ids per Ack/Nack/Fetch request, ranges expanded */
-
-/* Copy ids and ranges out of the request into one array; GT_EINVAL when an id is missing or
- * the total is too large. */
-static gt_err
-ids_copy(Gtpb__V1__DeliveryId *const *in, size_t n, Gtpb__V1__AckRange *const *rg, size_t nr,
-         mq_id **out, size_t *total, size_t *bad)
-{
-	size_t t = n;
-	mq_id *ids;
-
-	for (size_t i = 0; i < nr; i++) {
-		if (rg[i] == NULL || rg[i]->count > MQ_MAX_IDS) {
-			*bad = n + i;
-			return GT_EINVAL;
-		}
-		t += rg[i]->count;
-	}
-	if (t > MQ_MAX_IDS) {
-		*bad = 0;
-		return GT_EINVAL;
-	}
-	if ((ids = malloc((t ? t : 1) * sizeof(*ids))) == NULL)
-		return GT_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		if (in[i] == NULL) {
-			free(ids);
-			*bad = i;
-			return GT_EINVAL;
-		}
-		ids[i].epoch = in[i]->epoch;
-		ids[i].partition = in[i]->partition;
-		ids[i].offset = in[i]->offset;
-	}
-	t = n;
-	for (size_t i = 0; i < nr; i++)
-		for (uint32_t k = 0; k < rg[i]->count; k++) {
-			ids[t].epoch = rg[i]->epoch;
-			ids[t].partition = rg[i]->partition;
-			ids[t].offset = rg[i]->offset + k;
-			t++;
-		}
-	*out = ids;
-	*total = t;
-	return GT_OK;
-}
-
-static void
-h_ack_nack(mq_server *s, int nack, const char *topic, const char *group,
-           Gtpb__V1__DeliveryId *const *in, size_t nin, Gtpb__V1__AckRange *const *rg, size_t nrg,
-           int dead_letter, const char *reason, ProtobufCClosure closure, void *cdata)
-{
-	srv_topic *st;
-	mq_id     *ids = NULL;
-	size_t     done = 0, bad = 0, n = 0;
-	gt_err     rv;
-
-	if ((st = mq_srv_find(s, topic)) == NULL) {
-		gt_rpc_fail(cdata, GT_RPC_NOT_FOUND, "no topic \"%.64s\"", topic);
-		goto fail;
-	}
-	if (!valid_member(group)) {
-		gt_rpc_fail(cdata, GT_RPC_INVALID_ARGUMENT, "group is required");
-		goto fail;
-	}
-	if ((rv = ids_copy(in, nin, rg, nrg, &ids, &n, &bad)) != GT_OK) {
-		gt_rpc_fail(cdata, mq_srv_code(rv), "bad id %zu (missing, or too many ids)", bad);
-		goto fail;
-	}
-	pthread_mutex_lock(&st->mu);
-	if (!mq_topic_has_group(st->t, group))
-		rv = GT_ENOENT, bad = SIZE_MAX;
-	else if (nack)
-		rv = mq_topic_nack(st->t, group, ids, n, dead_letter, reason, &done, &bad);
-	else
-		rv = mq_topic_ack(st->t, group, ids, n, &done, &bad);
-	if (rv == GT_OK && !nack && s->wal != NULL && done > 0)
-		rv = mq_wal_ack(s->wal, st->wal_id, group, ids, n);
-	pthread_mutex_unlock(&st->mu);
-	if (rv == GT_ENOENT && bad == SIZE_MAX) {
-		gt_rpc_fail(cdata, GT_RPC_NOT_FOUND, "no group \"%.64s\" on topic %s", group,
-		            topic);
-		goto fail;
-	}
-	if (rv == GT_ENOENT) {
-		gt_rpc_fail(
-		    cdata, GT_RPC_NOT_FOUND,
-		    "unknown delivery id %zu (epoch %llu partition %u offset %llu): nothing %s",
-		    bad, (unsigned long long)ids[bad].epoch, ids[bad].partition,
-		    (unsigned long long)ids[bad].offset, nack ? "nacked" : "acked");
-		goto fail;
-	}
-	if (rv != GT_OK) {
-		gt_rpc_fail(cdata, mq_srv_code(rv), "%s failed: %s", nack ? "nack" : "ack",
-		            gt_strerror(rv));
-		goto fail;
-	}
-	free(ids);
-	if (nack) {
-		Gtpb__V1__NackResponse r = GTPB__V1__NACK_RESPONSE__INIT;
-		gt_counter_add(s->m_nacked, done);
-		r.nacked = (uint32_t)done;
-		closure(&r.base, cdata);
-	} else {
-		Gtpb__V1__AckResponse r = GTPB__V1__ACK_RESPONSE__INIT;
-		gt_counter_add(s->m_acked, done);
-		r.acked = (uint32_t)done;
-		closure(&r.base, cdata);
-	}
-	return;
-fail:
-	free(ids);
-	closure(NULL, cdata);
-}
-
-static void
-h_ack(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closure, void *cdata)
-{
-	const Gtpb__V1__AckRequest *r = (const Gtpb__V1__AckRequest *)in;
-	h_ack_nack(s, 0, r->topic, r->group, r->ids, r->n_ids, r->ranges, r->n_ranges, 0, NULL,
-	           closure, cdata);
-}
-
-static void
-h_nack(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closure, void *cdata)
-{
-	const Gtpb__V1__NackRequest *r = (const Gtpb__V1__NackRequest *)in;
-	h_ack_nack(s, 1, r->topic, r->group, r->ids, r->n_ids, NULL, 0, r->dead_letter, r->reason,
-	           closure, cdata);
-}
-
 /* Method table: one row per rpc of MessageQueue in mq.proto. */
 static const struct {
 	const char *name;
 	mq_handler  fn;
 } mq_methods[] = {
-    {"Publish", h_publish},
-    {"Fetch", h_fetch},
-    {"Ack", h_ack},
-    {"Nack", h_nack},
+    {"Publish", mq_rpc_publish},
+    {"Fetch", mq_rpc_fetch},
+    {"Ack", mq_rpc_ack},
+    {"Nack", mq_rpc_nack},
     {"Topics", mq_admin_topics},
     {"Stats", mq_admin_stats},
     {"Health", mq_admin_health},
@@ -706,121 +225,6 @@ timer_main(void *arg)
 		}
 	}
 	return NULL;
-}
-
-/* ---- WAL hooks ---- */
-
-static void
-srv_on_done(void *arg, mq_topic *t, const char *group, uint32_t part, uint64_t off)
-{
-	mq_server *s = arg;
-	srv_topic *st = NULL;
-	mq_id      id = {s->epoch, part, off};
-	int        n = atomic_load(&s->ntopics);
-
-	if (s->wal == NULL)
-		return;
-	for (int i = 0; i < n; i++)
-		if (s->topics[i]->t == t)
-			st = s->topics[i];
-	if (st != NULL)
-		mq_wal_ack(s->wal, st->wal_id, group, &id, 1);
-}
-
-static void
-srv_on_group_deleted(void *arg, mq_topic *t, const char *group)
-{
-	mq_server *s = arg;
-	int        n = atomic_load(&s->ntopics);
-
-	if (s->wal == NULL)
-		return;
-	for (int i = 0; i < n; i++)
-		if (s->topics[i]->t == t)
-			mq_wal_group_deleted(s->wal, s->topics[i]->wal_id, group);
-}
-
-/* Recovery callbacks (main thread, before serving). */
-static gt_err
-rec_topic(void *arg, uint32_t topic_id, const char *name)
-{
-	mq_server *s = arg;
-	srv_topic *st;
-	gt_err     rv;
-
-	if ((rv = srv_create(s, name, &st)) != GT_OK)
-		return rv;
-	if (st->wal_id != topic_id) {
-		GT_LOGW("wal.topic_id_mismatch", GT_KV_STR("topic", name),
-		        GT_KV_UINT("wal", topic_id), GT_KV_UINT("mem", st->wal_id));
-		return GT_ECORRUPT;
-	}
-	return GT_OK;
-}
-
-static srv_topic *
-rec_find(mq_server *s, uint32_t topic_id)
-{
-	int n = atomic_load(&s->ntopics);
-	return topic_id < (uint32_t)n ? s->topics[topic_id] : NULL;
-}
-
-static gt_err
-rec_msg(void *arg, uint32_t topic_id, uint32_t part, uint64_t off, const uint8_t *msg, size_t len,
-        int64_t ts_ns)
-{
-	srv_topic *st = rec_find(arg, topic_id);
-	return st ? mq_topic_restore(st->t, part, off, msg, len, ts_ns) : GT_ECORRUPT;
-}
-
-static gt_err
-rec_group_deleted(void *arg, uint32_t topic_id, const char *group)
-{
-	srv_topic *st = rec_find(arg, topic_id);
-	if (st == NULL)
-		return GT_ECORRUPT;
-	mq_topic_remove_group(st->t, group); /* unknown: already gone */
-	return GT_OK;
-}
-
-static gt_err
-rec_group(void *arg, uint32_t topic_id, const char *group)
-{
-	srv_topic *st = rec_find(arg, topic_id);
-	return st ? mq_topic_restore_group(st->t, group) : GT_ECORRUPT;
-}
-
-/* Writer thread: is (topic, part, off) done for every group? */
-static int
-srv_is_done(void *arg, uint32_t topic_id, uint32_t part, uint64_t off)
-{
-	mq_server *s = arg;
-	srv_topic *st = rec_find(s, topic_id);
-	int        done;
-
-	if (st == NULL)
-		return 1;
-	pthread_mutex_lock(&st->mu);
-	done = mq_topic_groups(st->t) > 0 && mq_topic_base(st->t, part) > off;
-	pthread_mutex_unlock(&st->mu);
-	return done;
-}
-
-static gt_err
-rec_producer(void *arg, uint32_t topic_id, const char *producer, uint64_t seq)
-{
-	srv_topic *st = rec_find(arg, topic_id);
-	if (st == NULL)
-		return GT_ECORRUPT;
-	mq_topic_restore_producer(st->t, producer, seq);
-	return GT_OK;
-}
-
-static gt_err
-rec_ack(void *arg, uint32_t topic_id, const char *group, uint32_t part, uint64_t off)
-{
-	srv_topic *st = rec_find(arg, topic_id);
-	return st ? mq_topic_restore_done(st->t, group, part, off) : GT_ECORRUPT;
 }
 
 /* ---- lifecycle ---- */
@@ -924,32 +328,14 @@ mq_server_new(mq_server **out, const mq_config *cfg)
 	s->tcfg.max_retries = (unsigned)cfg->max_retries;
 	s->tcfg.lease = cfg->consumer_lease > 0 ? cfg->consumer_lease : 3 * cfg->ack_timeout;
 	s->tcfg.clock = gt_clock_system();
-	s->tcfg.on_done = srv_on_done;
-	s->tcfg.on_done_arg = s;
+	s->tcfg.on_dead = mq_persist_on_dead;
+	s->tcfg.on_redeliver = mq_persist_on_redeliver;
+	s->tcfg.hook_arg = s;
 	s->tcfg.group_ttl = cfg->group_ttl;
-	s->tcfg.on_group_deleted = srv_on_group_deleted;
+	s->tcfg.on_group_deleted = mq_persist_on_group_deleted;
 
 	if (cfg->persistence) {
-		mq_wal_cfg     wc = {0};
-		mq_wal_rec_ops ops = {rec_topic, rec_msg,   rec_producer,
-		                      rec_ack,   rec_group, rec_group_deleted};
-		wc.dir = cfg->persistence_path;
-		wc.fsync = cfg->fsync;
-		wc.fsync_interval = cfg->fsync_interval;
-		wc.segment_bytes = (uint64_t)cfg->segment_bytes;
-		if ((rv = mq_wal_open(&s->wal, &wc, &s->epoch)) != GT_OK) {
-			GT_LOGE("wal.open_failed", GT_KV_STR("path", cfg->persistence_path),
-			        GT_KV_ERR(rv));
-			return rv;
-		}
-		s->tcfg.epoch = s->epoch;
-		if ((rv = mq_wal_recover(s->wal, &ops, s)) != GT_OK) {
-			GT_LOGE("wal.recover_failed", GT_KV_ERR(rv));
-			return rv;
-		}
-		for (int i = 0; i < atomic_load(&s->ntopics); i++)
-			mq_topic_expire(s->topics[i]->t); /* trims what every group acked */
-		if ((rv = mq_wal_start(s->wal, srv_is_done, s)) != GT_OK)
+		if ((rv = mq_persist_open(s)) != GT_OK)
 			return rv;
 	} else {
 		s->epoch = random_epoch();
@@ -961,12 +347,12 @@ mq_server_new(mq_server **out, const mq_config *cfg)
 		for (char *tok = strtok_r(list, ", ", &save); tok;
 		     tok = strtok_r(NULL, ", ", &save)) {
 			srv_topic *st;
-			if (!valid_name(tok, 0)) {
+			if (!mq_srv_valid_name(tok, 0)) {
 				GT_LOGE("config.bad_topic", GT_KV_STR("topic", tok));
 				free(list);
 				return GT_EINVAL;
 			}
-			if ((rv = srv_create(s, tok, &st)) != GT_OK) {
+			if ((rv = mq_srv_create(s, tok, &st)) != GT_OK) {
 				free(list);
 				return rv;
 			}
@@ -1047,9 +433,9 @@ mq_server_free(mq_server *s)
 		gt_rpc_server_stop(s->rpc);
 	if (s->timer_started)
 		pthread_join(s->timer, NULL);
-	srv_wake_all(s, 1); /* answers every parked fetch (empty) */
+	mq_srv_wake_all(s, 1); /* answers every parked fetch (empty) */
 	gt_rpc_server_free(s->rpc);
-	srv_wake_all(s, 1);
+	mq_srv_wake_all(s, 1);
 	gt_http_free(s->http);
 	if (s->pub_open)
 		nng_close(s->pub);

@@ -1,6 +1,7 @@
-/* mq_server_int.h - the broker's state, shared by mq_server.c (RPC hot path, timers,
- * lifecycle) and mq_admin.c (Stats/Topics/Health/DLQ RPCs and the HTTP admin endpoints).
- * Not for other modules. */
+/* mq_server_int.h - the broker's state, shared by mq_server.c (lifecycle, topic registry,
+ * timer, live feed), mq_rpc.c (RPC hot path), mq_persist.c (WAL hooks and recovery) and
+ * mq_admin.c (Stats/Topics/Health/DLQ RPCs and the HTTP admin endpoints). Not for other
+ * modules. */
 #ifndef MQ_SERVER_INT_H
 #define MQ_SERVER_INT_H
 
@@ -85,10 +86,32 @@ struct mq_server {
 typedef void (*mq_handler)(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closure,
                            void *cdata);
 
-/* mq_server.c */
-srv_topic  *mq_srv_find(mq_server *s, const char *name); /* NULL if unknown; any thread */
+/* mq_server.c: topic registry (any thread) and live feed. */
+srv_topic *mq_srv_find(mq_server *s, const char *name); /* NULL if unknown */
+/* The topic called name, created (and declared to the WAL once it runs) if new. */
+gt_err mq_srv_create(mq_server *s, const char *name, srv_topic **out);
+/* [A-Za-z0-9._-]{1,128}; not ending in .dlq unless allow_dlq. */
+int mq_srv_valid_name(const char *s, int allow_dlq);
+/* Send accepted messages on the PUB socket (non-blocking; skipped without subscribers). */
+void mq_srv_pub_send(mq_server *s, const char *topic, const ProtobufCBinaryData *msgs, size_t n);
+
+/* mq_rpc.c: the hot-path handlers (worker threads) and parked fetches. */
+void mq_rpc_publish(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c, void *d);
+void mq_rpc_fetch(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c, void *d);
+void mq_rpc_ack(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c, void *d);
+void mq_rpc_nack(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c, void *d);
+/* Answer the parked fetches of st that have data now (or expired, with check_deadlines;
+ * all of them once stopping). Any thread, no lock held. */
 void        mq_srv_wake(mq_server *s, srv_topic *st, int check_deadlines);
+void        mq_srv_wake_all(mq_server *s, int check_deadlines);
 gt_rpc_code mq_srv_code(gt_err e);
+
+/* mq_persist.c: WAL start-up (main thread, in mq_server_new) and the topic hooks. */
+gt_err mq_persist_open(mq_server *s);
+void   mq_persist_on_dead(void *arg, mq_topic *t, const mq_dead_view *d);
+void mq_persist_on_redeliver(void *arg, mq_topic *t, const char *group, uint32_t part, uint64_t off,
+                             unsigned attempts);
+void mq_persist_on_group_deleted(void *arg, mq_topic *t, const char *group);
 
 /* mq_admin.c: RPC handlers (worker threads) and HTTP routes (registered before start). */
 void   mq_admin_stats(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c, void *d);

@@ -19,8 +19,9 @@
 #include "gt/gt_err.h"
 #include "gt/gt_time.h"
 
-typedef struct mq_topic mq_topic;
-typedef struct mq_group mq_group;
+typedef struct mq_topic     mq_topic;
+typedef struct mq_group     mq_group;
+typedef struct mq_dead_view mq_dead_view;
 
 typedef struct mq_topic_cfg {
 	uint32_t        partitions;
@@ -32,10 +33,15 @@ typedef struct mq_topic_cfg {
 	int64_t         lease;       /* a consumer silent for longer leaves its group */
 	uint64_t        epoch;
 	const gt_clock *clock;
-	/* Optional: called (under the topic's owner lock) when an offset becomes done for a group
-	 * without an Ack: dead-lettered. The WAL records it like an ack. */
-	void (*on_done)(void *arg, mq_topic *t, const char *group, uint32_t part, uint64_t off);
-	void *on_done_arg;
+	/* Optional: called (under the topic's owner lock) when a message is dead-lettered; the
+	 * offset is done for the group from then on. The WAL records the letter (d is lent for
+	 * the call). */
+	void (*on_dead)(void *arg, mq_topic *t, const mq_dead_view *d);
+	/* Optional: a delivery was redelivered (attempts = its deliveries now), under the lock.
+	 * The WAL records it so that attempts survive restarts. */
+	void (*on_redeliver)(void *arg, mq_topic *t, const char *group, uint32_t part, uint64_t off,
+	                     unsigned attempts);
+	void *hook_arg; /* argument of on_dead, on_redeliver and on_group_deleted */
 	/* A group without members for longer than group_ttl is deleted (0 = never); its
 	 * unacked messages stop holding back retention. on_group_deleted (optional, under the
 	 * owner's lock) lets the WAL record it. */
@@ -96,6 +102,10 @@ uint64_t mq_topic_base(const mq_topic *t, uint32_t part);
 void mq_topic_restore_producer(mq_topic *t, const char *producer, uint64_t seq);
 /* Recovery: mark offsets done for group (created if new). */
 gt_err mq_topic_restore_done(mq_topic *t, const char *group, uint32_t part, uint64_t off);
+/* Recovery: a retained offset had been delivered attempts times to group; its next delivery
+ * is attempt + 1 (or it is dead-lettered when the retries are used up). */
+gt_err mq_topic_restore_attempts(mq_topic *t, const char *group, uint32_t part, uint64_t off,
+                                 unsigned attempts);
 
 /* mq_topic_fetch delivers due redeliveries first, then new messages, from the partitions the
  * consumer owns in group (the group is created on first fetch). Appends to out. */
@@ -121,25 +131,40 @@ void mq_topic_expire(mq_topic *t);
 /* 1 when the group exists. */
 int mq_topic_has_group(mq_topic *t, const char *group);
 
-/* ---- dead letters ---- */
-typedef struct mq_dead_view {
-	const char    *group;
+/* ---- dead letters ----
+ * The DLQ is a FIFO: letters get increasing dlq_offsets; replay takes the oldest, purge
+ * takes all, so its state is "the letters with dlq_offset >= below" (see the trim calls). */
+struct mq_dead_view {
+	const char    *group;      /* the group that dead-lettered it */
+	int            group_gone; /* that group was deleted since (shown "(deleted group)") */
 	mq_id          id;
 	unsigned       attempts;
 	const char    *reason;
-	const uint8_t *msg;
+	const uint8_t *msg; /* the stored Message bytes (NULL: could not be copied) */
 	size_t         len;
 	uint64_t       dlq_offset;
-} mq_dead_view;
+};
 
 size_t mq_topic_dlq_count(const mq_topic *t);
-/* Visit up to limit (0 = all) dead letters, oldest first. */
+/* Visit up to limit (0 = all) dead letters, oldest first (views lent for the call). */
 void mq_topic_dlq_each(mq_topic *t, size_t limit, void (*fn)(void *arg, const mq_dead_view *d),
                        void *arg);
+/* Called by replay for each letter, after its message was republished at *pos (pos NULL:
+ * the letter had no message): the letters below `below` are gone from the DLQ. */
+typedef gt_err (*mq_replay_fn)(void *arg, mq_topic *t, const uint8_t *msg, size_t len,
+                               const mq_pos *pos, uint64_t below);
 /* Republish up to limit (0 = all) dead letters into the topic (new offsets; every group
- * sees them); removes them from the DLQ. *replayed = count. GT_EFULL if the topic is full. */
-gt_err mq_topic_dlq_replay(mq_topic *t, size_t limit, size_t *replayed);
-size_t mq_topic_dlq_purge(mq_topic *t);
+ * sees them), oldest first; removes them from the DLQ. *replayed = count. GT_EFULL if the
+ * topic is full (the letters replayed before stay replayed). fn (may be NULL) sees each
+ * one; its error stops the replay (that letter counts as replayed). */
+gt_err mq_topic_dlq_replay(mq_topic *t, size_t limit, size_t *replayed, mq_replay_fn fn, void *arg);
+/* Drop every dead letter; returns the count. *below: the DLQ now starts there. */
+size_t mq_topic_dlq_purge(mq_topic *t, uint64_t *below);
+/* Recovery: add a letter unless its dlq_offset is below what the DLQ already holds or
+ * trimmed (so re-logged copies are applied once). Copies what d points at. */
+gt_err mq_topic_restore_dead(mq_topic *t, const mq_dead_view *d);
+/* Recovery: drop the letters below `below` (a replay or purge). */
+void mq_topic_restore_dlq_trim(mq_topic *t, uint64_t below);
 
 /* ---- stats ---- */
 typedef struct mq_topic_stats {

@@ -1,11 +1,16 @@
 /* mq_wal.h - write-ahead log: segment files of records (u32 length, u32 CRC32C, payload).
  *
  * Directory layout: <dir>/epoch (the broker epoch, decimal), <dir>/wal-<seq:016>.log.
- * Payload types: TOPIC (id, name) - re-declared at the head of every segment; PUBLISH
- * (topic, producer, sequence, [partition, offset, message]...); ACK (topic, group,
- * [partition, offset]...). Recovery replays segments in order; a torn or corrupted tail is
- * truncated (logged as wal.truncated), never a crash. A segment whose every PUBLISH record
- * is acked by every group is deleted (wal.segment_deleted).
+ * Payload types: TOPIC (id, name) and GROUP (topic, name) - re-declared at the head of
+ * every segment; GROUP_DEL; PUBLISH (topic, producer, sequence, [partition, offset,
+ * message]...); ACK (topic, group, [partition, offset]...); DEAD (a dead letter with its
+ * message bytes; also marks the offset done); LETTER (a live dead letter re-logged at a
+ * segment head); DLQ_TRIM (letters below a dlq_offset purged); REPLAY (PUBLISH of a replayed
+ * letter + the trim, atomically); ATTEMPT (a redelivery's attempt count). Each segment head holds
+ * every declaration and every live dead letter, so any suffix of the log is self-describing.
+ * Recovery replays segments in order; a torn or corrupted tail is truncated (logged as
+ * wal.truncated), never a crash. A segment whose every PUBLISH record is acked by every group is
+ * deleted (wal.segment_deleted) once a newer segment exists.
  *
  * Appends happen under the caller's topic lock (so per-partition order is log order) and go
  * to an in-memory buffer; a writer thread writes and fsyncs per policy. mq_wal_wait blocks
@@ -40,6 +45,16 @@ typedef struct mq_wal_rec_ops {
 	gt_err (*ack)(void *arg, uint32_t topic_id, const char *group, uint32_t part, uint64_t off);
 	gt_err (*group)(void *arg, uint32_t topic_id, const char *group);
 	gt_err (*group_deleted)(void *arg, uint32_t topic_id, const char *group); /* may be NULL */
+	/* A dead letter (views lent for the call). done: the original dead-lettering, which also
+	 * marks (group, partition, offset) done; 0: a copy re-logged at a segment head. Copies
+	 * repeat: apply a letter only when its dlq_offset is above the ones held (and trimmed).
+	 * May be NULL. */
+	gt_err (*dead)(void *arg, uint32_t topic_id, const mq_dead_view *d, int done);
+	/* The topic's letters below `below` are gone (replay, purge). May be NULL. */
+	gt_err (*dlq_trim)(void *arg, uint32_t topic_id, uint64_t below);
+	/* (group, partition, offset) had been delivered attempts times. May be NULL. */
+	gt_err (*attempt)(void *arg, uint32_t topic_id, const char *group, uint32_t part,
+	                  uint64_t off, unsigned attempts);
 } mq_wal_rec_ops;
 
 /* Segment deletion asks whether offset off of (topic, part) is done for every group
@@ -67,6 +82,20 @@ gt_err mq_wal_group_deleted(mq_wal *w, uint32_t topic_id, const char *group);
 gt_err mq_wal_publish(mq_wal *w, uint32_t topic_id, const char *topic, const char *producer,
                       uint64_t seq, const ProtobufCBinaryData *msgs, size_t n, const mq_pos *pos,
                       uint64_t *lsn, int64_t ts_ns);
+/* A message was dead-lettered (under the topic lock): DEAD record, which also marks its
+ * offset done for the group. The letter is kept and re-logged at every segment head while
+ * it is in the DLQ. Not waited for. */
+gt_err mq_wal_dead(mq_wal *w, uint32_t topic_id, const mq_dead_view *d);
+/* A dead letter was replayed: its message republished at *pos (pos NULL: none) and the
+ * letters below `below` gone, in one REPLAY record. *lsn for mq_wal_wait. */
+gt_err mq_wal_replay(mq_wal *w, uint32_t topic_id, const uint8_t *msg, size_t len,
+                     const mq_pos *pos, uint64_t below, uint64_t *lsn);
+/* The letters below `below` were purged. *lsn for mq_wal_wait. */
+gt_err mq_wal_dlq_trim(mq_wal *w, uint32_t topic_id, uint64_t below, uint64_t *lsn);
+/* A redelivery (under the topic lock): (group, partition, offset) has been delivered
+ * attempts times. Not waited for. */
+gt_err mq_wal_attempt(mq_wal *w, uint32_t topic_id, const char *group, uint32_t part, uint64_t off,
+                      unsigned attempts);
 /* Append acks of group (ids are of the current epoch). Not waited for. */
 gt_err mq_wal_ack(mq_wal *w, uint32_t topic_id, const char *group, const mq_id *ids, size_t n);
 /* Wait until lsn is durable under the policy. */
@@ -74,14 +103,5 @@ gt_err mq_wal_wait(mq_wal *w, uint64_t lsn);
 void   mq_wal_stats_get(mq_wal *w, mq_wal_stats *s);
 /* Flush, fsync, stop the writer, close. Accepts NULL. */
 void mq_wal_close(mq_wal *w);
-
-/* ---- record codec (exposed for unit tests) ---- */
-/* Frame payload into buf: u32le length, u32le crc32c(payload), payload. */
-gt_err mq_wal_frame(gt_buf *buf, const void *payload, size_t len);
-/* Scan frames in data[0..len): calls fn for each valid one; stops at the first torn or
- * corrupt frame. Returns the length of the valid prefix. */
-size_t mq_wal_scan(const uint8_t *data, size_t                                         len,
-                   gt_err (*fn)(void *arg, const uint8_t *payload, size_t plen), void *arg,
-                   gt_err *fn_err);
 
 #endif

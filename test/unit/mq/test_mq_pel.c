@@ -124,6 +124,30 @@ test_mq_backoff_doubles_and_caps(void **state)
 	assert_int_equal(mq_backoff(100, 60000, 10000), 10000);
 }
 
+static void
+test_mq_pel_restored_attempts_continue_at_next_delivery(void **state)
+{
+	mq_pel p;
+
+	(void)state;
+	mq_pel_init(&p, 0);
+	/* Recovery: offset 1 had 3 deliveries, offset 2 was acked, offset 4 had 2. */
+	assert_int_equal(mq_pel_restore_attempts(&p, 1, 3), GT_OK);
+	assert_int_equal(mq_pel_done(&p, 2), 1);
+	assert_int_equal(mq_pel_restore_attempts(&p, 2, 5), GT_OK); /* done: ignored */
+	assert_int_equal(mq_pel_restore_attempts(&p, 4, 2), GT_OK);
+	assert_int_equal(mq_pel_state(&p, 1), MQ_PEL_NEW);
+	for (uint64_t o = 0; o < 5; o = mq_pel_next_new(&p, 5))
+		assert_int_equal(mq_pel_deliver(&p, o, 0, 100), GT_OK);
+	assert_int_equal(mq_pel_get(&p, 0)->attempts, 1);
+	assert_int_equal(mq_pel_get(&p, 1)->attempts, 4);
+	assert_int_equal(mq_pel_state(&p, 2), MQ_PEL_DONE);
+	assert_int_equal(mq_pel_get(&p, 3)->attempts, 1);
+	assert_int_equal(mq_pel_get(&p, 4)->attempts, 3);
+	assert_int_equal(p.pending, 4);
+	mq_pel_fini(&p);
+}
+
 int
 main(void)
 {
@@ -133,6 +157,7 @@ main(void)
 	    cmocka_unit_test(test_mq_pel_due_finds_expired_first_deliveries_then_heap),
 	    cmocka_unit_test(test_mq_pel_recovered_done_offsets_are_skipped),
 	    cmocka_unit_test(test_mq_backoff_doubles_and_caps),
+	    cmocka_unit_test(test_mq_pel_restored_attempts_continue_at_next_delivery),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -231,7 +231,7 @@ test_mq_topic_redelivery_backoff_then_dead_letter(void **state)
 	assert_int_equal(v.redelivered, 2);
 	free(v.consumers);
 	/* Replay: back as a new offset, attempt 1. */
-	assert_int_equal(mq_topic_dlq_replay(t, 0, &replayed), GT_OK);
+	assert_int_equal(mq_topic_dlq_replay(t, 0, &replayed, NULL, NULL), GT_OK);
 	assert_int_equal(replayed, 1);
 	assert_int_equal(mq_topic_dlq_count(t), 0);
 	mq_fetch_out_reset(&o);

@@ -1,0 +1,469 @@
+/* mq_consume.c - the consumer side of a topic: fetch (due redeliveries first, then new
+ * messages of the partitions the consumer owns), long-poll parking, ack / nack with
+ * all-or-nothing validation, redelivery backoff, dead-lettering and the DLQ operations,
+ * group expiry and deletion, group views. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gt/gt_log.h"
+#include "mq_codec.h"
+#include "mq_topic_int.h"
+
+/* ---- fetch output ---- */
+
+void
+mq_fetch_out_init(mq_fetch_out *o)
+{
+	memset(o, 0, sizeof(*o));
+	gt_buf_init(&o->buf);
+}
+
+void
+mq_fetch_out_reset(mq_fetch_out *o)
+{
+	gt_buf_reset(&o->buf);
+	o->n = 0;
+	o->redelivered = 0;
+}
+
+void
+mq_fetch_out_fini(mq_fetch_out *o)
+{
+	gt_buf_fini(&o->buf);
+	free(o->spans);
+	memset(o, 0, sizeof(*o));
+}
+
+static gt_err
+out_add(mq_fetch_out *o, uint64_t epoch, uint32_t part, uint64_t off, uint32_t attempt,
+        const uint8_t *msg, size_t len)
+{
+	size_t sz = mq_delivery_size(epoch, part, off, attempt, len);
+	gt_err rv;
+
+	if (o->n == o->cap) {
+		size_t  nc = o->cap ? o->cap * 2 : 64;
+		size_t *ns = realloc(o->spans, nc * 2 * sizeof(*ns));
+		if (ns == NULL)
+			return GT_ENOMEM;
+		o->spans = ns;
+		o->cap = nc;
+	}
+	if ((rv = gt_buf_reserve(&o->buf, sz + 1)) != GT_OK)
+		return rv;
+	mq_delivery_put((uint8_t *)o->buf.data + o->buf.len, epoch, part, off, attempt, msg, len);
+	o->spans[2 * o->n] = o->buf.len;
+	o->spans[2 * o->n + 1] = sz;
+	o->buf.len += sz;
+	o->n++;
+	return GT_OK;
+}
+
+/* ---- dead letters ---- */
+
+static void
+topic_dead_letter(mq_topic *t, mq_group *g, uint32_t pi, uint64_t off, const char *reason)
+{
+	mq_pel      *pel = &g->pels[pi];
+	mq_pel_ent  *e = mq_pel_get(pel, off);
+	mq_plog     *p = &t->parts[pi];
+	mq_plog_ent *le;
+	mq_dead_view v = {0};
+
+	if (e == NULL || e->state == MQ_PEL_DONE) /* PENDING, or NEW with restored attempts */
+		return;
+	le = off >= p->base && off < p->end ? mq_plog_at(p, off) : NULL;
+	v.group = g->name;
+	v.id.epoch = t->cfg.epoch;
+	v.id.partition = pi;
+	v.id.offset = off;
+	v.attempts = e->attempts;
+	v.reason = reason ? reason : "";
+	v.msg = le ? le->p : NULL;
+	v.len = le ? le->len : 0;
+	if (mq_dlq_add(&t->dlq, &v, &v) != GT_OK)
+		return; /* stays pending; tried again later */
+	g->dead_lettered++;
+	GT_LOGW("dlq.moved", GT_KV_STR("topic", t->name), GT_KV_STR("group", g->name),
+	        GT_KV_UINT("partition", pi), GT_KV_UINT("offset", off),
+	        GT_KV_UINT("attempts", e->attempts), GT_KV_STR("reason", reason ? reason : ""));
+	mq_pel_done(pel, off);
+	if (t->cfg.on_dead != NULL)
+		t->cfg.on_dead(t->cfg.hook_arg, t, &v);
+}
+
+size_t
+mq_topic_dlq_count(const mq_topic *t)
+{
+	return mq_dlq_count(&t->dlq);
+}
+
+void
+mq_topic_dlq_each(mq_topic *t, size_t limit, void (*fn)(void *arg, const mq_dead_view *d),
+                  void *arg)
+{
+	mq_dlq_each(&t->dlq, limit, fn, arg);
+}
+
+gt_err
+mq_topic_dlq_replay(mq_topic *t, size_t limit, size_t *replayed, mq_replay_fn fn, void *arg)
+{
+	size_t       n = mq_topic_dlq_count(t);
+	mq_dead_view d;
+	gt_err       rv = GT_OK;
+
+	*replayed = 0;
+	if (limit && limit < n)
+		n = limit;
+	for (size_t i = 0; i < n && rv == GT_OK && mq_dlq_peek(&t->dlq, &d); i++) {
+		ProtobufCBinaryData bd = {d.len, (uint8_t *)d.msg};
+		mq_pos              pos;
+		int                 dup;
+		size_t              bad;
+
+		if (d.msg != NULL) {
+			rv = mq_topic_publish(t, &bd, 1, NULL, 0, 0, &pos, &dup, &bad);
+			if (rv != GT_OK)
+				return rv;
+		}
+		if (fn != NULL)
+			rv = fn(arg, t, d.msg, d.len, d.msg ? &pos : NULL, d.dlq_offset + 1);
+		mq_dlq_pop(&t->dlq);
+		(*replayed)++;
+	}
+	return rv;
+}
+
+size_t
+mq_topic_dlq_purge(mq_topic *t, uint64_t *below)
+{
+	size_t n = mq_dlq_purge(&t->dlq);
+
+	if (below != NULL)
+		*below = t->dlq.next;
+	return n;
+}
+
+gt_err
+mq_topic_restore_dead(mq_topic *t, const mq_dead_view *d)
+{
+	return mq_dlq_restore(&t->dlq, d);
+}
+
+void
+mq_topic_restore_dlq_trim(mq_topic *t, uint64_t below)
+{
+	mq_dlq_trim(&t->dlq, below);
+}
+
+/* ---- fetch / ack / nack ---- */
+
+static unsigned
+topic_max_attempts(const mq_topic *t)
+{
+	return 1 + t->cfg.max_retries;
+}
+
+gt_err
+mq_topic_fetch(mq_topic *t, const char *group, const char *consumer, uint32_t max_msgs,
+               size_t max_bytes, mq_fetch_out *out)
+{
+	int64_t   now = gt_clock_now(t->cfg.clock);
+	mq_group *g;
+	int       ci;
+	gt_err    rv;
+	uint32_t  np = t->cfg.partitions;
+	size_t    start_len = out->buf.len;
+	int       full = 0;
+
+	if ((rv = mq_topic_group_create(t, group, &g)) != GT_OK)
+		return rv;
+	if ((rv = mq_group_touch(g, consumer, now, t->cfg.lease, &ci)) != GT_OK)
+		return rv;
+	if (max_msgs == 0)
+		max_msgs = 1000;
+	/* Redeliveries that are due. */
+	for (uint32_t k = 0; k < np && !full; k++) {
+		uint32_t pi = (g->rr + k) % np;
+		mq_pel  *pel = &g->pels[pi];
+		uint64_t off;
+		int      trimmed = 0;
+
+		if (g->owner[pi] != ci)
+			continue;
+		while (out->n < max_msgs && mq_pel_due(pel, now, &off, NULL) == GT_OK) {
+			mq_pel_ent  *e = mq_pel_get(pel, off);
+			mq_plog_ent *le = mq_plog_at(&t->parts[pi], off);
+			if (e->attempts >= topic_max_attempts(t)) {
+				topic_dead_letter(t, g, pi, off, "max retries exceeded");
+				trimmed = 1;
+				continue;
+			}
+			if (out->n > 0 && out->buf.len - start_len + le->len > max_bytes) {
+				full = 1;
+				break;
+			}
+			mq_pel_redeliver(pel, off,
+			                 now + mq_backoff(t->cfg.ack_timeout, e->attempts + 1u,
+			                                  t->cfg.backoff_cap));
+			if (t->cfg.on_redeliver != NULL)
+				t->cfg.on_redeliver(t->cfg.hook_arg, t, g->name, pi, off,
+				                    e->attempts);
+			if ((rv = out_add(out, t->cfg.epoch, pi, off, e->attempts, le->p,
+			                  le->len)) != GT_OK)
+				return rv;
+			g->redelivered++;
+			out->redelivered++;
+		}
+		if (trimmed)
+			mq_topic_trim(t, pi);
+	}
+	/* New messages. */
+	for (uint32_t k = 0; k < np && !full && out->n < max_msgs; k++) {
+		uint32_t pi = (g->rr + k) % np;
+		mq_pel  *pel = &g->pels[pi];
+		mq_plog *p = &t->parts[pi];
+		int      trimmed = 0;
+
+		if (g->owner[pi] != ci)
+			continue;
+		while (out->n < max_msgs) {
+			uint64_t     off = mq_pel_next_new(pel, p->end);
+			mq_pel_ent  *e;
+			mq_plog_ent *le;
+			if (off >= p->end)
+				break;
+			le = mq_plog_at(p, off);
+			/* Delivered before a restart (attempts from the WAL): retries go on. */
+			if ((e = mq_pel_get(pel, off)) != NULL &&
+			    e->attempts >= topic_max_attempts(t)) {
+				topic_dead_letter(t, g, pi, off, "max retries exceeded");
+				trimmed = 1;
+				continue;
+			}
+			if (out->n > 0 && out->buf.len - start_len + le->len > max_bytes) {
+				full = 1;
+				break;
+			}
+			if ((rv = mq_pel_deliver(pel, off, now, t->cfg.ack_timeout)) != GT_OK)
+				return rv;
+			e = mq_pel_get(pel, off);
+			if (e->attempts >
+			    1) { /* its own deadline: first deliveries' grow with off */
+				mq_pel_schedule(pel, off,
+				                now + mq_backoff(t->cfg.ack_timeout, e->attempts,
+				                                 t->cfg.backoff_cap));
+				g->redelivered++;
+				out->redelivered++;
+			} else {
+				g->delivered++;
+			}
+			if ((rv = out_add(out, t->cfg.epoch, pi, off, e->attempts, le->p,
+			                  le->len)) != GT_OK)
+				return rv;
+		}
+		if (trimmed)
+			mq_topic_trim(t, pi);
+	}
+	g->rr++;
+	return GT_OK;
+}
+
+void
+mq_topic_park(mq_topic *t, const char *group, const char *consumer, int delta)
+{
+	mq_group *g = mq_topic_group_find(t, group);
+	int       ci = g ? mq_group_find(g, consumer) : -1;
+
+	if (ci >= 0) {
+		g->cons[ci].parked += delta;
+		if (g->cons[ci].parked < 0)
+			g->cons[ci].parked = 0;
+		g->cons[ci].last_seen = gt_clock_now(t->cfg.clock);
+	}
+}
+
+/* Validate ids for ack/nack: every id delivered in this epoch. */
+static gt_err
+topic_check_ids(mq_topic *t, mq_group *g, const mq_id *ids, size_t n, size_t *bad)
+{
+	for (size_t i = 0; i < n; i++) {
+		int st;
+		if (ids[i].epoch != t->cfg.epoch || ids[i].partition >= t->cfg.partitions) {
+			*bad = i;
+			return GT_ENOENT;
+		}
+		st = mq_pel_state(&g->pels[ids[i].partition], ids[i].offset);
+		if (st != MQ_PEL_PENDING && st != MQ_PEL_DONE) {
+			*bad = i;
+			return GT_ENOENT;
+		}
+	}
+	return GT_OK;
+}
+
+gt_err
+mq_topic_ack(mq_topic *t, const char *group, const mq_id *ids, size_t n, size_t *acked, size_t *bad)
+{
+	mq_group *g = mq_topic_group_find(t, group);
+	uint64_t  touched = 0;
+	gt_err    rv;
+
+	*acked = 0;
+	*bad = 0;
+	if (g == NULL)
+		return GT_ENOENT;
+	if ((rv = topic_check_ids(t, g, ids, n, bad)) != GT_OK)
+		return rv;
+	for (size_t i = 0; i < n; i++) {
+		if (mq_pel_done(&g->pels[ids[i].partition], ids[i].offset)) {
+			(*acked)++;
+			touched |= UINT64_C(1) << (ids[i].partition % 64);
+		}
+	}
+	g->acked += *acked;
+	for (uint32_t p = 0; p < t->cfg.partitions; p++)
+		if (touched & (UINT64_C(1) << (p % 64)))
+			mq_topic_trim(t, p);
+	return GT_OK;
+}
+
+gt_err
+mq_topic_nack(mq_topic *t, const char *group, const mq_id *ids, size_t n, int dead_letter,
+              const char *reason, size_t *nacked, size_t *bad)
+{
+	mq_group *g = mq_topic_group_find(t, group);
+	int64_t   now = gt_clock_now(t->cfg.clock);
+	gt_err    rv;
+
+	*nacked = 0;
+	*bad = 0;
+	if (g == NULL)
+		return GT_ENOENT;
+	if ((rv = topic_check_ids(t, g, ids, n, bad)) != GT_OK)
+		return rv;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t    pi = ids[i].partition;
+		mq_pel_ent *e = mq_pel_get(&g->pels[pi], ids[i].offset);
+		if (e == NULL || e->state != MQ_PEL_PENDING)
+			continue;
+		(*nacked)++;
+		if (dead_letter || e->attempts >= topic_max_attempts(t)) {
+			topic_dead_letter(t, g, pi, ids[i].offset,
+			                  reason && *reason ? reason
+			                                    : (dead_letter ? "nack: dead letter"
+			                                                   : "nack: max retries"));
+			mq_topic_trim(t, pi);
+		} else {
+			mq_pel_schedule(
+			    &g->pels[pi], ids[i].offset,
+			    now + mq_backoff(t->cfg.nack_delay, e->attempts, t->cfg.backoff_cap));
+		}
+	}
+	return GT_OK;
+}
+
+int64_t
+mq_topic_next_due(mq_topic *t, const char *group)
+{
+	mq_group *g = mq_topic_group_find(t, group);
+	int64_t   now = gt_clock_now(t->cfg.clock), best = INT64_MAX;
+
+	if (g == NULL)
+		return INT64_MAX;
+	for (uint32_t p = 0; p < t->cfg.partitions; p++) {
+		uint64_t off;
+		int64_t  nd = INT64_MAX;
+		if (g->owner[p] < 0)
+			continue;
+		if (mq_pel_next_new(&g->pels[p], t->parts[p].end) < t->parts[p].end)
+			return now;
+		if (mq_pel_due(&g->pels[p], now, &off, &nd) == GT_OK)
+			return now;
+		if (nd < best)
+			best = nd;
+	}
+	return best;
+}
+
+gt_err
+mq_topic_remove_group(mq_topic *t, const char *group)
+{
+	for (size_t i = 0; i < t->ngroups; i++) {
+		mq_group *g = t->groups[i];
+		if (strcmp(g->name, group) != 0)
+			continue;
+		GT_LOGI("group.deleted", GT_KV_STR("topic", t->name), GT_KV_STR("group", group),
+		        GT_KV_UINT("pending", mq_group_pending(g)));
+		mq_dlq_group_gone(&t->dlq, group); /* its letters stay */
+		memmove(&t->groups[i], &t->groups[i + 1],
+		        (t->ngroups - i - 1) * sizeof(*t->groups));
+		t->ngroups--;
+		mq_group_free(g);
+		mq_topic_trim_all(t);
+		return GT_OK;
+	}
+	return GT_ENOENT;
+}
+
+void
+mq_topic_expire(mq_topic *t)
+{
+	int64_t now = gt_clock_now(t->cfg.clock);
+
+	for (size_t i = 0; i < t->ngroups; i++) {
+		mq_group *g = t->groups[i];
+		mq_group_expire(g, now, t->cfg.lease);
+		if (g->last_active == 0)
+			g->last_active = now;
+		if (t->cfg.group_ttl > 0 && g->ncons == 0 &&
+		    now - g->last_active > t->cfg.group_ttl) {
+			char name[300];
+			snprintf(name, sizeof(name), "%s", g->name);
+			if (t->cfg.on_group_deleted != NULL)
+				t->cfg.on_group_deleted(t->cfg.hook_arg, t, name);
+			mq_topic_remove_group(t, name);
+			i--;
+		}
+	}
+	mq_topic_trim_all(t);
+}
+
+/* ---- views ---- */
+
+size_t
+mq_topic_groups(const mq_topic *t)
+{
+	return t->ngroups;
+}
+
+gt_err
+mq_topic_group_view(mq_topic *t, size_t i, mq_group_view *v)
+{
+	mq_group *g;
+
+	if (i >= t->ngroups)
+		return GT_ENOENT;
+	g = t->groups[i];
+	memset(v, 0, sizeof(*v));
+	v->name = g->name;
+	for (uint32_t p = 0; p < t->cfg.partitions; p++) {
+		uint64_t next = mq_pel_next_new(&g->pels[p], t->parts[p].end);
+		if (next < t->parts[p].end)
+			v->lag += t->parts[p].end - next;
+	}
+	v->pending = mq_group_pending(g);
+	v->delivered = g->delivered;
+	v->redelivered = g->redelivered;
+	v->acked = g->acked;
+	v->dead_lettered = g->dead_lettered;
+	v->nconsumers = g->ncons;
+	if (g->ncons) {
+		if ((v->consumers = malloc(g->ncons * sizeof(char *))) == NULL)
+			return GT_ENOMEM;
+		for (size_t k = 0; k < g->ncons; k++)
+			v->consumers[k] = g->cons[k].name;
+	}
+	return GT_OK;
+}
