@@ -82,99 +82,55 @@ const ProtobufCMessageDescriptor mq_raw_fetch_descriptor = {PROTOBUF_C__MESSAGE_
                                                             NULL,
                                                             NULL};
 
-/* Skip a field's value of the given wire type; returns the value's start/length for
- * length-delimited ones. */
-static gt_err
-skip_value(const uint8_t **pp, const uint8_t *end, unsigned wt, const uint8_t **val, size_t *vlen)
-{
-	uint64_t v;
-
-	switch (wt) {
-	case 0:
-		return gt_pb_get_varint(pp, end, &v);
-	case 1:
-		if ((size_t)(end - *pp) < 8)
-			return GT_EPROTO;
-		*pp += 8;
-		return GT_OK;
-	case 5:
-		if ((size_t)(end - *pp) < 4)
-			return GT_EPROTO;
-		*pp += 4;
-		return GT_OK;
-	case 2:
-		if (gt_pb_get_varint(pp, end, &v) != GT_OK || v > (uint64_t)(end - *pp))
-			return GT_EPROTO;
-		if (val != NULL) {
-			*val = *pp;
-			*vlen = (size_t)v;
-		}
-		*pp += v;
-		return GT_OK;
-	default:
-		return GT_EPROTO;
-	}
-}
-
 /* A map<string,string> entry: fields 1 and 2, both length-delimited. */
 static gt_err
-map_entry_check(const uint8_t *p, size_t n)
+map_entry_check(const uint8_t *p, const uint8_t *end)
 {
-	const uint8_t *end = p + n;
-	uint64_t       tag;
+	gt_pb_field f;
 
 	while (p < end) {
-		if (gt_pb_get_varint(&p, end, &tag) != GT_OK || (tag >> 3) == 0)
+		if (gt_pb_next_field(&p, end, &f) != GT_OK)
 			return GT_EPROTO;
-		if (((tag >> 3) == 1 || (tag >> 3) == 2) && (tag & 7) != 2)
-			return GT_EPROTO;
-		if (skip_value(&p, end, (unsigned)(tag & 7), NULL, NULL) != GT_OK)
+		if ((f.num == 1 || f.num == 2) && f.type != GT_PB_LEN)
 			return GT_EPROTO;
 	}
 	return GT_OK;
 }
 
+/* Built on gt_pb_next_field, so it accepts and refuses exactly what protobuf-c's generated
+ * Message unpack does (test/fuzz/fuzz_mq_msg.c checks it). */
 gt_err
 mq_msg_parse(const uint8_t *p, size_t n, mq_msg_view *v)
 {
 	const uint8_t *end = p + n;
-	uint64_t       tag, ts;
+	gt_pb_field    f;
 
 	memset(v, 0, sizeof(*v));
 	while (p < end) {
-		const uint8_t *val = NULL;
-		size_t         vlen = 0;
-		unsigned       field, wt;
-
-		if (gt_pb_get_varint(&p, end, &tag) != GT_OK)
+		if (gt_pb_next_field(&p, end, &f) != GT_OK)
 			return GT_EPROTO;
-		field = (unsigned)(tag >> 3);
-		wt = (unsigned)(tag & 7);
-		if (field == 0)
-			return GT_EPROTO;
-		switch (field) {
+		switch (f.num) {
 		case 1:
 		case 2:
 		case 3:
-			if (wt != 2 || skip_value(&p, end, wt, &val, &vlen) != GT_OK)
+			if (f.type != GT_PB_LEN)
 				return GT_EPROTO;
-			if (field == 1) {
-				v->key = val;
-				v->key_len = vlen;
-			} else if (field == 2) {
-				v->payload_len = vlen;
-			} else if (map_entry_check(val, vlen) != GT_OK) {
+			if (f.num == 1) {
+				v->key = f.p;
+				v->key_len = f.len;
+			} else if (f.num == 2) {
+				v->payload_len = f.len;
+			} else if (map_entry_check(f.p, f.p + f.len) != GT_OK) {
 				return GT_EPROTO;
 			}
 			break;
 		case 4:
-			if (wt != 0 || gt_pb_get_varint(&p, end, &ts) != GT_OK)
+			if (f.type != GT_PB_VARINT)
 				return GT_EPROTO;
-			v->has_ts = ts != 0;
+			v->has_ts = f.u != 0;
 			break;
 		default:
-			if (skip_value(&p, end, wt, NULL, NULL) != GT_OK)
-				return GT_EPROTO;
+			break; /* unknown field */
 		}
 	}
 	return GT_OK;
