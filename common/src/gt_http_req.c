@@ -360,7 +360,7 @@ gt__http_conn_http(gt_http *h, gt__http_conn *c, struct lws *wsi, const char *ur
 
 		errno = 0;
 		v = strtoull(cl, &endp, 10);
-		if (errno != 0 || endp == cl || *endp != '\0') {
+		if (errno != 0 || cl[0] < '0' || cl[0] > '9' || *endp != '\0') { /* digits only */
 			gt__http_conn_error(c, 400, 1, NULL, NULL, "bad content-length");
 			return 0;
 		}
@@ -503,6 +503,8 @@ gt_http_reply(gt_http_req *r, int status, const char *content_type, const void *
 	if (r == NULL)
 		return;
 	h = r->h;
+	/* Catches a second reply only while the first is still queued: after it the request is
+	 * freed, and a second call is a use-after-free. Exactly once is the caller's contract. */
 	if (atomic_exchange(&r->replied, 1) != 0) {
 		GT_LOGW("http.double_reply", GT_KV_UINT("request", r->id),
 		        GT_KV_STR("path", r->path));

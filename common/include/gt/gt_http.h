@@ -81,7 +81,8 @@ const void *gt_http_req_body(gt_http_req *r, size_t *len);
 /* 1 when the client asked for protobuf (Accept: application/x-protobuf). */
 int gt_http_req_wants_protobuf(gt_http_req *r);
 
-/* ---- reply (exactly once, any thread; body is copied) ---- */
+/* ---- reply (exactly once, any thread; body is copied; the request is freed after it, so a
+ * second reply is undefined) ---- */
 void gt_http_reply(gt_http_req *r, int status, const char *content_type, const void *body, size_t len);
 void gt_http_reply_json(gt_http_req *r, int status, const gt_buf *json);
 void gt_http_error(gt_http_req *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

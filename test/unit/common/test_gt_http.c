@@ -452,12 +452,12 @@ test_gt_http_query_args_bounded(void **state)
 	ht_resp_free(&r);
 }
 
-/* A Content-Length that is not a number is refused before any handler runs (the echo handler
- * would answer 201). */
+/* A Content-Length that is not plain digits (a sign too: strtoull would wrap "-1") is refused
+ * with 400 before any handler runs (the echo handler would answer 201). */
 static void
 test_gt_http_bad_content_length(void **state)
 {
-	static const char *vals[] = {"abc", "12abc", "1 2", "0x10"};
+	static const char *vals[] = {"abc", "12abc", "1 2", "0x10", "-1", "+3"};
 	char               req[256];
 	size_t             i;
 	ht_resp            r;
@@ -474,12 +474,6 @@ test_gt_http_bad_content_length(void **state)
 		ht_assert_error_body(&r, 400, NULL);
 		ht_resp_free(&r);
 	}
-	/* A negative length is refused too (today as 413: strtoull takes the sign). */
-	n = snprintf(req, sizeof(req),
-	             "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\nabc");
-	st = ht_raw(g.port, req, (size_t)n, &r);
-	assert_true(st == -1 || (st >= 400 && st < 500));
-	ht_resp_free(&r);
 	/* Still healthy. */
 	assert_int_equal(ht_get(g.port, "/hello", &r), 200);
 	ht_resp_free(&r);
