@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -104,6 +105,7 @@ gt_proc_start(gt_proc **out, const char *const *argv, const char *const *env)
 	const char *logdir = getenv("GT_TEST_LOGDIR");
 	size_t      nenv = 0, next = 0;
 	char      **envp;
+	pid_t       parent;
 
 	if (strchr(argv[0], '/') != NULL || bindir == NULL)
 		snprintf(path, sizeof(path), "%s", argv[0]);
@@ -127,8 +129,14 @@ gt_proc_start(gt_proc **out, const char *const *argv, const char *const *env)
 		free(p);
 		return GT_EIO;
 	}
+	parent = getpid();
 	p->pid = fork();
 	if (p->pid == 0) {
+		/* A test that aborts (failed assertion, crash) must not leave its services running:
+		 * the child is killed when the test process goes away. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
 		dup2(pfd[1], 1);
 		execve(path, (char *const *)argv, envp);
 		fprintf(stderr, "exec %s: %s\n", path, strerror(errno));

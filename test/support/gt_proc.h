@@ -4,6 +4,8 @@
  * gt_proc_wait_log(), and copied to <GT_TEST_LOGDIR or /tmp>/<name>-<pid>.log for debugging.
  * Services log "service.ready" with their bound ports:
  *   {"message":"service.ready","http_port":41234,"rpc_url":"tcp://127.0.0.1:40111",...}
+ * A child is SIGKILLed when the thread that started it exits (PR_SET_PDEATHSIG), so a test
+ * that aborts never leaves services behind: start children from a thread that outlives them.
  */
 #ifndef GT_PROC_H
 #define GT_PROC_H
