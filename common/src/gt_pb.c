@@ -48,4 +48,3 @@ gt_pb_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 	}
 	return GT_EPROTO;
 }
-

@@ -150,17 +150,17 @@ code_from_nng(int rv)
 /* One round trip of method md; on GT_OK *reply holds the received message and its payload. */
 static gt_err
 call_md(gt_rpc_stub *stub, const ProtobufCMethodDescriptor *md, const ProtobufCMessage *in,
-    gt_rpc_reply *reply)
+        gt_rpc_reply *reply)
 {
-	gt_rpc_client                   *c = stub->client;
+	gt_rpc_client                    *c = stub->client;
 	const ProtobufCServiceDescriptor *sd = stub->base.descriptor;
-	char                             method[160];
-	gt__rpc_env                      e = {0};
-	client_ctx                      *x;
-	nng_msg                         *m = NULL;
-	size_t                           plen, head;
-	int64_t                          deadline, left;
-	int                              rv;
+	char                              method[160];
+	gt__rpc_env                       e = {0};
+	client_ctx                       *x;
+	nng_msg                          *m = NULL;
+	size_t                            plen, head;
+	int64_t                           deadline, left;
+	int                               rv;
 
 	memset(reply, 0, sizeof(*reply));
 	stub->status.code = GT_RPC_OK;
@@ -186,7 +186,8 @@ call_md(gt_rpc_stub *stub, const ProtobufCMethodDescriptor *md, const ProtobufCM
 		nng_msg_free(m);
 		return stub_fail(stub, GT_RPC_RESOURCE_EXHAUSTED, "%s", "no context");
 	}
-	nng_aio_set_timeout(x->aio, (nng_duration)((stub->timeout_ns + GT_NS_PER_MS - 1) / GT_NS_PER_MS));
+	nng_aio_set_timeout(x->aio,
+	                    (nng_duration)((stub->timeout_ns + GT_NS_PER_MS - 1) / GT_NS_PER_MS));
 	nng_aio_set_msg(x->aio, m);
 	nng_ctx_send(x->ctx, x->aio);
 	nng_aio_wait(x->aio);
@@ -206,7 +207,8 @@ call_md(gt_rpc_stub *stub, const ProtobufCMethodDescriptor *md, const ProtobufCM
 	if ((rv = nng_aio_result(x->aio)) != 0) {
 		client_ctx_put(c, x);
 		return stub_fail(stub, code_from_nng(rv),
-		    rv == NNG_ETIMEDOUT ? "deadline exceeded (%s)" : "recv: %s", nng_strerror(rv));
+		                 rv == NNG_ETIMEDOUT ? "deadline exceeded (%s)" : "recv: %s",
+		                 nng_strerror(rv));
 	}
 	m = nng_aio_get_msg(x->aio);
 	client_ctx_put(c, x);
@@ -217,7 +219,7 @@ call_md(gt_rpc_stub *stub, const ProtobufCMethodDescriptor *md, const ProtobufCM
 	if (e.code != GT_RPC_OK) {
 		stub->status.code = (gt_rpc_code)e.code;
 		snprintf(stub->status.message, sizeof(stub->status.message), "%.*s",
-		    (int)e.message_len, e.message ? e.message : "");
+		         (int)e.message_len, e.message ? e.message : "");
 		nng_msg_free(m);
 		return gt_rpc_err_from_code((gt_rpc_code)e.code);
 	}
@@ -229,7 +231,7 @@ call_md(gt_rpc_stub *stub, const ProtobufCMethodDescriptor *md, const ProtobufCM
 
 gt_err
 gt_rpc_call(gt_rpc_stub *stub, unsigned method_index, const ProtobufCMessage *in,
-    ProtobufCMessage **out)
+            ProtobufCMessage **out)
 {
 	const ProtobufCServiceDescriptor *sd = stub->base.descriptor;
 	const ProtobufCMethodDescriptor  *md;
@@ -245,13 +247,14 @@ gt_rpc_call(gt_rpc_stub *stub, unsigned method_index, const ProtobufCMessage *in
 	*out = protobuf_c_message_unpack(md->output, NULL, reply.len, reply.payload);
 	gt_rpc_reply_free(&reply);
 	if (*out == NULL)
-		return stub_fail(stub, GT_RPC_INTERNAL, "response is not a valid %s", md->output->name);
+		return stub_fail(stub, GT_RPC_INTERNAL, "response is not a valid %s",
+		                 md->output->name);
 	return GT_OK;
 }
 
 gt_err
 gt_rpc_call_raw(gt_rpc_stub *stub, const char *method, const ProtobufCMessage *in,
-    gt_rpc_reply *reply)
+                gt_rpc_reply *reply)
 {
 	const ProtobufCMethodDescriptor *md =
 	    protobuf_c_service_descriptor_get_method_by_name(stub->base.descriptor, method);
@@ -272,7 +275,7 @@ gt_rpc_reply_free(gt_rpc_reply *reply)
 
 gt_err
 gt_rpc_call_by_name(gt_rpc_stub *stub, const char *method, const ProtobufCMessage *in,
-    ProtobufCMessage **out)
+                    ProtobufCMessage **out)
 {
 	const ProtobufCMethodDescriptor *md =
 	    protobuf_c_service_descriptor_get_method_by_name(stub->base.descriptor, method);
@@ -287,7 +290,7 @@ gt_rpc_call_by_name(gt_rpc_stub *stub, const char *method, const ProtobufCMessag
 /* ProtobufCService.invoke for the generated client stubs. */
 static void
 stub_invoke(ProtobufCService *service, unsigned method_index, const ProtobufCMessage *input,
-    ProtobufCClosure closure, void *closure_data)
+            ProtobufCClosure closure, void *closure_data)
 {
 	gt_rpc_stub      *stub = (gt_rpc_stub *)service;
 	ProtobufCMessage *out = NULL;
@@ -306,7 +309,7 @@ stub_destroy(ProtobufCService *service)
 
 void
 gt_rpc_stub_init(gt_rpc_stub *stub, gt_rpc_client *c, const ProtobufCServiceDescriptor *desc,
-    int64_t timeout_ns)
+                 int64_t timeout_ns)
 {
 	memset(stub, 0, sizeof(*stub));
 	stub->base.descriptor = desc;

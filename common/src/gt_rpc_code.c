@@ -192,7 +192,8 @@ static gt_err
 env_decode(const uint8_t *buf, size_t len, gt__rpc_env *e, int resp)
 {
 	/* wire type of each known field: request 1..5, response 1..4 */
-	static const int8_t req_type[6] = {-1, GT_PB_LEN, GT_PB_LEN, GT_PB_VARINT, GT_PB_VARINT, GT_PB_LEN};
+	static const int8_t req_type[6] = {-1,           GT_PB_LEN,    GT_PB_LEN,
+	                                   GT_PB_VARINT, GT_PB_VARINT, GT_PB_LEN};
 	static const int8_t resp_type[5] = {-1, GT_PB_VARINT, GT_PB_LEN, GT_PB_LEN, GT_PB_VARINT};
 	const uint8_t      *p = buf, *end = buf + len;
 	gt_pb_field         f;

@@ -78,10 +78,12 @@ h_health(gt_http_req *req, void *arg)
 
 	col_consumer_stats_get(s->consumer, &st);
 	gt_buf_init(&b);
-	gt_buf_printf(&b, "{\"status\":\"%s\",\"service\":\"collector\",\"version\":\"%s\","
-	                  "\"uptime_seconds\":%.3f,\"mq_connected\":%s}",
-	    st.connected ? "ok" : "degraded", COL_VERSION, (double)(gt_mono_ns() - s->start_mono) / 1e9,
-	    st.connected ? "true" : "false");
+	gt_buf_printf(&b,
+	              "{\"status\":\"%s\",\"service\":\"collector\",\"version\":\"%s\","
+	              "\"uptime_seconds\":%.3f,\"mq_connected\":%s}",
+	              st.connected ? "ok" : "degraded", COL_VERSION,
+	              (double)(gt_mono_ns() - s->start_mono) / 1e9,
+	              st.connected ? "true" : "false");
 	gt_http_reply_json(req, 200, &b);
 	gt_buf_fini(&b);
 }
@@ -141,7 +143,8 @@ h_telemetry(gt_http_req *req, void *arg)
 	/* The key: /telemetry/{gpu}, /telemetry/{host}/{index} (keys "hostname/gpu_index": lws
 	 * decodes %2F before routing, so such a key cannot be one segment), or ?gpu=. */
 	if ((q.gpu = gt_http_req_param(req, "gpu")) == NULL) {
-		const char *a = gt_http_req_param(req, "host"), *b = gt_http_req_param(req, "index");
+		const char *a = gt_http_req_param(req, "host"),
+		           *b = gt_http_req_param(req, "index");
 
 		if (a != NULL && b != NULL) {
 			snprintf(kbuf, sizeof(kbuf), "%s/%s", a, b);
@@ -156,7 +159,8 @@ h_telemetry(gt_http_req *req, void *arg)
 	}
 	if ((v = gt_http_req_query(req, "limit")) != NULL) {
 		if (parse_uint(v, COL_QUERY_MAX_LIMIT, &u) != 0 || u == 0) {
-			gt_http_error(req, 400, "invalid parameter limit: want an integer 1..%d", COL_QUERY_MAX_LIMIT);
+			gt_http_error(req, 400, "invalid parameter limit: want an integer 1..%d",
+			              COL_QUERY_MAX_LIMIT);
 			return;
 		}
 		q.limit = (size_t)u;
@@ -176,7 +180,8 @@ h_telemetry(gt_http_req *req, void *arg)
 	if ((v = gt_http_req_query(req, "metric")) != NULL) {
 		snprintf(mbuf, sizeof(mbuf), "%s", v);
 		if (strlen(v) >= sizeof(mbuf) || parse_metrics(mbuf, &q) != 0) {
-			gt_http_error(req, 400, "invalid parameter metric: at most %d names", COL_QUERY_MAX_METRICS);
+			gt_http_error(req, 400, "invalid parameter metric: at most %d names",
+			              COL_QUERY_MAX_METRICS);
 			return;
 		}
 	}
@@ -199,7 +204,8 @@ h_telemetry(gt_http_req *req, void *arg)
 			gt_http_error(req, 500, "out of memory");
 		} else {
 			for (i = 0; i < res.n; i++)
-				v2[out.n_records++] = col_rec_pb_new(res.recs[i], q.metrics, q.nmetrics);
+				v2[out.n_records++] =
+				    col_rec_pb_new(res.recs[i], q.metrics, q.nmetrics);
 			for (i = 0; i < out.n_records; i++)
 				if (v2[i] == NULL)
 					break;
@@ -220,8 +226,9 @@ h_telemetry(gt_http_req *req, void *arg)
 		gt_buf_init(&b);
 		gt_buf_puts(&b, "{\"gpu\":");
 		gt_json_cstr(&b, q.gpu);
-		gt_buf_printf(&b, ",\"count\":%zu,\"truncated\":%s,\"source\":\"%s\",\"records\":[", res.n,
-		    res.truncated ? "true" : "false", res.from_cache ? "cache" : "file");
+		gt_buf_printf(&b, ",\"count\":%zu,\"truncated\":%s,\"source\":\"%s\",\"records\":[",
+		              res.n, res.truncated ? "true" : "false",
+		              res.from_cache ? "cache" : "file");
 		for (i = 0; i < res.n; i++) {
 			if (i)
 				gt_buf_putc(&b, ',');
@@ -248,9 +255,9 @@ h_gpus(gt_http_req *req, void *arg)
 		return;
 	}
 	if (gt_http_req_wants_protobuf(req)) {
-		Gtpb__V1__ListGpusResponse out = GTPB__V1__LIST_GPUS_RESPONSE__INIT;
-		Gtpb__V1__GpuInfo        *gi = calloc(n ? n : 1, sizeof(*gi));
-		Gtpb__V1__GpuInfo       **gp = calloc(n ? n : 1, sizeof(*gp));
+		Gtpb__V1__ListGpusResponse  out = GTPB__V1__LIST_GPUS_RESPONSE__INIT;
+		Gtpb__V1__GpuInfo          *gi = calloc(n ? n : 1, sizeof(*gi));
+		Gtpb__V1__GpuInfo         **gp = calloc(n ? n : 1, sizeof(*gp));
 		Gtpb__V1__TelemetryRecord **tmp = calloc(n ? n : 1, sizeof(*tmp));
 
 		if (gi && gp && tmp) {
@@ -266,7 +273,8 @@ h_gpus(gt_http_req *req, void *arg)
 				gi[i].records = v[i].records;
 				if ((tmp[i] = col_rec_pb_new(v[i].latest, NULL, 0)) != NULL) {
 					gi[i].n_latest = tmp[i]->n_metrics;
-					gi[i].latest = (Gtpb__V1__GpuInfo__LatestEntry **)tmp[i]->metrics;
+					gi[i].latest =
+					    (Gtpb__V1__GpuInfo__LatestEntry **)tmp[i]->metrics;
 				}
 				gp[i] = &gi[i];
 			}
@@ -331,7 +339,7 @@ h_gpus(gt_http_req *req, void *arg)
 
 static void
 r_list_gpus(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__ListGpusRequest *in,
-    Gtpb__V1__ListGpusResponse_Closure closure, void *cd)
+            Gtpb__V1__ListGpusResponse_Closure closure, void *cd)
 {
 	col_server                 *s = svc_server(svc);
 	Gtpb__V1__ListGpusResponse  out = GTPB__V1__LIST_GPUS_RESPONSE__INIT;
@@ -384,7 +392,7 @@ r_list_gpus(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__ListGpusReq
 
 static void
 r_get_telemetry(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__GetTelemetryRequest *in,
-    Gtpb__V1__GetTelemetryResponse_Closure closure, void *cd)
+                Gtpb__V1__GetTelemetryResponse_Closure closure, void *cd)
 {
 	col_server                    *s = svc_server(svc);
 	Gtpb__V1__GetTelemetryResponse out = GTPB__V1__GET_TELEMETRY_RESPONSE__INIT;
@@ -402,7 +410,8 @@ r_get_telemetry(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__GetTele
 	if (in->until_ns)
 		q.until = in->until_ns;
 	if (in->n_metrics > COL_QUERY_MAX_METRICS) {
-		gt_rpc_fail(cd, GT_RPC_INVALID_ARGUMENT, "at most %d metrics", COL_QUERY_MAX_METRICS);
+		gt_rpc_fail(cd, GT_RPC_INVALID_ARGUMENT, "at most %d metrics",
+		            COL_QUERY_MAX_METRICS);
 		closure(NULL, cd);
 		return;
 	}
@@ -419,8 +428,8 @@ r_get_telemetry(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__GetTele
 		return;
 	}
 	if ((rv = col_query_run(s->store, s->cache, &q, &res)) != GT_OK) {
-		gt_rpc_fail(cd, rv == GT_ENOENT ? GT_RPC_NOT_FOUND : GT_RPC_INTERNAL, "query failed: %s",
-		    gt_strerror(rv));
+		gt_rpc_fail(cd, rv == GT_ENOENT ? GT_RPC_NOT_FOUND : GT_RPC_INTERNAL,
+		            "query failed: %s", gt_strerror(rv));
 		closure(NULL, cd);
 		return;
 	}
@@ -445,17 +454,17 @@ r_get_telemetry(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__GetTele
 
 static void
 r_aggregate(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__AggregateRequest *in,
-    Gtpb__V1__AggregateResponse_Closure closure, void *cd)
+            Gtpb__V1__AggregateResponse_Closure closure, void *cd)
 {
-	col_server                  *s = svc_server(svc);
-	Gtpb__V1__AggregateResponse  out = GTPB__V1__AGGREGATE_RESPONSE__INIT;
-	col_agg_point               *pts = NULL;
-	Gtpb__V1__AggregatePoint    *pv = NULL, **pp = NULL;
-	size_t                       n = 0, i;
-	int64_t                      until = in->until_ns ? in->until_ns : gt_now_ns();
-	int64_t                      since = in->since_ns ? in->since_ns : until - 3600 * GT_NS_PER_S;
-	int64_t                      step = in->step_ns ? in->step_ns : (until - since) / 60 + 1;
-	gt_err                       rv;
+	col_server                 *s = svc_server(svc);
+	Gtpb__V1__AggregateResponse out = GTPB__V1__AGGREGATE_RESPONSE__INIT;
+	col_agg_point              *pts = NULL;
+	Gtpb__V1__AggregatePoint   *pv = NULL, **pp = NULL;
+	size_t                      n = 0, i;
+	int64_t                     until = in->until_ns ? in->until_ns : gt_now_ns();
+	int64_t since = in->since_ns ? in->since_ns : until - 3600 * GT_NS_PER_S;
+	int64_t step = in->step_ns ? in->step_ns : (until - since) / 60 + 1;
+	gt_err  rv;
 
 	if (in->gpu == NULL || *in->gpu == '\0' || in->metric == NULL || *in->metric == '\0') {
 		gt_rpc_fail(cd, GT_RPC_INVALID_ARGUMENT, "gpu and metric are required");
@@ -472,10 +481,11 @@ r_aggregate(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__AggregateRe
 		closure(NULL, cd);
 		return;
 	}
-	rv = col_query_aggregate(s->store, s->cache, in->gpu, in->metric, since, until, step, &pts, &n);
+	rv = col_query_aggregate(s->store, s->cache, in->gpu, in->metric, since, until, step, &pts,
+	                         &n);
 	if (rv != GT_OK) {
 		gt_rpc_fail(cd, rv == GT_EINVAL ? GT_RPC_INVALID_ARGUMENT : GT_RPC_INTERNAL,
-		    "aggregate: %s", rv == GT_EINVAL ? "too many steps" : gt_strerror(rv));
+		            "aggregate: %s", rv == GT_EINVAL ? "too many steps" : gt_strerror(rv));
 		closure(NULL, cd);
 		return;
 	}
@@ -506,7 +516,7 @@ r_aggregate(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__AggregateRe
 
 static void
 r_stats(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__StatsRequest *in,
-    Gtpb__V1__StatsResponse_Closure closure, void *cd)
+        Gtpb__V1__StatsResponse_Closure closure, void *cd)
 {
 	Gtpb__V1__StatsResponse out = GTPB__V1__STATS_RESPONSE__INIT;
 	gt_buf                  b;
@@ -521,7 +531,7 @@ r_stats(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__StatsRequest *i
 
 static void
 r_health(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__HealthRequest *in,
-    Gtpb__V1__HealthResponse_Closure closure, void *cd)
+         Gtpb__V1__HealthResponse_Closure closure, void *cd)
 {
 	col_server              *s = svc_server(svc);
 	Gtpb__V1__HealthResponse out = GTPB__V1__HEALTH_RESPONSE__INIT;
@@ -546,9 +556,12 @@ col_api_routes(col_server *s)
 	if ((rv = gt_http_route(s->http, "GET", "/health", h_health, s, 0)) != GT_OK ||
 	    (rv = gt_http_route(s->http, "GET", "/stats", h_stats, s, 0)) != GT_OK ||
 	    (rv = gt_http_route(s->http, "GET", "/metrics", h_metrics, s, 0)) != GT_OK ||
-	    (rv = gt_http_route(s->http, "GET", "/telemetry/{gpu}", h_telemetry, s, GT_HTTP_WORKER)) != GT_OK ||
-	    (rv = gt_http_route(s->http, "GET", "/telemetry/{host}/{index}", h_telemetry, s, GT_HTTP_WORKER)) != GT_OK ||
-	    (rv = gt_http_route(s->http, "GET", "/telemetry", h_telemetry, s, GT_HTTP_WORKER)) != GT_OK ||
+	    (rv = gt_http_route(s->http, "GET", "/telemetry/{gpu}", h_telemetry, s,
+	                        GT_HTTP_WORKER)) != GT_OK ||
+	    (rv = gt_http_route(s->http, "GET", "/telemetry/{host}/{index}", h_telemetry, s,
+	                        GT_HTTP_WORKER)) != GT_OK ||
+	    (rv = gt_http_route(s->http, "GET", "/telemetry", h_telemetry, s, GT_HTTP_WORKER)) !=
+	        GT_OK ||
 	    (rv = gt_http_route(s->http, "GET", "/gpus", h_gpus, s, GT_HTTP_WORKER)) != GT_OK)
 		return rv;
 	return GT_OK;

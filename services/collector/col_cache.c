@@ -134,8 +134,7 @@ ring_pop_oldest(col_cache *c, cache_ring *r)
 
 /* Puts one record; the cache mutex is held. */
 static gt_err
-cache_put_locked(col_cache *c, col_rec *rec, col_cache_floor_fn floor_fn, void *arg,
-    int64_t floor)
+cache_put_locked(col_cache *c, col_rec *rec, col_cache_floor_fn floor_fn, void *arg, int64_t floor)
 {
 	cache_ring *r;
 	gt_err      rv = GT_OK;
@@ -191,7 +190,7 @@ col_cache_put(col_cache *c, col_rec *rec, int64_t floor_if_new)
 
 gt_err
 col_cache_put_batch(col_cache *c, col_rec *const *recs, size_t n, col_cache_floor_fn floor_fn,
-    void *arg)
+                    void *arg)
 {
 	gt_err rv = GT_OK, e;
 	size_t i;
@@ -211,7 +210,7 @@ col_cache_put_batch(col_cache *c, col_rec *const *recs, size_t n, col_cache_floo
 
 gt_err
 col_cache_get(col_cache *c, const char *key, int64_t since, int64_t until, col_rec ***out,
-    size_t *n, int64_t *floor)
+              size_t *n, int64_t *floor)
 {
 	cache_ring *r;
 	col_rec   **v;

@@ -42,13 +42,13 @@ gt_err col_cache_put(col_cache *c, col_rec *r, int64_t floor_if_new);
  * the cache). Returns the last error; the other records are put. */
 typedef int64_t (*col_cache_floor_fn)(void *arg, const char *key);
 gt_err col_cache_put_batch(col_cache *c, col_rec *const *recs, size_t n,
-    col_cache_floor_fn floor_fn, void *arg);
+                           col_cache_floor_fn floor_fn, void *arg);
 
 /* col_cache_get lends out held references (col_rec_rele each, free(*out)) to the records of
  * key with since <= ts <= until, in ring order (oldest first), and the ring's floor.
  * GT_ENOENT when the GPU has no ring. Marks the GPU recently used. */
 gt_err col_cache_get(col_cache *c, const char *key, int64_t since, int64_t until, col_rec ***out,
-    size_t *n, int64_t *floor);
+                     size_t *n, int64_t *floor);
 
 /* col_cache_count records a query answered from the cache (hit) or not. */
 void col_cache_count(col_cache *c, int hit);

@@ -198,12 +198,13 @@ col_ckpt_encode(const col_ckpt *c, const col_ckpt_file *files, size_t nfiles, gt
 	for (i = 0; i < c->n; i++) {
 		const ckpt_part *p = &c->parts[i];
 
-		if (gt_buf_printf(b, "%s{\"epoch\":\"%" PRIu64 "\",\"partition\":%" PRIu32 ",\"iv\":[",
-		        i ? "," : "", p->epoch, p->partition) != GT_OK)
+		if (gt_buf_printf(b,
+		                  "%s{\"epoch\":\"%" PRIu64 "\",\"partition\":%" PRIu32 ",\"iv\":[",
+		                  i ? "," : "", p->epoch, p->partition) != GT_OK)
 			return GT_ENOMEM;
 		for (j = 0; j < p->n; j++)
-			if (gt_buf_printf(b, "%s[%" PRIu64 ",%" PRIu64 "]", j ? "," : "", p->iv[j].lo,
-			        p->iv[j].hi) != GT_OK)
+			if (gt_buf_printf(b, "%s[%" PRIu64 ",%" PRIu64 "]", j ? "," : "",
+			                  p->iv[j].lo, p->iv[j].hi) != GT_OK)
 				return GT_ENOMEM;
 		if (gt_buf_puts(b, "]}") != GT_OK)
 			return GT_ENOMEM;
@@ -212,7 +213,8 @@ col_ckpt_encode(const col_ckpt *c, const col_ckpt_file *files, size_t nfiles, gt
 		return GT_ENOMEM;
 	for (i = 0, f2 = 1; i < nfiles; i++)
 		if (gt_json_key(b, &f2, files[i].stem) != GT_OK ||
-		    gt_buf_printf(b, "[%" PRIu64 ",%" PRIu64 "]", files[i].size, files[i].rot) != GT_OK)
+		    gt_buf_printf(b, "[%" PRIu64 ",%" PRIu64 "]", files[i].size, files[i].rot) !=
+		        GT_OK)
 			return GT_ENOMEM;
 	if (gt_buf_puts(b, "}}\n") != GT_OK)
 		return GT_ENOMEM;
@@ -310,13 +312,15 @@ col_ckpt_load(col_ckpt *c, const char *path, col_ckpt_file **files, size_t *nfil
 			if (lo < 0 || hi < lo)
 				goto done;
 			/* mark lo, then widen that interval to hi (merging what it covers) */
-			if (col_ckpt_mark(c, e, (uint32_t)json_integer_value(json_object_get(p, "partition")),
+			if (col_ckpt_mark(
+			        c, e, (uint32_t)json_integer_value(json_object_get(p, "partition")),
 			        (uint64_t)lo) != GT_OK)
 				goto done;
 			{
-				ckpt_part *pp = ckpt_part_find(c, e,
+				ckpt_part *pp = ckpt_part_find(
+				    c, e,
 				    (uint32_t)json_integer_value(json_object_get(p, "partition")));
-				size_t     ix = ckpt_lower(pp, (uint64_t)lo);
+				size_t ix = ckpt_lower(pp, (uint64_t)lo);
 
 				if ((uint64_t)hi > pp->iv[ix].hi)
 					pp->iv[ix].hi = (uint64_t)hi;
@@ -325,7 +329,7 @@ col_ckpt_load(col_ckpt *c, const char *path, col_ckpt_file **files, size_t *nfil
 					if (pp->iv[ix + 1].hi > pp->iv[ix].hi)
 						pp->iv[ix].hi = pp->iv[ix + 1].hi;
 					memmove(&pp->iv[ix + 1], &pp->iv[ix + 2],
-					    (pp->n - ix - 2) * sizeof(ckpt_iv));
+					        (pp->n - ix - 2) * sizeof(ckpt_iv));
 					pp->n--;
 				}
 			}

@@ -34,7 +34,7 @@ void   col_ckpt_free(col_ckpt *c);
 int    col_ckpt_seen(const col_ckpt *c, uint64_t epoch, uint32_t partition, uint64_t offset);
 gt_err col_ckpt_mark(col_ckpt *c, uint64_t epoch, uint32_t partition, uint64_t offset);
 /* col_ckpt_epoch: the broker is at epoch; forget every other epoch. Returns 1 if it changed. */
-int    col_ckpt_epoch(col_ckpt *c, uint64_t epoch);
+int col_ckpt_epoch(col_ckpt *c, uint64_t epoch);
 /* Number of intervals kept in total (for /stats). */
 size_t col_ckpt_intervals(const col_ckpt *c);
 
@@ -43,7 +43,8 @@ size_t col_ckpt_intervals(const col_ckpt *c);
 gt_err col_ckpt_encode(const col_ckpt *c, const col_ckpt_file *files, size_t nfiles, gt_buf *b);
 gt_err col_ckpt_write(const char *path, const void *data, size_t len);
 /* col_ckpt_save = encode + write; files[] are the GPU file sizes that go with the marks. */
-gt_err col_ckpt_save(const col_ckpt *c, const char *path, const col_ckpt_file *files, size_t nfiles);
+gt_err col_ckpt_save(const col_ckpt *c, const char *path, const col_ckpt_file *files,
+                     size_t nfiles);
 /* col_ckpt_load replaces c's marks with the file's; *files is a malloc'd array (free each stem
  * and the array with col_ckpt_files_free). GT_ENOENT when there is no checkpoint yet,
  * GT_ECORRUPT when it cannot be parsed. */

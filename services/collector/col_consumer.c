@@ -171,15 +171,17 @@ chunk_decode(cons_chunk *ch)
 			continue;
 		}
 		rv = col_rec_new_wire(&it->rec, d->payload, d->payload_len, (const char *)d->key,
-		    d->key_len);
+		                      d->key_len);
 		if (rv != GT_OK) {
 			it->rec = NULL;
-			it->reason = rv == GT_ENOMEM ? "out of memory" : "payload is not a TelemetryRecord";
+			it->reason =
+			    rv == GT_ENOMEM ? "out of memory" : "payload is not a TelemetryRecord";
 			continue;
 		}
 		if ((it->reason = validate(it->rec)) == NULL) {
 			it->line_off = ch->lines.len;
-			if (col_jsonl_encode(&ch->lines, it->rec,
+			if (col_jsonl_encode(
+			        &ch->lines, it->rec,
 			        &(col_delivery){d->epoch, d->partition, d->offset, 1}) == GT_OK) {
 				it->line_len = ch->lines.len - it->line_off;
 				continue;
@@ -212,8 +214,7 @@ worker_main(void *arg)
 /* One Fetch call, its response read in place into a new batch. On failure the stub's status
  * says why. */
 static gt_err
-fetch_once(col_consumer *c, gt_rpc_stub *stub, const Gtpb__V1__FetchRequest *req,
-    cons_batch **out)
+fetch_once(col_consumer *c, gt_rpc_stub *stub, const Gtpb__V1__FetchRequest *req, cons_batch **out)
 {
 	gt_rpc_reply reply;
 	cons_batch  *b;
@@ -239,44 +240,47 @@ fetch_once(col_consumer *c, gt_rpc_stub *stub, const Gtpb__V1__FetchRequest *req
 fail:
 	stub->status.code = rv == GT_ENOMEM ? GT_RPC_RESOURCE_EXHAUSTED : GT_RPC_INTERNAL;
 	snprintf(stub->status.message, sizeof(stub->status.message), "%s",
-	    rv == GT_ENOMEM ? "out of memory" : "response is not a FetchResponse");
+	         rv == GT_ENOMEM ? "out of memory" : "response is not a FetchResponse");
 	return rv;
 }
 
 static void *
 fetch_main(void *arg)
 {
-	col_consumer           *c = arg;
-	gt_rpc_stub             stub;
-	Gtpb__V1__FetchRequest  req = GTPB__V1__FETCH_REQUEST__INIT;
-	int64_t                 backoff = 100 * GT_NS_PER_MS;
-	uint64_t                errors = 0;
+	col_consumer          *c = arg;
+	gt_rpc_stub            stub;
+	Gtpb__V1__FetchRequest req = GTPB__V1__FETCH_REQUEST__INIT;
+	int64_t                backoff = 100 * GT_NS_PER_MS;
+	uint64_t               errors = 0;
 
 	pthread_setname_np(pthread_self(), "col-fetch");
 	gt_rpc_stub_init(&stub, c->cli, &gtpb__v1__message_queue__descriptor,
-	    (int64_t)c->cfg.fetch_wait_ms * GT_NS_PER_MS + 5 * GT_NS_PER_S);
+	                 (int64_t)c->cfg.fetch_wait_ms * GT_NS_PER_MS + 5 * GT_NS_PER_S);
 	req.topic = c->topic;
 	req.group = c->group;
 	req.consumer = c->name;
 	req.max_messages = c->cfg.fetch_max;
 	req.wait_ms = c->cfg.fetch_wait_ms;
 	while (!atomic_load(&c->stopping)) {
-		cons_batch       *b = NULL;
-		cons_chunk       *chunks;
-		size_t            n, i, nch;
-		int64_t           t0 = gt_mono_ns();
-		gt_err            rv;
+		cons_batch *b = NULL;
+		cons_chunk *chunks;
+		size_t      n, i, nch;
+		int64_t     t0 = gt_mono_ns();
+		gt_err      rv;
 
 		/* Disconnected: short deadlines, so a stop is not held up by a dead broker. */
-		stub.timeout_ns = atomic_load(&c->connected) ?
-		    (int64_t)c->cfg.fetch_wait_ms * GT_NS_PER_MS + 5 * GT_NS_PER_S :
-		    (int64_t)c->cfg.fetch_wait_ms * GT_NS_PER_MS + GT_NS_PER_S;
+		stub.timeout_ns =
+		    atomic_load(&c->connected)
+		        ? (int64_t)c->cfg.fetch_wait_ms * GT_NS_PER_MS + 5 * GT_NS_PER_S
+		        : (int64_t)c->cfg.fetch_wait_ms * GT_NS_PER_MS + GT_NS_PER_S;
 		rv = fetch_once(c, &stub, &req, &b);
 		if (rv != GT_OK) {
 			gt_counter_inc(c->m_fetcherr);
 			if (errors++ % 50 == 0)
-				GT_LOGW("consumer.fetch_failed", GT_KV_STR("code", gt_rpc_code_name(stub.status.code)),
-				    GT_KV_STR("detail", stub.status.message), GT_KV_UINT("errors", errors));
+				GT_LOGW("consumer.fetch_failed",
+				        GT_KV_STR("code", gt_rpc_code_name(stub.status.code)),
+				        GT_KV_STR("detail", stub.status.message),
+				        GT_KV_UINT("errors", errors));
 			atomic_store(&c->connected, 0);
 			cons_nap(c, backoff);
 			if (backoff < 2 * GT_NS_PER_S)
@@ -329,7 +333,7 @@ dup_or_null(const char *s)
 
 gt_err
 col_consumer_new(col_consumer **out, const col_consumer_cfg *cfg, col_store *store,
-    col_cache *cache, col_ckpt *ckpt, gt_metrics *m, col_stored_fn stored, void *arg)
+                 col_cache *cache, col_ckpt *ckpt, gt_metrics *m, col_stored_fn stored, void *arg)
 {
 	col_consumer     *c;
 	gt_rpc_client_cfg ccfg = {0};
@@ -374,16 +378,23 @@ col_consumer_new(col_consumer **out, const col_consumer_cfg *cfg, col_store *sto
 	    (rv = gt_queue_new(&c->syncq, 4)) != GT_OK ||
 	    (rv = gt_queue_new(&c->spare, 2)) != GT_OK)
 		goto fail;
-	c->m_fetched = gt_metrics_counter(m, "fetched_total", NULL, "deliveries fetched from gt-mq");
+	c->m_fetched =
+	    gt_metrics_counter(m, "fetched_total", NULL, "deliveries fetched from gt-mq");
 	c->m_stored = gt_metrics_counter(m, "stored_total", NULL, "records written to the files");
-	c->m_dup = gt_metrics_counter(m, "duplicates_total", NULL, "redeliveries already stored (acked, not written)");
-	c->m_invalid = gt_metrics_counter(m, "invalid_total", NULL, "records that failed validation (dead-lettered)");
+	c->m_dup = gt_metrics_counter(m, "duplicates_total", NULL,
+	                              "redeliveries already stored (acked, not written)");
+	c->m_invalid = gt_metrics_counter(m, "invalid_total", NULL,
+	                                  "records that failed validation (dead-lettered)");
 	c->m_acked = gt_metrics_counter(m, "acked_total", NULL, "deliveries acked");
-	c->m_ackfail = gt_metrics_counter(m, "ack_failures_total", NULL, "delivery acks that failed");
+	c->m_ackfail =
+	    gt_metrics_counter(m, "ack_failures_total", NULL, "delivery acks that failed");
 	c->m_fetcherr = gt_metrics_counter(m, "fetch_errors_total", NULL, "failed Fetch calls");
-	c->m_write = gt_metrics_hist(m, "write_seconds", NULL, "time to write one fetched batch to the files");
-	c->m_sync = gt_metrics_hist(m, "fsync_seconds", NULL, "fdatasync of the files written in one interval");
-	c->m_fetch = gt_metrics_hist(m, "fetch_seconds", NULL, "Fetch call latency (includes long-poll wait)");
+	c->m_write = gt_metrics_hist(m, "write_seconds", NULL,
+	                             "time to write one fetched batch to the files");
+	c->m_sync = gt_metrics_hist(m, "fsync_seconds", NULL,
+	                            "fdatasync of the files written in one interval");
+	c->m_fetch = gt_metrics_hist(m, "fetch_seconds", NULL,
+	                             "Fetch call latency (includes long-poll wait)");
 	*out = c;
 	return GT_OK;
 fail:
@@ -445,9 +456,10 @@ col_consumer_stop(col_consumer *c)
 			c->sync_started = 0;
 		}
 		col_consumer_stats_get(c, &st);
-		GT_LOGI("consumer.stopped", GT_KV_UINT("fetched", st.fetched), GT_KV_UINT("stored", st.stored),
-		    GT_KV_UINT("duplicates", st.duplicates), GT_KV_UINT("invalid", st.invalid),
-		    GT_KV_UINT("acked", st.acked), GT_KV_UINT("ack_failures", st.ack_failures));
+		GT_LOGI("consumer.stopped", GT_KV_UINT("fetched", st.fetched),
+		        GT_KV_UINT("stored", st.stored), GT_KV_UINT("duplicates", st.duplicates),
+		        GT_KV_UINT("invalid", st.invalid), GT_KV_UINT("acked", st.acked),
+		        GT_KV_UINT("ack_failures", st.ack_failures));
 	}
 }
 

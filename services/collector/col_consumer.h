@@ -28,8 +28,8 @@ typedef struct col_consumer col_consumer;
 #define COL_MAX_FETCHERS 8
 
 typedef struct col_consumer_cfg {
-	int         fetchers; /* Fetch calls in flight (>1: batches may reach the writer out of
-	                       * offset order, which storage, checkpoint and queries tolerate) */
+	int fetchers; /* Fetch calls in flight (>1: batches may reach the writer out of
+	               * offset order, which storage, checkpoint and queries tolerate) */
 	const char *mq_url;
 	const char *token;
 	const char *topic, *group, *consumer;
@@ -47,7 +47,7 @@ typedef struct col_consumer_cfg {
 /* Called on the writer thread after records are stored (n >= 1, all of one batch; payloads
  * are the packed TelemetryRecords as received). Must not block for long. */
 typedef void (*col_stored_fn)(void *arg, col_rec *const *recs, const uint8_t *const *payloads,
-    const size_t *lens, size_t n);
+                              const size_t *lens, size_t n);
 
 typedef struct col_consumer_stats {
 	uint64_t fetched, stored, duplicates, invalid, acked, ack_failures, fetch_errors;
@@ -58,12 +58,13 @@ typedef struct col_consumer_stats {
 } col_consumer_stats;
 
 gt_err col_consumer_new(col_consumer **out, const col_consumer_cfg *cfg, col_store *store,
-    col_cache *cache, col_ckpt *ckpt, gt_metrics *metrics, col_stored_fn stored, void *arg);
+                        col_cache *cache, col_ckpt *ckpt, gt_metrics *metrics, col_stored_fn stored,
+                        void *arg);
 gt_err col_consumer_start(col_consumer *c);
 /* col_consumer_stop stops fetching, drains the pipeline (writes, fsyncs, acks, checkpoint)
  * and joins the threads. Idempotent. */
-void   col_consumer_stop(col_consumer *c);
-void   col_consumer_free(col_consumer *c);
-void   col_consumer_stats_get(col_consumer *c, col_consumer_stats *st);
+void col_consumer_stop(col_consumer *c);
+void col_consumer_free(col_consumer *c);
+void col_consumer_stats_get(col_consumer *c, col_consumer_stats *st);
 
 #endif

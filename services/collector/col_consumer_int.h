@@ -32,16 +32,16 @@ typedef struct cons_chunk {
 } cons_chunk;
 
 struct cons_batch {
-	gt_rpc_reply             reply; /* the response bytes: fetch's views point into them */
-	col_fetch                fetch;
-	cons_item               *items;
-	size_t                   nitems, items_cap;
-	cons_chunk              *chunks;
-	size_t                   nchunks, chunks_cap;
-	int64_t                  fetched_ns;
-	pthread_mutex_t          mtx;
-	pthread_cond_t           cv;
-	size_t                   left; /* chunks not yet decoded */
+	gt_rpc_reply    reply; /* the response bytes: fetch's views point into them */
+	col_fetch       fetch;
+	cons_item      *items;
+	size_t          nitems, items_cap;
+	cons_chunk     *chunks;
+	size_t          nchunks, chunks_cap;
+	int64_t         fetched_ns;
+	pthread_mutex_t mtx;
+	pthread_cond_t  cv;
+	size_t          left; /* chunks not yet decoded */
 };
 
 typedef struct id_vec {
@@ -67,31 +67,31 @@ struct col_consumer {
 	int              fetch_started, write_started, sync_started;
 	atomic_int       stopping;
 	/* writer-only */
-	id_vec           pending; /* stored (or duplicate) ids waiting for durability + ack */
-	col_rec        **wrecs;   /* per-batch scratch of the writer, kept between batches */
-	const uint8_t  **wpays;
-	size_t          *wlens, wcap;
-	uint64_t         pending_epoch;
-	int64_t          next_sync, next_ckpt, next_retention;
-	int              ckpt_dirty;
+	id_vec          pending; /* stored (or duplicate) ids waiting for durability + ack */
+	col_rec       **wrecs;   /* per-batch scratch of the writer, kept between batches */
+	const uint8_t **wpays;
+	size_t         *wlens, wcap;
+	uint64_t        pending_epoch;
+	int64_t         next_sync, next_ckpt, next_retention;
+	int             ckpt_dirty;
 	/* metrics */
-	gt_counter      *m_fetched, *m_stored, *m_dup, *m_invalid, *m_acked, *m_ackfail, *m_fetcherr;
-	gt_hist         *m_write, *m_fetch, *m_sync;
-	atomic_ullong    batches, epoch, checkpoints, pending_n;
-	atomic_int       connected;
+	gt_counter   *m_fetched, *m_stored, *m_dup, *m_invalid, *m_acked, *m_ackfail, *m_fetcherr;
+	gt_hist      *m_write, *m_fetch, *m_sync;
+	atomic_ullong batches, epoch, checkpoints, pending_n;
+	atomic_int    connected;
 };
 
 typedef struct sync_job sync_job;
 
 /* col_consumer.c */
-void   col_batch_free(cons_batch *b);
+void col_batch_free(cons_batch *b);
 /* Back to the spare queue (or freed when it is full). */
 void   col_batch_recycle(col_consumer *c, cons_batch *b);
 gt_err col_ids_push(id_vec *v, const col_dlv *d);
 
 /* col_writer.c: thread mains (arg: the consumer) and the syncer's job */
-void  *col_writer_main(void *arg);
-void  *col_syncer_main(void *arg);
-void   col_sync_job_free(sync_job *j);
+void *col_writer_main(void *arg);
+void *col_syncer_main(void *arg);
+void  col_sync_job_free(sync_job *j);
 
 #endif

@@ -56,7 +56,8 @@ fetch_msg(col_dlv *d, const uint8_t *p, const uint8_t *end)
 		case 1:
 		case 2:
 		case 3:
-			if (f.type != GT_PB_LEN || (f.num == 3 && fetch_header(f.p, f.p + f.len) != GT_OK))
+			if (f.type != GT_PB_LEN ||
+			    (f.num == 3 && fetch_header(f.p, f.p + f.len) != GT_OK))
 				return GT_EPROTO;
 			if (f.num == 1) {
 				d->key = f.p;

@@ -16,8 +16,8 @@
 gt_err
 col_store_open(col_store **out, const col_store_cfg *cfg, const col_store_recover *rc)
 {
-	col_store     *s;
-	gt_err         rv;
+	col_store *s;
+	gt_err     rv;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return GT_ENOMEM;
@@ -161,11 +161,11 @@ gpu_open_current(col_store *s, store_gpu *g)
 static gt_err
 gpu_rotate(col_store *s, store_gpu *g)
 {
-	char     from[SEG_PATH_MAX], to[SEG_PATH_MAX];
-	uint64_t seq = g->next_seq ? g->next_seq : 1;
-	size_t   i;
+	char      from[SEG_PATH_MAX], to[SEG_PATH_MAX];
+	uint64_t  seq = g->next_seq ? g->next_seq : 1;
+	size_t    i;
 	store_seg tmp;
-	gt_err   rv = GT_OK;
+	gt_err    rv = GT_OK;
 
 	for (i = 0; i < g->nseg; i++)
 		if (g->segs[i].seq >= seq)
@@ -346,16 +346,17 @@ retention_cb(const char *key, void *val, void *arg)
 	while (g->nseg > 1) {
 		store_seg *old = &g->segs[0];
 		int        too_old = s->cfg.retention_ns > 0 && old->max_ts != INT64_MIN &&
-		    old->max_ts < rc->now - s->cfg.retention_ns;
-		int        too_big = s->cfg.retention_bytes > 0 && total > s->cfg.retention_bytes;
-		char       path[SEG_PATH_MAX];
+		              old->max_ts < rc->now - s->cfg.retention_ns;
+		int  too_big = s->cfg.retention_bytes > 0 && total > s->cfg.retention_bytes;
+		char path[SEG_PATH_MAX];
 
 		if (!too_old && !too_big)
 			break;
 		col_seg_path(s, g, old, path, sizeof(path));
 		if (unlink(path) != 0 && errno != ENOENT)
 			break;
-		GT_LOGI("file.retention_delete", GT_KV_STR("path", path), GT_KV_UINT("lines", old->lines));
+		GT_LOGI("file.retention_delete", GT_KV_STR("path", path),
+		        GT_KV_UINT("lines", old->lines));
 		total -= old->size;
 		g->records -= old->lines;
 		s->st.lines -= old->lines;
@@ -442,9 +443,9 @@ dupz(const char *s)
 static void
 list_cb(const char *key, void *val, void *arg)
 {
-	list_ctx     *lc = arg;
-	store_gpu    *g = val;
-	col_gpu_info *i;
+	list_ctx      *lc = arg;
+	store_gpu     *g = val;
+	col_gpu_info  *i;
 	const col_rec *r = g->latest;
 
 	if (lc->n == lc->cap || r == NULL)

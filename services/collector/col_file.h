@@ -25,10 +25,10 @@ typedef enum col_fsync { COL_FSYNC_ALWAYS = 0, COL_FSYNC_INTERVAL, COL_FSYNC_NEV
 typedef struct col_store_cfg {
 	const char *dir;
 	col_fsync   fsync;
-	uint64_t    rotate_bytes;    /* rotate the current segment past this size */
-	int64_t     retention_ns;    /* delete rotated segments older than this; 0 = keep */
-	uint64_t    retention_bytes; /* per GPU: delete oldest rotated segments past this; 0 = keep */
-	uint32_t    index_every;     /* lines per index block (default 128) */
+	uint64_t    rotate_bytes; /* rotate the current segment past this size */
+	int64_t     retention_ns; /* delete rotated segments older than this; 0 = keep */
+	uint64_t retention_bytes; /* per GPU: delete oldest rotated segments past this; 0 = keep */
+	uint32_t index_every;     /* lines per index block (default 128) */
 } col_store_cfg;
 
 typedef struct col_store col_store;
@@ -88,13 +88,13 @@ typedef struct col_gpu_info {
 gt_err col_store_list(col_store *s, col_gpu_info **out, size_t *n);
 void   col_store_list_free(col_gpu_info *v, size_t n);
 /* col_store_has: 1 when key has files. */
-int    col_store_has(col_store *s, const char *key);
+int col_store_has(col_store *s, const char *key);
 
 /* col_store_read collects key's records with since <= ts <= until from the files. limit > 0
  * keeps only the limit newest (oldest when oldest_first); *truncated tells whether more
  * matched. Records come back held, sorted by time (oldest first). GT_ENOENT: unknown GPU. */
 gt_err col_store_read(col_store *s, const char *key, int64_t since, int64_t until, size_t limit,
-    int oldest_first, col_rec ***out, size_t *n, int *truncated);
+                      int oldest_first, col_rec ***out, size_t *n, int *truncated);
 
 typedef struct col_store_stats {
 	uint64_t gpus;

@@ -33,24 +33,24 @@ typedef struct pend_line {
 } pend_line;
 
 typedef struct store_gpu {
-	char              *key;
-	char               stem[COL_KEY_STEM_MAX + 1];
-	int                fd;
-	int                dirty;
-	store_seg         *segs; /* oldest first; segs[nseg - 1] is current */
-	size_t             nseg;
-	uint64_t           records;
-	uint64_t           next_seq; /* number of the next rotated segment (never reused) */
-	col_rec           *latest;
-	int64_t            batch_floor;
+	char      *key;
+	char       stem[COL_KEY_STEM_MAX + 1];
+	int        fd;
+	int        dirty;
+	store_seg *segs; /* oldest first; segs[nseg - 1] is current */
+	size_t     nseg;
+	uint64_t   records;
+	uint64_t   next_seq; /* number of the next rotated segment (never reused) */
+	col_rec   *latest;
+	int64_t    batch_floor;
 	/* writer-only batch state */
-	gt_buf             pend;
-	pend_line         *pl;
-	size_t             npl, capl;
-	col_rec           *pend_latest;
-	struct store_gpu  *next_batch;
-	int                in_batch;
-	struct store_gpu  *next_dirty;
+	gt_buf            pend;
+	pend_line        *pl;
+	size_t            npl, capl;
+	col_rec          *pend_latest;
+	struct store_gpu *next_batch;
+	int               in_batch;
+	struct store_gpu *next_dirty;
 } store_gpu;
 
 struct col_store {
@@ -66,16 +66,15 @@ struct col_store {
 #define SEG_PATH_MAX (PATH_MAX + 64)
 
 /* col_seg.c */
-void       col_seg_path(const col_store *s, const store_gpu *g, const store_seg *seg, char *buf,
-    size_t len);
-void       col_seg_init(store_seg *seg, uint64_t seq);
+void col_seg_path(const col_store *s, const store_gpu *g, const store_seg *seg, char *buf,
+                  size_t len);
+void col_seg_init(store_seg *seg, uint64_t seq);
 /* Add one line (ts may be INT64_MIN when unknown) at [off, off + len) to seg's index. */
-gt_err     col_seg_index_add(store_seg *seg, uint32_t every, uint64_t off, uint64_t len,
-    int64_t ts);
+gt_err col_seg_index_add(store_seg *seg, uint32_t every, uint64_t off, uint64_t len, int64_t ts);
 /* Read the bytes of nb blocks of an open segment and decode every line: cb per record;
  * undecodable lines are counted in *bad (may be NULL). */
 gt_err     col_seg_read_blocks(int fd, const store_blk *blk, size_t nb, gt_buf *tmp,
-    void (*cb)(col_rec *r, void *arg), void *arg, uint64_t *bad);
+                               void (*cb)(col_rec *r, void *arg), void *arg, uint64_t *bad);
 store_gpu *col_gpu_new(const char *stem);
 void       col_gpu_free(store_gpu *g);
 /* A segment numbered seq (0 = current), kept in order (rotated by seq, current last). */

@@ -137,7 +137,7 @@ col_jsonl_encode(gt_buf *out, const col_rec *r, const col_delivery *id)
  * escaped), with no per-member bounds checks: this runs for every record ingested. */
 gt_err
 col_jsonl_encode_obj(gt_buf *out, const col_rec *r, const col_delivery *id,
-    const char *const *metrics, size_t nm)
+                     const char *const *metrics, size_t nm)
 {
 	/* the identity strings, in member order */
 	const char *str[6] = {r->gpu_id, r->hostname, r->uuid, r->gpu_key, r->device, r->model};
@@ -154,7 +154,7 @@ col_jsonl_encode_obj(gt_buf *out, const col_rec *r, const col_delivery *id,
 		need += GT_JSON_STR_MAX(strlen(r->metrics[i].name)) + 2 + GT_JSON_DBL_MAX;
 	for (i = 0; i < r->nlabels; i++)
 		need += GT_JSON_STR_MAX(strlen(r->labels[i].key)) +
-		    GT_JSON_STR_MAX(strlen(r->labels[i].value)) + 2;
+		        GT_JSON_STR_MAX(strlen(r->labels[i].value)) + 2;
 	if ((rv = gt_buf_reserve(out, need)) != GT_OK)
 		return rv;
 	tl = jsonl_ts(r->ts_ns, ts, sizeof(ts));
@@ -188,7 +188,8 @@ col_jsonl_encode_obj(gt_buf *out, const col_rec *r, const col_delivery *id,
 	o = JSONL_MEMBER(o, ",\"gpu_key\":", str[3], len[3]);
 	o = JSONL_LIT(o, ",\"gpu_index\":");
 	e = d + sizeof(d);
-	p = jsonl_u64(e, r->gpu_index < 0 ? -(uint64_t)(int64_t)r->gpu_index : (uint64_t)r->gpu_index);
+	p = jsonl_u64(e,
+	              r->gpu_index < 0 ? -(uint64_t)(int64_t)r->gpu_index : (uint64_t)r->gpu_index);
 	if (r->gpu_index < 0)
 		*--p = '-';
 	memcpy(o, p, (size_t)(e - p));
@@ -259,7 +260,8 @@ col_jsonl_decode(const char *line, size_t len, col_rec **out, col_delivery *id)
 	if (json_is_object(metrics) && json_object_size(metrics) > 0) {
 		size_t n = json_object_size(metrics);
 
-		if ((me = calloc(n, sizeof(*me))) == NULL || (mp = calloc(n, sizeof(*mp))) == NULL) {
+		if ((me = calloc(n, sizeof(*me))) == NULL ||
+		    (mp = calloc(n, sizeof(*mp))) == NULL) {
 			rv = GT_ENOMEM;
 			goto done;
 		}
@@ -277,7 +279,8 @@ col_jsonl_decode(const char *line, size_t len, col_rec **out, col_delivery *id)
 	if (json_is_object(labels) && json_object_size(labels) > 0) {
 		size_t n = json_object_size(labels);
 
-		if ((le = calloc(n, sizeof(*le))) == NULL || (lp = calloc(n, sizeof(*lp))) == NULL) {
+		if ((le = calloc(n, sizeof(*le))) == NULL ||
+		    (lp = calloc(n, sizeof(*lp))) == NULL) {
 			rv = GT_ENOMEM;
 			goto done;
 		}

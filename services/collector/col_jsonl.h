@@ -29,7 +29,7 @@ gt_err col_jsonl_encode(gt_buf *out, const col_rec *r, const col_delivery *id);
 /* col_jsonl_encode_obj appends r as one JSON object (no newline), keeping only the named
  * metrics when nm > 0. */
 gt_err col_jsonl_encode_obj(gt_buf *out, const col_rec *r, const col_delivery *id,
-    const char *const *metrics, size_t nm);
+                            const char *const *metrics, size_t nm);
 
 /* col_jsonl_decode parses one line (len bytes, no '\n' needed) into a new record (refs = 1).
  * GT_EPROTO when the line is not a valid record. id may be NULL. */

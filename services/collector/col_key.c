@@ -9,7 +9,7 @@ static int
 key_char_ok(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	    c == '_' || c == '-' || c == '.';
+	       c == '_' || c == '-' || c == '.';
 }
 
 static int
@@ -39,11 +39,11 @@ col_key_stem(const char *key, char *buf, size_t len)
 	for (i = 0, o = 0; i < n && o < COL_KEY_RAW_MAX; i++) {
 		unsigned char c = (unsigned char)key[i];
 
-		if (!key_char_ok(c) || (o == 0 && c == '.') || (c == '.' && o > 0 && buf[o - 1] == '.'))
+		if (!key_char_ok(c) || (o == 0 && c == '.') ||
+		    (c == '.' && o > 0 && buf[o - 1] == '.'))
 			c = '_';
 		buf[o++] = (char)c;
 	}
-	o += (size_t)snprintf(buf + o, len - o, "@%016llx",
-	    (unsigned long long)gt_hash64(key, n));
+	o += (size_t)snprintf(buf + o, len - o, "@%016llx", (unsigned long long)gt_hash64(key, n));
 	return o;
 }

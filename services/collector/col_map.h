@@ -12,9 +12,9 @@ typedef struct col_map col_map;
 
 gt_err col_map_new(col_map **out);
 /* col_map_free frees the table and its key copies; values are the caller's. Accepts NULL. */
-void   col_map_free(col_map *m);
+void col_map_free(col_map *m);
 /* col_map_find returns the value for key, or NULL. */
-void    *col_map_find(const col_map *m, const char *key);
+void *col_map_find(const col_map *m, const char *key);
 /* The same with the key's hash computed once by the caller (hot paths). */
 uint64_t col_map_hash(const char *key, size_t len);
 void    *col_map_find_h(const col_map *m, const char *key, uint64_t hash);
@@ -24,6 +24,6 @@ gt_err col_map_put(col_map *m, const char *key, void *val);
 void  *col_map_del(col_map *m, const char *key);
 size_t col_map_len(const col_map *m);
 /* col_map_each calls fn for every entry (do not modify the map inside fn). */
-void   col_map_each(const col_map *m, void (*fn)(const char *key, void *val, void *arg), void *arg);
+void col_map_each(const col_map *m, void (*fn)(const char *key, void *val, void *arg), void *arg);
 
 #endif

@@ -77,7 +77,7 @@ q_reverse(col_rec **v, size_t n)
  * that need (limit newest when !oldest_first and limit > 0). */
 static gt_err
 q_collect(col_store *s, col_cache *c, const char *gpu, int64_t since, int64_t until, size_t limit,
-    int oldest_first, col_rec ***out, size_t *n, int *truncated, int *from_cache)
+          int oldest_first, col_rec ***out, size_t *n, int *truncated, int *from_cache)
 {
 	col_rec **v = NULL;
 	size_t    nv = 0, i, above = 0;
@@ -93,7 +93,7 @@ q_collect(col_store *s, col_cache *c, const char *gpu, int64_t since, int64_t un
 			if (v[i]->ts_ns > floor)
 				above++;
 		hit = floor == INT64_MIN || since > floor ||
-		    (!oldest_first && limit > 0 && above >= limit);
+		      (!oldest_first && limit > 0 && above >= limit);
 		if (hit) {
 			col_cache_count(c, 1);
 			if ((rv = q_sort(v, nv)) != GT_OK)
@@ -138,7 +138,7 @@ col_query_run(col_store *s, col_cache *c, const col_query *q, col_result *res)
 	if (q->since > q->until)
 		return GT_OK; /* empty range */
 	rv = q_collect(s, c, q->gpu, q->since, q->until, limit, q->reverse, &res->recs, &res->n,
-	    &res->truncated, &res->from_cache);
+	               &res->truncated, &res->from_cache);
 	if (rv != GT_OK)
 		return rv;
 	if (!q->reverse)
@@ -147,8 +147,8 @@ col_query_run(col_store *s, col_cache *c, const col_query *q, col_result *res)
 }
 
 gt_err
-col_query_aggregate(col_store *s, col_cache *c, const char *gpu, const char *metric,
-    int64_t since, int64_t until, int64_t step, col_agg_point **out, size_t *n)
+col_query_aggregate(col_store *s, col_cache *c, const char *gpu, const char *metric, int64_t since,
+                    int64_t until, int64_t step, col_agg_point **out, size_t *n)
 {
 	col_rec      **v = NULL;
 	size_t         nv = 0, i, nsteps, k = 0;

@@ -19,8 +19,8 @@
 
 typedef struct col_query {
 	const char *gpu;
-	size_t      limit;   /* 0 = COL_QUERY_DEFAULT_LIMIT */
-	int         reverse; /* 0: newest first (seed semantics); 1: oldest first */
+	size_t      limit;        /* 0 = COL_QUERY_DEFAULT_LIMIT */
+	int         reverse;      /* 0: newest first (seed semantics); 1: oldest first */
 	int64_t     since, until; /* inclusive; INT64_MIN / INT64_MAX = unbounded */
 	const char *metrics[COL_QUERY_MAX_METRICS];
 	size_t      nmetrics; /* 0 = all */
@@ -48,6 +48,7 @@ typedef struct col_agg_point {
  * (since/until required, step > 0, at most COL_QUERY_MAX_LIMIT steps). Empty steps are
  * omitted. *out is malloc'd. */
 gt_err col_query_aggregate(col_store *s, col_cache *c, const char *gpu, const char *metric,
-    int64_t since, int64_t until, int64_t step, col_agg_point **out, size_t *n);
+                           int64_t since, int64_t until, int64_t step, col_agg_point **out,
+                           size_t *n);
 
 #endif

@@ -126,7 +126,7 @@ rd_sort_trim(rd_vec *rv, size_t limit, int oldest_first, int *truncated)
 
 gt_err
 col_store_read(col_store *s, const char *key, int64_t since, int64_t until, size_t limit,
-    int oldest_first, col_rec ***out, size_t *n, int *truncated)
+               int oldest_first, col_rec ***out, size_t *n, int *truncated)
 {
 	store_gpu *g;
 	rd_blk    *bl = NULL;
@@ -199,8 +199,8 @@ col_store_read(col_store *s, const char *key, int64_t since, int64_t until, size
 			if ((err = rd_sort_trim(&rv, limit, oldest_first, &tr)) != GT_OK)
 				break;
 			*truncated |= tr;
-			if (oldest_first ? bl[i].blk.min_ts > rv.v[rv.n - 1]->ts_ns :
-			                   bl[i].blk.max_ts < rv.v[0]->ts_ns) {
+			if (oldest_first ? bl[i].blk.min_ts > rv.v[rv.n - 1]->ts_ns
+			                 : bl[i].blk.max_ts < rv.v[0]->ts_ns) {
 				*truncated = 1; /* blocks left that match the range */
 				break;
 			}
@@ -208,7 +208,8 @@ col_store_read(col_store *s, const char *key, int64_t since, int64_t until, size
 		rv.cur = bl[i].order;
 		rv.line = 0;
 		__atomic_add_fetch(&s->st.blocks_read, 1, __ATOMIC_RELAXED);
-		if ((err = col_seg_read_blocks(bl[i].fd, &bl[i].blk, 1, &tmp, rd_push, &rv, NULL)) != GT_OK)
+		if ((err = col_seg_read_blocks(bl[i].fd, &bl[i].blk, 1, &tmp, rd_push, &rv,
+		                               NULL)) != GT_OK)
 			break;
 		if ((err = rv.rv) != GT_OK)
 			break;
@@ -236,4 +237,3 @@ done:
 	*n = rv.n;
 	return GT_OK;
 }
-

@@ -36,9 +36,9 @@ enum { RS_KEY, RS_HOST, RS_DEVICE, RS_UUID, RS_MODEL, RS_GPU_ID, RS_N };
  * labels, which the caller writes through *m, *l and a. */
 static col_rec *
 rec_new(const rec_str_view str[RS_N], size_t nm, size_t nl, size_t strbytes, col_metric **m,
-    col_label **l, rec_alloc *a)
+        col_label **l, rec_alloc *a)
 {
-	size_t   size = sizeof(col_rec) + nm * sizeof(col_metric) + nl * sizeof(col_label) + strbytes;
+	size_t size = sizeof(col_rec) + nm * sizeof(col_metric) + nl * sizeof(col_label) + strbytes;
 	col_rec *r;
 	int      i;
 
@@ -79,8 +79,12 @@ col_rec_new_pb(col_rec **out, const Gtpb__V1__TelemetryRecord *pb, const char *k
 	col_metric  *m;
 	col_label   *l;
 	rec_alloc    a;
-	rec_str_view str[RS_N] = {rec_cstr(key ? key : pb->gpu_key), rec_cstr(pb->hostname),
-	    rec_cstr(pb->device), rec_cstr(pb->uuid), rec_cstr(pb->model), rec_cstr(pb->gpu_id)};
+	rec_str_view str[RS_N] = {rec_cstr(key ? key : pb->gpu_key),
+	                          rec_cstr(pb->hostname),
+	                          rec_cstr(pb->device),
+	                          rec_cstr(pb->uuid),
+	                          rec_cstr(pb->model),
+	                          rec_cstr(pb->gpu_id)};
 
 	for (i = 0; i < nm; i++)
 		strbytes += rec_cstr(pb->metrics[i]->key).n + 1;
@@ -118,7 +122,7 @@ wire_str(const uint8_t *p, size_t n)
  * Missing fields are the defaults ("" and 0), as protobuf-c unpacks them. */
 static gt_err
 wire_entry(const uint8_t *p, const uint8_t *end, int is_double, rec_str_view *k, rec_str_view *v,
-    double *d)
+           double *d)
 {
 	gt_pb_field f;
 
@@ -172,19 +176,19 @@ gt_err
 col_rec_new_wire(col_rec **out, const uint8_t *buf, size_t len, const char *key, size_t key_len)
 {
 	/* TelemetryRecord field number -> identity string slot (-1: not a string field) */
-	static const int8_t slot[11] = {-1, -1, RS_KEY, RS_HOST, -1, RS_DEVICE, RS_UUID, RS_MODEL,
-	    -1, -1, RS_GPU_ID};
-	const uint8_t *p, *end = buf + len;
-	gt_pb_field    f;
-	rec_str_view   str[RS_N];
-	wire_kept      kept[WIRE_KEEP], *e;
-	size_t         nm = 0, nl = 0, nk = 0, fm = 0, fl = 0, strbytes = 0, i;
-	int64_t        ts = 0;
-	int32_t        idx = 0;
-	col_rec       *r;
-	col_metric    *m;
-	col_label     *l;
-	rec_alloc      a;
+	static const int8_t slot[11] = {-1,      -1,       RS_KEY, RS_HOST, -1,       RS_DEVICE,
+	                                RS_UUID, RS_MODEL, -1,     -1,      RS_GPU_ID};
+	const uint8_t      *p, *end = buf + len;
+	gt_pb_field         f;
+	rec_str_view        str[RS_N];
+	wire_kept           kept[WIRE_KEEP], *e;
+	size_t              nm = 0, nl = 0, nk = 0, fm = 0, fl = 0, strbytes = 0, i;
+	int64_t             ts = 0;
+	int32_t             idx = 0;
+	col_rec            *r;
+	col_metric         *m;
+	col_label          *l;
+	rec_alloc           a;
 
 	for (i = 0; i < RS_N; i++)
 		str[i] = (rec_str_view){"", 0};
@@ -218,8 +222,8 @@ col_rec_new_wire(col_rec **out, const uint8_t *buf, size_t len, const char *key,
 		case 9:
 			e = nk < WIRE_KEEP ? &kept[nk++] : &tmp;
 			e->is_metric = f.num == 8;
-			if (f.type != GT_PB_LEN ||
-			    wire_entry(f.p, f.p + f.len, e->is_metric, &e->k, &e->v, &e->d) != GT_OK)
+			if (f.type != GT_PB_LEN || wire_entry(f.p, f.p + f.len, e->is_metric, &e->k,
+			                                      &e->v, &e->d) != GT_OK)
 				return GT_EPROTO;
 			if (e->is_metric)
 				nm++;
@@ -307,7 +311,7 @@ col_rec_pb_new(const col_rec *r, const char *const *metrics, size_t nm)
 	size_t                                   size, i, n = 0;
 
 	size = sizeof(*pb) + r->nmetrics * (sizeof(*me) + sizeof(*mp)) +
-	    r->nlabels * (sizeof(*le) + sizeof(*lp));
+	       r->nlabels * (sizeof(*le) + sizeof(*lp));
 	if ((pb = malloc(size)) == NULL)
 		return NULL;
 	gtpb__v1__telemetry_record__init(pb);

@@ -19,9 +19,9 @@
 static int
 line_delivery(const char *line, size_t len, col_delivery *id)
 {
-	static const char key[] = ",\"delivery\":\"";
-	const size_t      kl = sizeof(key) - 1;
-	size_t            i;
+	static const char  key[] = ",\"delivery\":\"";
+	const size_t       kl = sizeof(key) - 1;
+	size_t             i;
 	unsigned long long e, o;
 	unsigned           p;
 	char               tmp[80];
@@ -54,14 +54,14 @@ line_delivery(const char *line, size_t len, col_delivery *id)
 static gt_err
 seg_scan(col_store *s, store_gpu *g, store_seg *seg, uint64_t id_from, const col_store_recover *rc)
 {
-	char        path[SEG_PATH_MAX];
-	int         fd;
-	gt_buf      carry;
-	char       *buf;
+	char         path[SEG_PATH_MAX];
+	int          fd;
+	gt_buf       carry;
+	char        *buf;
 	const size_t bsz = 1 << 20;
-	uint64_t    pos = 0, line_off = 0;
-	ssize_t     n;
-	gt_err      rv = GT_OK;
+	uint64_t     pos = 0, line_off = 0;
+	ssize_t      n;
+	gt_err       rv = GT_OK;
 
 	col_seg_path(s, g, seg, path, sizeof(path));
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
@@ -96,7 +96,8 @@ seg_scan(col_store *s, store_gpu *g, store_seg *seg, uint64_t id_from, const col
 				ts = INT64_MIN;
 				s->st.bad_lines++;
 			}
-			if ((rv = col_seg_index_add(seg, s->cfg.index_every, line_off, len + 1, ts)) != GT_OK)
+			if ((rv = col_seg_index_add(seg, s->cfg.index_every, line_off, len + 1,
+			                            ts)) != GT_OK)
 				goto done;
 			if (rc && rc->scan_ids && rc->id && line_off >= id_from) {
 				col_delivery id = {0};
@@ -108,7 +109,8 @@ seg_scan(col_store *s, store_gpu *g, store_seg *seg, uint64_t id_from, const col
 			carry.len = 0;
 			i = start = (size_t)(nl - buf) + 1;
 		}
-		if (start < (size_t)n && (rv = gt_buf_append(&carry, buf + start, (size_t)n - start)) != GT_OK)
+		if (start < (size_t)n &&
+		    (rv = gt_buf_append(&carry, buf + start, (size_t)n - start)) != GT_OK)
 			goto done;
 	}
 	if (n < 0) {
@@ -122,7 +124,8 @@ seg_scan(col_store *s, store_gpu *g, store_seg *seg, uint64_t id_from, const col
 			goto done;
 		}
 		s->st.repaired_files++;
-		GT_LOGW("file.repair", GT_KV_STR("path", path), GT_KV_UINT("dropped_bytes", pos - line_off));
+		GT_LOGW("file.repair", GT_KV_STR("path", path),
+		        GT_KV_UINT("dropped_bytes", pos - line_off));
 	}
 	seg->size = line_off;
 done:
@@ -200,7 +203,8 @@ gpu_tail(col_store *s, store_gpu *g, const col_store_recover *rc)
 		col_seg_path(s, g, seg, path, sizeof(path));
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			continue;
-		rv = col_seg_read_blocks(fd, seg->blk + from, seg->nblk - from, &tmp, tail_cb, &t, NULL);
+		rv = col_seg_read_blocks(fd, seg->blk + from, seg->nblk - from, &tmp, tail_cb, &t,
+		                         NULL);
 		close(fd);
 		if (rv != GT_OK)
 			break;
@@ -267,9 +271,9 @@ typedef struct open_ctx {
 static void
 open_gpu_cb(const char *stem, void *val, void *arg)
 {
-	open_ctx  *o = arg;
-	store_gpu *g = val;
-	size_t     i;
+	open_ctx            *o = arg;
+	store_gpu           *g = val;
+	size_t               i;
 	const col_ckpt_file *ckf;
 	int                  rotated_since;
 	gt_err               rv;
@@ -299,8 +303,8 @@ open_gpu_cb(const char *stem, void *val, void *arg)
 	if (g->next_seq == 0)
 		g->next_seq = 1;
 	for (i = 0; i < g->nseg; i++) {
-		store_seg *seg = &g->segs[i];
-		uint64_t   from;
+		store_seg  *seg = &g->segs[i];
+		uint64_t    from;
 		struct stat sb;
 		char        path[SEG_PATH_MAX];
 
@@ -374,10 +378,12 @@ col_store_load(col_store *s, const col_store_recover *rc)
 		uint64_t   seq;
 		store_gpu *g;
 
-		if (!parse_name(de->d_name, stem, sizeof(stem), &seq) || strlen(stem) > COL_KEY_STEM_MAX)
+		if (!parse_name(de->d_name, stem, sizeof(stem), &seq) ||
+		    strlen(stem) > COL_KEY_STEM_MAX)
 			continue;
 		if ((g = col_map_find(stems, stem)) == NULL) {
-			if ((g = col_gpu_new(stem)) == NULL || col_map_put(stems, stem, g) != GT_OK) {
+			if ((g = col_gpu_new(stem)) == NULL ||
+			    col_map_put(stems, stem, g) != GT_OK) {
 				col_gpu_free(g);
 				rv = GT_ENOMEM;
 				break;
@@ -404,4 +410,3 @@ fail:
 	col_map_free(stems);
 	return rv;
 }
-

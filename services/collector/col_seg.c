@@ -135,7 +135,7 @@ col_gpu_max_ts(const store_gpu *g)
 /* Read the bytes of blocks [b0, b1) of seg and decode every line; cb per record. */
 gt_err
 col_seg_read_blocks(int fd, const store_blk *blk, size_t nb, gt_buf *tmp,
-    void (*cb)(col_rec *r, void *arg), void *arg, uint64_t *bad)
+                    void (*cb)(col_rec *r, void *arg), void *arg, uint64_t *bad)
 {
 	size_t i;
 
@@ -165,4 +165,3 @@ col_seg_read_blocks(int fd, const store_blk *blk, size_t nb, gt_buf *tmp,
 	}
 	return GT_OK;
 }
-

@@ -31,7 +31,6 @@
 #include "gt/gt_time.h"
 #include "gtpb/v1/collector.pb-c.h"
 
-
 /* ---- configuration ---- */
 
 static const char *const fsync_choices[] = {"always", "interval", "never", NULL};
@@ -41,31 +40,48 @@ static const gt_cfg_opt col_opts[] = {
     GT_CFG_STR("mq-url", col_config, mq_url, "tcp://127.0.0.1:9091", "gt-mq RPC URL"),
     GT_CFG_STR("topic", col_config, topic, "gpu-telemetry", "topic to consume"),
     GT_CFG_STR("group", col_config, group, "collectors", "consumer group"),
-    GT_CFG_STR("consumer", col_config, consumer, "", "consumer name in the group (default: hostname; keep it stable across restarts)"),
+    GT_CFG_STR("consumer", col_config, consumer, "",
+               "consumer name in the group (default: hostname; keep it stable across restarts)"),
     GT_CFG_STR("token", col_config, token, "", "shared token for gt-mq and for this service's RPC"),
     GT_CFG_INT("workers", col_config, workers, "4", 1, 64, "decode/validate worker threads"),
     GT_CFG_INT("fetchers", col_config, fetchers, "1", 1, 8, "Fetch calls in flight"),
-    GT_CFG_INT("fetch-max", col_config, fetch_max, "10000", 1, 100000, "deliveries per Fetch (the broker also caps a response at 4 MiB)"),
-    GT_CFG_DUR("fetch-wait", col_config, fetch_wait, "500ms", 0, 60 * GT_NS_PER_S, "Fetch long-poll wait"),
+    GT_CFG_INT("fetch-max", col_config, fetch_max, "10000", 1, 100000,
+               "deliveries per Fetch (the broker also caps a response at 4 MiB)"),
+    GT_CFG_DUR("fetch-wait", col_config, fetch_wait, "500ms", 0, 60 * GT_NS_PER_S,
+               "Fetch long-poll wait"),
     GT_CFG_STR("data-dir", col_config, data_dir, "data", "directory of the per-GPU JSONL files"),
-    GT_CFG_ENUM("fsync", col_config, fsync, "interval", fsync_choices, "when written records are fsynced before the ack: always|interval|never"),
-    GT_CFG_DUR("fsync-interval", col_config, fsync_interval, "200ms", GT_NS_PER_MS, 60 * GT_NS_PER_S, "fsync (then ack) period with --fsync interval"),
-    GT_CFG_BOOL("checkpoint", col_config, checkpoint, "true", "keep a checkpoint of stored offsets (exactly-once storage across restarts)"),
-    GT_CFG_STR("checkpoint-file", col_config, checkpoint_file, "", "checkpoint path (default <data-dir>/.checkpoint.json)"),
-    GT_CFG_DUR("checkpoint-interval", col_config, checkpoint_interval, "1s", GT_NS_PER_MS, 3600 * GT_NS_PER_S, "checkpoint save period"),
-    GT_CFG_INT("max-entries", col_config, max_entries, "1000", 1, 10000000, "records kept in memory per GPU"),
-    GT_CFG_INT("max-cache-bytes", col_config, max_cache_bytes, "268435456", 0, INT64_MAX, "memory budget of the cache (0 = unlimited); LRU GPUs are evicted"),
-    GT_CFG_INT("rotate-bytes", col_config, rotate_bytes, "67108864", 0, INT64_MAX, "rotate a GPU file past this size (0 = never)"),
-    GT_CFG_DUR("retention", col_config, retention, "0", 0, INT64_MAX, "delete rotated files older than this (0 = keep)"),
-    GT_CFG_INT("retention-bytes", col_config, retention_bytes, "0", 0, INT64_MAX, "per GPU: delete the oldest rotated files past this size (0 = keep)"),
-    GT_CFG_INT("index-every", col_config, index_every, "128", 1, 1000000, "lines per sparse time-index block"),
+    GT_CFG_ENUM("fsync", col_config, fsync, "interval", fsync_choices,
+                "when written records are fsynced before the ack: always|interval|never"),
+    GT_CFG_DUR("fsync-interval", col_config, fsync_interval, "200ms", GT_NS_PER_MS,
+               60 * GT_NS_PER_S, "fsync (then ack) period with --fsync interval"),
+    GT_CFG_BOOL("checkpoint", col_config, checkpoint, "true",
+                "keep a checkpoint of stored offsets (exactly-once storage across restarts)"),
+    GT_CFG_STR("checkpoint-file", col_config, checkpoint_file, "",
+               "checkpoint path (default <data-dir>/.checkpoint.json)"),
+    GT_CFG_DUR("checkpoint-interval", col_config, checkpoint_interval, "1s", GT_NS_PER_MS,
+               3600 * GT_NS_PER_S, "checkpoint save period"),
+    GT_CFG_INT("max-entries", col_config, max_entries, "1000", 1, 10000000,
+               "records kept in memory per GPU"),
+    GT_CFG_INT("max-cache-bytes", col_config, max_cache_bytes, "268435456", 0, INT64_MAX,
+               "memory budget of the cache (0 = unlimited); LRU GPUs are evicted"),
+    GT_CFG_INT("rotate-bytes", col_config, rotate_bytes, "67108864", 0, INT64_MAX,
+               "rotate a GPU file past this size (0 = never)"),
+    GT_CFG_DUR("retention", col_config, retention, "0", 0, INT64_MAX,
+               "delete rotated files older than this (0 = keep)"),
+    GT_CFG_INT("retention-bytes", col_config, retention_bytes, "0", 0, INT64_MAX,
+               "per GPU: delete the oldest rotated files past this size (0 = keep)"),
+    GT_CFG_INT("index-every", col_config, index_every, "128", 1, 1000000,
+               "lines per sparse time-index block"),
     GT_CFG_INT("api-port", col_config, api_port, "8080", 0, 65535, "HTTP port (0 = ephemeral)"),
     GT_CFG_STR("bind", col_config, bind, "0.0.0.0", "HTTP bind address"),
-    GT_CFG_INT("http-workers", col_config, http_workers, "2", 1, 64, "threads for file-reading HTTP routes"),
+    GT_CFG_INT("http-workers", col_config, http_workers, "2", 1, 64,
+               "threads for file-reading HTTP routes"),
     GT_CFG_STR("rpc-url", col_config, rpc_url, "tcp://0.0.0.0:9093", "TelemetryService RPC URL"),
     GT_CFG_INT("rpc-workers", col_config, rpc_workers, "2", 1, 64, "RPC handler threads"),
-    GT_CFG_STR("pub-url", col_config, pub_url, "tcp://0.0.0.0:9094", "live feed (nng PUB) URL; empty = off"),
-    GT_CFG_ENUM("log-level", col_config, log_level, "info", level_choices, "debug|info|warn|error|off"),
+    GT_CFG_STR("pub-url", col_config, pub_url, "tcp://0.0.0.0:9094",
+               "live feed (nng PUB) URL; empty = off"),
+    GT_CFG_ENUM("log-level", col_config, log_level, "info", level_choices,
+                "debug|info|warn|error|off"),
 };
 
 gt_err
@@ -73,7 +89,8 @@ col_config_load(col_config *cfg, int argc, char **argv)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	return gt_cfg_load(col_opts, GT_NELEM(col_opts), cfg, argc, argv, "gt-collector",
-	    "consume GPU telemetry from gt-mq, store per-GPU JSONL + a memory cache, serve queries");
+	                   "consume GPU telemetry from gt-mq, store per-GPU JSONL + a memory "
+	                   "cache, serve queries");
 }
 
 void
@@ -130,7 +147,7 @@ pub_flush_cb(const char *key, void *val, void *arg)
 
 static void
 on_stored(void *arg, col_rec *const *recs, const uint8_t *const *payloads, const size_t *lens,
-    size_t n)
+          size_t n)
 {
 	col_server *s = arg;
 	size_t      i;
@@ -138,9 +155,9 @@ on_stored(void *arg, col_rec *const *recs, const uint8_t *const *payloads, const
 	if (!s->pub_open)
 		return;
 	for (i = 0; i < n; i++) {
-		gt_buf  *b = col_map_find_h(s->pub_bufs, recs[i]->gpu_key, recs[i]->key_hash);
-		uint8_t  hdr[11];
-		size_t   hl = 0;
+		gt_buf *b = col_map_find_h(s->pub_bufs, recs[i]->gpu_key, recs[i]->key_hash);
+		uint8_t hdr[11];
+		size_t  hl = 0;
 
 		if (b == NULL) {
 			if ((b = calloc(1, sizeof(*b))) == NULL)
@@ -207,7 +224,8 @@ col_server_stats_json(col_server *s, gt_buf *b)
 	gt_json_uint(b, cs.evicted_gpus);
 	/* lag: fetched but not yet acked (in the pipeline or waiting for fsync) */
 	gt_json_key(b, &first, "lag");
-	gt_json_uint(b, st.fetched > st.acked + st.invalid ? st.fetched - st.acked - st.invalid : 0);
+	gt_json_uint(b,
+	             st.fetched > st.acked + st.invalid ? st.fetched - st.acked - st.invalid : 0);
 	gt_json_key(b, &first, "write_latency_ms");
 	gt_buf_printf(b, "{\"p50\":%.3f,\"p99\":%.3f}", st.write_p50_ms, st.write_p99_ms);
 	gt_json_key(b, &first, "fsync_latency_ms");
@@ -352,7 +370,8 @@ col_server_new(col_server **out, const col_config *cfg)
 			GT_LOGW("checkpoint.corrupt", GT_KV_STR("path", s->ckpt_path));
 		else if (rv == GT_OK)
 			GT_LOGI("checkpoint.loaded", GT_KV_STR("path", s->ckpt_path),
-			    GT_KV_UINT("intervals", col_ckpt_intervals(s->ckpt)), GT_KV_UINT("files", nfiles));
+			        GT_KV_UINT("intervals", col_ckpt_intervals(s->ckpt)),
+			        GT_KV_UINT("files", nfiles));
 		else if (rv != GT_ENOENT)
 			goto fail;
 	}
@@ -387,10 +406,12 @@ col_server_new(col_server **out, const col_config *cfg)
 
 			col_store_stats_get(s->store, &fs);
 			col_cache_stats_get(s->cache, &cs);
-			GT_LOGI("recovery.done", GT_KV_UINT("gpus", fs.gpus), GT_KV_UINT("lines", fs.lines),
-			    GT_KV_UINT("cache_entries", cs.entries), GT_KV_UINT("repaired_files", fs.repaired_files),
-			    GT_KV_UINT("intervals", col_ckpt_intervals(s->ckpt)),
-			    GT_KV_DBL("seconds", (double)(gt_mono_ns() - t0) / 1e9));
+			GT_LOGI("recovery.done", GT_KV_UINT("gpus", fs.gpus),
+			        GT_KV_UINT("lines", fs.lines),
+			        GT_KV_UINT("cache_entries", cs.entries),
+			        GT_KV_UINT("repaired_files", fs.repaired_files),
+			        GT_KV_UINT("intervals", col_ckpt_intervals(s->ckpt)),
+			        GT_KV_DBL("seconds", (double)(gt_mono_ns() - t0) / 1e9));
 		}
 	}
 	if (cfg->consumer && *cfg->consumer) {
@@ -422,16 +443,22 @@ col_server_new(col_server **out, const col_config *cfg)
 	kcfg.retention_every_ns = 10 * GT_NS_PER_S;
 	kcfg.queue_batches = 4;
 	if ((rv = col_consumer_new(&s->consumer, &kcfg, s->store, s->cache, s->ckpt, s->metrics,
-	         on_stored, s)) != GT_OK)
+	                           on_stored, s)) != GT_OK)
 		goto fail;
-	s->m_pub = gt_metrics_counter(s->metrics, "pub_messages_total", NULL, "live feed messages sent");
-	s->m_pub_drop = gt_metrics_counter(s->metrics, "pub_dropped_total", NULL, "live feed messages not sent");
+	s->m_pub =
+	    gt_metrics_counter(s->metrics, "pub_messages_total", NULL, "live feed messages sent");
+	s->m_pub_drop = gt_metrics_counter(s->metrics, "pub_dropped_total", NULL,
+	                                   "live feed messages not sent");
 	s->m_query = gt_metrics_hist(s->metrics, "query_seconds", NULL, "GET /telemetry latency");
-	gt_metrics_gauge_fn(s->metrics, "cache_entries", NULL, "records in the memory cache", g_cache_entries, s->cache);
-	gt_metrics_gauge_fn(s->metrics, "cache_bytes", NULL, "bytes in the memory cache", g_cache_bytes, s->cache);
-	gt_metrics_gauge_fn(s->metrics, "cache_hit_ratio", NULL, "queries answered from the cache", g_cache_hit_rate, s->cache);
+	gt_metrics_gauge_fn(s->metrics, "cache_entries", NULL, "records in the memory cache",
+	                    g_cache_entries, s->cache);
+	gt_metrics_gauge_fn(s->metrics, "cache_bytes", NULL, "bytes in the memory cache",
+	                    g_cache_bytes, s->cache);
+	gt_metrics_gauge_fn(s->metrics, "cache_hit_ratio", NULL, "queries answered from the cache",
+	                    g_cache_hit_rate, s->cache);
 	gt_metrics_gauge_fn(s->metrics, "gpus", NULL, "GPUs with files", g_gpus, s->store);
-	gt_metrics_gauge_fn(s->metrics, "file_entries", NULL, "records in the files", g_lines, s->store);
+	gt_metrics_gauge_fn(s->metrics, "file_entries", NULL, "records in the files", g_lines,
+	                    s->store);
 	*out = s;
 	return GT_OK;
 fail:
@@ -478,7 +505,8 @@ col_server_start(col_server *s)
 			return gt_err_from_nng(nrv);
 		s->pub_open = 1;
 		if ((nrv = nng_listen(s->pub, cfg->pub_url, &l, 0)) != 0) {
-			GT_LOGE("pub.listen_failed", GT_KV_STR("url", cfg->pub_url), GT_KV_STR("error", nng_strerror(nrv)));
+			GT_LOGE("pub.listen_failed", GT_KV_STR("url", cfg->pub_url),
+			        GT_KV_STR("error", nng_strerror(nrv)));
 			return gt_err_from_nng(nrv);
 		}
 		if (strncmp(cfg->pub_url, "tcp", 3) == 0)
@@ -510,9 +538,9 @@ col_server_start(col_server *s)
 	if ((rv = col_consumer_start(s->consumer)) != GT_OK)
 		return rv;
 	GT_LOGI("service.ready", GT_KV_INT("http_port", gt_http_port(s->http)),
-	    GT_KV_STR("rpc_url", s->rpc_url), GT_KV_STR("pub_url", s->pub_url),
-	    GT_KV_STR("mq_url", cfg->mq_url), GT_KV_STR("consumer", s->consumer_name),
-	    GT_KV_STR("data_dir", cfg->data_dir));
+	        GT_KV_STR("rpc_url", s->rpc_url), GT_KV_STR("pub_url", s->pub_url),
+	        GT_KV_STR("mq_url", cfg->mq_url), GT_KV_STR("consumer", s->consumer_name),
+	        GT_KV_STR("data_dir", cfg->data_dir));
 	return GT_OK;
 }
 

@@ -20,22 +20,22 @@
 #define COL_VERSION "0.1.0"
 
 struct col_server {
-	const col_config *cfg;
-	char             *consumer_name, *ckpt_path;
-	int64_t           start_mono;
-	gt_metrics       *metrics;
-	col_cache        *cache;
-	col_ckpt         *ckpt;
-	col_store        *store;
-	col_consumer     *consumer;
-	gt_rpc_server    *rpc;
-	gt_http          *http;
-	nng_socket        pub;
-	int               pub_open;
-	char              rpc_url[256], pub_url[256];
-	col_map          *pub_bufs; /* writer thread only: gpu key -> gt_buf* */
-	gt_counter       *m_pub, *m_pub_drop;
-	gt_hist          *m_query;
+	const col_config                  *cfg;
+	char                              *consumer_name, *ckpt_path;
+	int64_t                            start_mono;
+	gt_metrics                        *metrics;
+	col_cache                         *cache;
+	col_ckpt                          *ckpt;
+	col_store                         *store;
+	col_consumer                      *consumer;
+	gt_rpc_server                     *rpc;
+	gt_http                           *http;
+	nng_socket                         pub;
+	int                                pub_open;
+	char                               rpc_url[256], pub_url[256];
+	col_map                           *pub_bufs; /* writer thread only: gpu key -> gt_buf* */
+	gt_counter                        *m_pub, *m_pub_drop;
+	gt_hist                           *m_query;
 	Gtpb__V1__TelemetryService_Service svc;
 };
 

@@ -14,11 +14,11 @@
 /* A unit of durability: fsync these descriptors, then write this checkpoint document, then
  * ack these ids. Built by the writer, run by the syncer thread in order. */
 struct sync_job {
-	int    *fds;
-	size_t  nfds;
-	id_vec  acks;
-	gt_buf  ckpt;
-	int     has_ckpt;
+	int   *fds;
+	size_t nfds;
+	id_vec acks;
+	gt_buf ckpt;
+	int    has_ckpt;
 };
 
 static void
@@ -45,7 +45,8 @@ ack_ids(col_consumer *c, gt_rpc_stub *stub, const id_vec *v)
 		req.ids = ids;
 		for (tries = 0; tries < 3; tries++) {
 			if ((rv = gt_rpc_call_by_name(stub, "Ack", &req.base, &out)) == GT_OK ||
-			    stub->status.code == GT_RPC_NOT_FOUND || stub->status.code == GT_RPC_INVALID_ARGUMENT)
+			    stub->status.code == GT_RPC_NOT_FOUND ||
+			    stub->status.code == GT_RPC_INVALID_ARGUMENT)
 				break;
 			gt_sleep_ns(50 * GT_NS_PER_MS);
 		}
@@ -57,8 +58,9 @@ ack_ids(col_consumer *c, gt_rpc_stub *stub, const id_vec *v)
 			/* NOT_FOUND: another epoch or a rebalanced partition. Either way the broker
 			 * redelivers and the checkpoint marks turn that into a plain ack. */
 			gt_counter_add(c->m_ackfail, n);
-			GT_LOGW("consumer.ack_failed", GT_KV_STR("code", gt_rpc_code_name(stub->status.code)),
-			    GT_KV_STR("detail", stub->status.message), GT_KV_UINT("ids", n));
+			GT_LOGW("consumer.ack_failed",
+			        GT_KV_STR("code", gt_rpc_code_name(stub->status.code)),
+			        GT_KV_STR("detail", stub->status.message), GT_KV_UINT("ids", n));
 		}
 		i += n;
 	}
@@ -106,7 +108,8 @@ col_syncer_main(void *arg)
 			gt_err rv = col_ckpt_write(c->ckpt_path, j->ckpt.data, j->ckpt.len);
 
 			if (rv != GT_OK)
-				GT_LOGE("checkpoint.save_failed", GT_KV_STR("path", c->ckpt_path), GT_KV_ERR(rv));
+				GT_LOGE("checkpoint.save_failed", GT_KV_STR("path", c->ckpt_path),
+				        GT_KV_ERR(rv));
 			else
 				atomic_fetch_add(&c->checkpoints, 1);
 		}
@@ -123,19 +126,19 @@ col_syncer_main(void *arg)
 static void
 nack_invalid(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 {
-	size_t                 n = b->fetch.n, i, k;
-	Gtpb__V1__DeliveryId  *idv, **ids;
-	const char            *done[16];
-	size_t                 ndone = 0;
+	size_t                n = b->fetch.n, i, k;
+	Gtpb__V1__DeliveryId *idv, **ids;
+	const char           *done[16];
+	size_t                ndone = 0;
 
 	idv = malloc(n * sizeof(*idv));
 	ids = malloc(n * sizeof(*ids));
 	if (idv == NULL || ids == NULL)
 		goto out; /* not acked either: redelivered, then dead-lettered after the retries */
 	for (;;) {
-		const char            *reason = NULL;
-		Gtpb__V1__NackRequest  req = GTPB__V1__NACK_REQUEST__INIT;
-		ProtobufCMessage      *out = NULL;
+		const char           *reason = NULL;
+		Gtpb__V1__NackRequest req = GTPB__V1__NACK_REQUEST__INIT;
+		ProtobufCMessage     *out = NULL;
 
 		for (i = 0, k = 0; i < n; i++) {
 			const char    *r = b->items[i].reason;
@@ -167,12 +170,14 @@ nack_invalid(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 		req.ids = ids;
 		req.reason = (char *)reason;
 		req.dead_letter = 1;
-		GT_LOGW("consumer.invalid_record", GT_KV_STR("reason", reason), GT_KV_UINT("count", k),
-		    GT_KV_UINT("partition", ids[0]->partition), GT_KV_UINT("offset", ids[0]->offset));
+		GT_LOGW("consumer.invalid_record", GT_KV_STR("reason", reason),
+		        GT_KV_UINT("count", k), GT_KV_UINT("partition", ids[0]->partition),
+		        GT_KV_UINT("offset", ids[0]->offset));
 		if (gt_rpc_call_by_name(stub, "Nack", &req.base, &out) == GT_OK)
 			protobuf_c_message_free_unpacked(out, NULL);
 		else
-			GT_LOGW("consumer.nack_failed", GT_KV_STR("code", gt_rpc_code_name(stub->status.code)));
+			GT_LOGW("consumer.nack_failed",
+			        GT_KV_STR("code", gt_rpc_code_name(stub->status.code)));
 	}
 out:
 	free(ids);
@@ -233,15 +238,15 @@ store_floor(void *store, const char *key)
 static void
 writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 {
-	uint64_t                 epoch = b->fetch.epoch;
-	size_t                   n = b->fetch.n, i, k = 0;
-	col_rec                **recs = NULL;
-	const uint8_t          **pays = NULL;
-	size_t                  *lens = NULL;
-	int64_t                  t0;
-	int                      rotated = 0;
-	gt_err                   rv = GT_OK, arv = GT_OK;
-	uint64_t                 dups = 0, invalid = 0;
+	uint64_t        epoch = b->fetch.epoch;
+	size_t          n = b->fetch.n, i, k = 0;
+	col_rec       **recs = NULL;
+	const uint8_t **pays = NULL;
+	size_t         *lens = NULL;
+	int64_t         t0;
+	int             rotated = 0;
+	gt_err          rv = GT_OK, arv = GT_OK;
+	uint64_t        dups = 0, invalid = 0;
 
 	pthread_mutex_lock(&b->mtx);
 	while (b->left > 0)
@@ -275,9 +280,9 @@ writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 	lens = c->wlens;
 	t0 = gt_mono_ns();
 	for (i = 0; i < n; i++) {
-		cons_item          *it = &b->items[i];
-		const col_dlv      *d = &b->fetch.v[i];
-		cons_chunk         *ch = &b->chunks[i / CHUNK];
+		cons_item     *it = &b->items[i];
+		const col_dlv *d = &b->fetch.v[i];
+		cons_chunk    *ch = &b->chunks[i / CHUNK];
 
 		if (!d->has_id)
 			continue;
@@ -285,7 +290,8 @@ writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 			invalid++;
 			continue;
 		}
-		if (d->epoch == epoch && col_ckpt_seen(c->ckpt, d->epoch, d->partition, d->offset)) {
+		if (d->epoch == epoch &&
+		    col_ckpt_seen(c->ckpt, d->epoch, d->partition, d->offset)) {
 			dups++;
 			col_ids_push(&c->pending, d);
 			continue;
@@ -293,7 +299,7 @@ writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 		/* on failure the rest stays unacked (redelivered); what was appended is
 		 * still committed and acked below */
 		if ((arv = col_store_append(c->store, it->rec, ch->lines.data + it->line_off,
-		         it->line_len)) != GT_OK)
+		                            it->line_len)) != GT_OK)
 			break;
 		recs[k] = it->rec;
 		pays[k] = d->payload;
@@ -365,4 +371,3 @@ col_writer_main(void *arg)
 	gt_queue_close(c->syncq);
 	return NULL;
 }
-

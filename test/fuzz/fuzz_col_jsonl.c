@@ -22,7 +22,8 @@ same_rec(const col_rec *a, const col_rec *b)
 	FUZZ_CHECK(a->ts_ns == b->ts_ns && a->gpu_index == b->gpu_index);
 	FUZZ_CHECK(a->nmetrics == b->nmetrics && a->nlabels == b->nlabels);
 	for (i = 0; i < a->nmetrics; i++) { /* JSON objects are unordered: find by name */
-		for (j = 0; j < b->nmetrics && strcmp(a->metrics[i].name, b->metrics[j].name) != 0; j++)
+		for (j = 0; j < b->nmetrics && strcmp(a->metrics[i].name, b->metrics[j].name) != 0;
+		     j++)
 			;
 		FUZZ_CHECK(j < b->nmetrics);
 		FUZZ_CHECK(memcmp(&a->metrics[i].value, &b->metrics[j].value, sizeof(double)) == 0);
@@ -52,7 +53,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	same_rec(r, r2);
 	FUZZ_CHECK(id.valid == id2.valid);
 	if (id.valid)
-		FUZZ_CHECK(id.epoch == id2.epoch && id.partition == id2.partition && id.offset == id2.offset);
+		FUZZ_CHECK(id.epoch == id2.epoch && id.partition == id2.partition &&
+		           id.offset == id2.offset);
 	FUZZ_CHECK(col_jsonl_peek_ts(line.data, line.len - 1, &ts) == GT_OK && ts == r->ts_ns);
 	col_rec_rele(r);
 	col_rec_rele(r2);

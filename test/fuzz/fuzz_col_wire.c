@@ -61,10 +61,12 @@ check_fetch(const uint8_t *p, size_t n)
 			const col_dlv            *v = &f.v[i];
 
 			FUZZ_CHECK(v->attempt == d->attempt);
-			FUZZ_CHECK(v->has_id == (d->id != NULL) && v->has_msg == (d->message != NULL));
+			FUZZ_CHECK(v->has_id == (d->id != NULL) &&
+			           v->has_msg == (d->message != NULL));
 			if (d->id)
-				FUZZ_CHECK(v->epoch == d->id->epoch && v->partition == d->id->partition &&
-				    v->offset == d->id->offset);
+				FUZZ_CHECK(v->epoch == d->id->epoch &&
+				           v->partition == d->id->partition &&
+				           v->offset == d->id->offset);
 			if (d->message) {
 				size_t kl = strlen(d->message->key);
 
@@ -72,7 +74,8 @@ check_fetch(const uint8_t *p, size_t n)
 				FUZZ_CHECK(memcmp(v->key, d->message->key, kl) == 0);
 				FUZZ_CHECK(v->payload_len == d->message->payload.len);
 				FUZZ_CHECK(v->payload_len == 0 ||
-				    memcmp(v->payload, d->message->payload.data, v->payload_len) == 0);
+				           memcmp(v->payload, d->message->payload.data,
+				                  v->payload_len) == 0);
 			}
 		}
 		protobuf_c_message_free_unpacked(&pb->base, NULL);

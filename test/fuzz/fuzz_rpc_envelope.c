@@ -40,7 +40,8 @@ check_request(const uint8_t *p, size_t n)
 		FUZZ_CHECK(same_str(e.token, e.token_len, pb->token));
 		FUZZ_CHECK(e.deadline_ms == pb->deadline_ms && e.request_id == pb->request_id);
 		FUZZ_CHECK(e.payload_len == pb->payload.len &&
-		    (e.payload_len == 0 || memcmp(e.payload, pb->payload.data, e.payload_len) == 0));
+		           (e.payload_len == 0 ||
+		            memcmp(e.payload, pb->payload.data, e.payload_len) == 0));
 		/* re-encode: head, then the payload bytes at the returned offset */
 		head = gt__rpc_req_head_size(&e, e.payload_len);
 		out = malloc(head + e.payload_len + 1);
@@ -49,7 +50,8 @@ check_request(const uint8_t *p, size_t n)
 		if (e.payload_len)
 			memcpy(out + on, e.payload, e.payload_len);
 		FUZZ_CHECK(gt__rpc_req_decode(out, head + e.payload_len, &e2) == GT_OK);
-		FUZZ_CHECK(e2.method_len == e.method_len && memcmp(e2.method, e.method, e.method_len) == 0);
+		FUZZ_CHECK(e2.method_len == e.method_len &&
+		           memcmp(e2.method, e.method, e.method_len) == 0);
 		/* the encoder writes no deadline for <= 0 ("none") */
 		FUZZ_CHECK(e2.deadline_ms == (e.deadline_ms > 0 ? e.deadline_ms : 0));
 		FUZZ_CHECK(e2.request_id == e.request_id);
@@ -72,7 +74,7 @@ check_response(const uint8_t *p, size_t n)
 	FUZZ_CHECK(e.code == pb->code && e.request_id == pb->request_id);
 	FUZZ_CHECK(same_str(e.message, e.message_len, pb->message));
 	FUZZ_CHECK(e.payload_len == pb->payload.len &&
-	    (e.payload_len == 0 || memcmp(e.payload, pb->payload.data, e.payload_len) == 0));
+	           (e.payload_len == 0 || memcmp(e.payload, pb->payload.data, e.payload_len) == 0));
 	protobuf_c_message_free_unpacked(&pb->base, NULL);
 }
 

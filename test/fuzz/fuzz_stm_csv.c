@@ -16,8 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static gt_err
 emit(Gtpb__V1__TelemetryRecord *rec, const stm_rec_info *info, void *arg)
 {
-	size_t                     n = stm_codec_size(rec), n2 = gtpb__v1__telemetry_record__get_packed_size(rec);
-	uint8_t                   *a = malloc(n + 1), *b = malloc(n2 + 1);
+	size_t   n = stm_codec_size(rec), n2 = gtpb__v1__telemetry_record__get_packed_size(rec);
+	uint8_t *a = malloc(n + 1), *b = malloc(n2 + 1);
 	Gtpb__V1__TelemetryRecord *back;
 
 	(void)info;
@@ -38,12 +38,12 @@ emit(Gtpb__V1__TelemetryRecord *rec, const stm_rec_info *info, void *arg)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int         quiet_logs;
-	stm_reader_cfg     cfg = {STM_FMT_AUTO, NULL, "fuzz-host", 1};
-	stm_reader        *r = NULL;
-	stm_reader_stats   st;
-	uint64_t           emitted = 0;
-	size_t             cut;
+	static int       quiet_logs;
+	stm_reader_cfg   cfg = {STM_FMT_AUTO, NULL, "fuzz-host", 1};
+	stm_reader      *r = NULL;
+	stm_reader_stats st;
+	uint64_t         emitted = 0;
+	size_t           cut;
 
 	if (!quiet_logs) {
 		gt_log_set_level(GT_LOG_OFF); /* the reader logs bad headers */

@@ -32,8 +32,9 @@ typedef struct gt_pb_field {
  * lengths are read exactly as protobuf-c reads them, so hand-written decoders built on this
  * accept and refuse the same inputs as the generated code (the fuzz targets check it): a tag
  * is at most 5 bytes kept to 32 bits (a first byte without field bits is an error; the number
- * may then still be 0 or past 2^29 - 1: an unknown field), a length at most 5 bytes, groups (types 3, 4) and types 6, 7 are errors. Inline: decoders call it for every
- * field of every record. Any thread. */
+ * may then still be 0 or past 2^29 - 1: an unknown field), a length at most 5 bytes, groups (types
+ * 3, 4) and types 6, 7 are errors. Inline: decoders call it for every field of every record. Any
+ * thread. */
 static inline __attribute__((always_inline)) gt_err
 gt_pb_next_field(const uint8_t **pp, const uint8_t *end, gt_pb_field *f)
 {

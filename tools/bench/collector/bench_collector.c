@@ -47,21 +47,21 @@ publish(gt_rpc_client *cli)
 	size_t      done = 0, batch = 1000;
 	uint64_t    seq = 0;
 	const char *metric_names[] = {"temperature", "utilization", "memory_used", "memory_free",
-	    "power_draw", "sm_clock", "mem_clock", "fan_speed"};
+	                              "power_draw",  "sm_clock",    "mem_clock",   "fan_speed"};
 
 	gt_rpc_stub_init(&stub, cli, &gtpb__v1__message_queue__descriptor, 30 * GT_NS_PER_S);
 	while (done < n_records) {
-		size_t                   k = n_records - done < batch ? n_records - done : batch, i, m;
+		size_t k = n_records - done < batch ? n_records - done : batch, i, m;
 		Gtpb__V1__PublishRequest req = GTPB__V1__PUBLISH_REQUEST__INIT;
 		Gtpb__V1__Message       *msgs = calloc(k, sizeof(*msgs));
 		Gtpb__V1__Message      **mp = calloc(k, sizeof(*mp));
-		char (*keys)[48] = calloc(k, 48);
-		ProtobufCMessage        *out = NULL;
-		int                      tries;
+		char(*keys)[48] = calloc(k, 48);
+		ProtobufCMessage *out = NULL;
+		int               tries;
 
 		for (i = 0; i < k; i++) {
-			size_t                                  idx = done + i;
-			Gtpb__V1__TelemetryRecord               r = GTPB__V1__TELEMETRY_RECORD__INIT;
+			size_t                    idx = done + i;
+			Gtpb__V1__TelemetryRecord r = GTPB__V1__TELEMETRY_RECORD__INIT;
 			Gtpb__V1__TelemetryRecord__MetricsEntry me[8], *mep[8];
 			Gtpb__V1__TelemetryRecord__LabelsEntry  le, *lep[1] = {&le};
 			char                                    host[32];
@@ -193,7 +193,8 @@ print_thread_cpu(pid_t pid)
 		fclose(f);
 		buf[n] = '\0';
 		if ((lp = strchr(buf, '(')) == NULL || (rp = strrchr(buf, ')')) == NULL ||
-		    sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		    sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+		           &st) != 2)
 			continue;
 		*rp = '\0';
 		for (i = 0; i < nt && strcmp(t[i].name, lp + 1) != 0; i++)
@@ -227,7 +228,8 @@ query_lat(int port, const char *extra, double *p50, double *p99)
 	for (i = 0; i < n_queries; i++) {
 		int64_t t0;
 
-		snprintf(path, sizeof(path), "/telemetry/GPU-bench-%04zu?limit=100%s", i % n_gpus, extra);
+		snprintf(path, sizeof(path), "/telemetry/GPU-bench-%04zu?limit=100%s", i % n_gpus,
+		         extra);
 		t0 = gt_mono_ns();
 		if (gt_test_http(port, "GET", path, NULL, NULL, 0, NULL, NULL) != 200)
 			fprintf(stderr, "query failed: %s\n", path);
@@ -272,10 +274,21 @@ main(int argc, char **argv)
 		int            port;
 		int64_t        t0, t1, acked = 0;
 		double         mq_cpu0, col_cpu, mq_cpu;
-		const char    *margv[] = {"gt-mq", "--port", "0", "--bind", "127.0.0.1", "--rpc-url",
-		       "tcp://127.0.0.1:0", "--pub-url", "", "--max-topic-bytes", "4294967296", NULL};
+		const char    *margv[] = {"gt-mq",
+		                          "--port",
+		                          "0",
+		                          "--bind",
+		                          "127.0.0.1",
+		                          "--rpc-url",
+		                          "tcp://127.0.0.1:0",
+		                          "--pub-url",
+		                          "",
+		                          "--max-topic-bytes",
+		                          "4294967296",
+		                          NULL};
 
-		if (gt_proc_start(&mq, margv, NULL) != GT_OK || gt_proc_wait_ready(mq, 20 * GT_NS_PER_S) != GT_OK) {
+		if (gt_proc_start(&mq, margv, NULL) != GT_OK ||
+		    gt_proc_wait_ready(mq, 20 * GT_NS_PER_S) != GT_OK) {
 			fprintf(stderr, "gt-mq did not start (GT_BIN_DIR?)\n");
 			return 1;
 		}
@@ -284,10 +297,26 @@ main(int argc, char **argv)
 		if (publish(cli) != 0)
 			return 1;
 		{
-			const char *cargv[] = {"gt-collector", "--api-port", "0", "--bind", "127.0.0.1", "--rpc-url",
-			    "tcp://127.0.0.1:0", "--pub-url", "tcp://127.0.0.1:0", "--mq-url", mq_url, "--data-dir",
-			    dir, "--consumer", "bench", "--fsync", fsync_mode, "--workers", workers,
-			    NULL};
+			const char *cargv[] = {"gt-collector",
+			                       "--api-port",
+			                       "0",
+			                       "--bind",
+			                       "127.0.0.1",
+			                       "--rpc-url",
+			                       "tcp://127.0.0.1:0",
+			                       "--pub-url",
+			                       "tcp://127.0.0.1:0",
+			                       "--mq-url",
+			                       mq_url,
+			                       "--data-dir",
+			                       dir,
+			                       "--consumer",
+			                       "bench",
+			                       "--fsync",
+			                       fsync_mode,
+			                       "--workers",
+			                       workers,
+			                       NULL};
 
 			mq_cpu0 = proc_cpu_s(gt_proc_pid(mq));
 			t0 = gt_mono_ns();
@@ -309,11 +338,14 @@ main(int argc, char **argv)
 		rate[r] = (double)acked / ((double)(t1 - t0) / 1e9);
 		query_lat(port, "", &cp50[r], &cp99[r]);
 		query_lat(port, "&reverse=true", &fp50[r], &fp99[r]);
-		printf("run %zu: %zu records acked end-to-end in %.3f s = %.0f records/s; "
-		       "query limit=100 cache p50 %.3f ms p99 %.3f ms; file p50 %.3f ms p99 %.3f ms\n",
-		    r + 1, (size_t)acked, (double)(t1 - t0) / 1e9, rate[r], cp50[r], cp99[r], fp50[r], fp99[r]);
-		printf("  cpu during ingest: gt-collector %.2f s, gt-mq %.2f s (%.1f us/record in all)\n",
-		    col_cpu, mq_cpu, (col_cpu + mq_cpu) * 1e6 / (double)(acked > 0 ? acked : 1));
+		printf(
+		    "run %zu: %zu records acked end-to-end in %.3f s = %.0f records/s; "
+		    "query limit=100 cache p50 %.3f ms p99 %.3f ms; file p50 %.3f ms p99 %.3f ms\n",
+		    r + 1, (size_t)acked, (double)(t1 - t0) / 1e9, rate[r], cp50[r], cp99[r],
+		    fp50[r], fp99[r]);
+		printf("  cpu during ingest: gt-collector %.2f s, gt-mq %.2f s (%.1f us/record in "
+		       "all)\n",
+		       col_cpu, mq_cpu, (col_cpu + mq_cpu) * 1e6 / (double)(acked > 0 ? acked : 1));
 		if (getenv("BENCH_STATS")) {
 			char  *body = NULL;
 			size_t len = 0;
@@ -334,7 +366,7 @@ main(int argc, char **argv)
 	}
 	printf("median of %zu runs (records=%zu gpus=%zu fsync=%s workers=%s): %.0f records/s; "
 	       "cache p50 %.3f ms p99 %.3f ms; file p50 %.3f ms p99 %.3f ms\n",
-	    runs, n_records, n_gpus, fsync_mode, workers, median(rate, runs), median(cp50, runs),
-	    median(cp99, runs), median(fp50, runs), median(fp99, runs));
+	       runs, n_records, n_gpus, fsync_mode, workers, median(rate, runs), median(cp50, runs),
+	       median(cp99, runs), median(fp50, runs), median(fp99, runs));
 	return 0;
 }
