@@ -269,6 +269,22 @@ gt_proc_wait_exit(gt_proc *p, int64_t timeout_ns)
 		if (r == p->pid) {
 			p->exited = 1;
 			p->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			/* Its last log lines may still be in the pipe: let the reader drain them, so
+			 * counts taken after the exit are final (bounded: a grandchild could hold the
+			 * pipe open). */
+			pthread_mutex_lock(&p->mtx);
+			while (!p->eof && gt_mono_ns() < deadline + 2 * GT_NS_PER_S) {
+				struct timespec ts;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_nsec += 20 * 1000000L;
+				if (ts.tv_nsec >= 1000000000L) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000L;
+				}
+				pthread_cond_timedwait(&p->cv, &p->mtx, &ts);
+			}
+			pthread_mutex_unlock(&p->mtx);
 			return p->status;
 		}
 		gt_sleep_ns(5 * GT_NS_PER_MS);
