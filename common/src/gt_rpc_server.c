@@ -460,3 +460,23 @@ gt_rpc_server_free(gt_rpc_server *s)
 	free(s->token);
 	free(s);
 }
+
+void
+gt_rpc_dial_url(char *out, size_t len, const char *url, int port)
+{
+	const char *host = strstr(url, "://"), *colon;
+
+	if (port <= 0 || host == NULL || strncmp(url, "tcp", 3) != 0) {
+		snprintf(out, len, "%s", url);
+		return;
+	}
+	host += 3;
+	colon = strrchr(host, ':');
+	if (colon == NULL)
+		colon = host + strlen(host);
+	if ((colon - host == 7 && strncmp(host, "0.0.0.0", 7) == 0) || colon == host ||
+	    (colon - host == 1 && *host == '*'))
+		snprintf(out, len, "%.*s127.0.0.1:%d", (int)(host - url), url, port);
+	else
+		snprintf(out, len, "%.*s:%d", (int)(colon - url), url, port);
+}

@@ -466,27 +466,6 @@ fail:
 	return rv;
 }
 
-/* "tcp://0.0.0.0:0" + port -> "tcp://127.0.0.1:<port>" (a URL a local client can dial). */
-static void
-url_with_port(const char *url, int port, char *buf, size_t len)
-{
-	const char *host = strstr(url, "://"), *colon;
-
-	if (port <= 0 || host == NULL || strncmp(url, "tcp", 3) != 0) {
-		snprintf(buf, len, "%s", url);
-		return;
-	}
-	host += 3;
-	colon = strrchr(host, ':');
-	if (colon == NULL)
-		colon = host + strlen(host);
-	if ((colon - host == 7 && strncmp(host, "0.0.0.0", 7) == 0) || colon == host ||
-	    (colon - host == 1 && *host == '*'))
-		snprintf(buf, len, "%.*s127.0.0.1:%d", (int)(host - url), url, port);
-	else
-		snprintf(buf, len, "%.*s:%d", (int)(colon - url), url, port);
-}
-
 gt_err
 col_server_start(col_server *s)
 {
@@ -511,7 +490,7 @@ col_server_start(col_server *s)
 		}
 		if (strncmp(cfg->pub_url, "tcp", 3) == 0)
 			nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port);
-		url_with_port(cfg->pub_url, port, s->pub_url, sizeof(s->pub_url));
+		gt_rpc_dial_url(s->pub_url, sizeof(s->pub_url), cfg->pub_url, port);
 	}
 	/* RPC */
 	rcfg.url = cfg->rpc_url;
@@ -523,7 +502,7 @@ col_server_start(col_server *s)
 		GT_LOGE("rpc.start_failed", GT_KV_STR("url", cfg->rpc_url), GT_KV_ERR(rv));
 		return rv;
 	}
-	url_with_port(cfg->rpc_url, gt_rpc_server_port(s->rpc), s->rpc_url, sizeof(s->rpc_url));
+	gt_rpc_dial_url(s->rpc_url, sizeof(s->rpc_url), cfg->rpc_url, gt_rpc_server_port(s->rpc));
 	/* HTTP */
 	hcfg.service = "collector";
 	hcfg.bind = cfg->bind;

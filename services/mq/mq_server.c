@@ -229,23 +229,6 @@ timer_main(void *arg)
 
 /* ---- lifecycle ---- */
 
-static void
-url_with_port(char *out, size_t len, const char *url, int port)
-{
-	const char *colon = strrchr(url, ':');
-	const char *host = strstr(url, "://");
-
-	if (port <= 0 || colon == NULL || host == NULL) {
-		snprintf(out, len, "%s", url);
-		return;
-	}
-	host += 3;
-	if ((size_t)(colon - host) == 7 && strncmp(host, "0.0.0.0", 7) == 0)
-		snprintf(out, len, "tcp://127.0.0.1:%d", port);
-	else
-		snprintf(out, len, "%.*s:%d", (int)(colon - url), url, port);
-}
-
 static gt_err
 srv_service_init(mq_server *s)
 {
@@ -385,7 +368,7 @@ mq_server_new(mq_server **out, const mq_config *cfg)
 		}
 		if (strncmp(cfg->pub_url, "tcp", 3) == 0)
 			nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port);
-		url_with_port(s->pub_url, sizeof(s->pub_url), cfg->pub_url, port);
+		gt_rpc_dial_url(s->pub_url, sizeof(s->pub_url), cfg->pub_url, port);
 	}
 
 	hc.service = "mq";
@@ -401,7 +384,7 @@ mq_server_new(mq_server **out, const mq_config *cfg)
 	}
 	if ((rv = gt_rpc_server_start(s->rpc)) != GT_OK)
 		return rv;
-	url_with_port(s->rpc_url, sizeof(s->rpc_url), cfg->rpc_url, gt_rpc_server_port(s->rpc));
+	gt_rpc_dial_url(s->rpc_url, sizeof(s->rpc_url), cfg->rpc_url, gt_rpc_server_port(s->rpc));
 	if (pthread_create(&s->timer, NULL, timer_main, s) != 0)
 		return GT_ENOMEM;
 	s->timer_started = 1;

@@ -82,6 +82,11 @@ gt_err gt_rpc_server_add(gt_rpc_server *s, ProtobufCService *svc);
 gt_err gt_rpc_server_start(gt_rpc_server *s);
 /* The TCP port actually bound (for port 0), or 0 for other transports. */
 int gt_rpc_server_port(gt_rpc_server *s);
+/* gt_rpc_dial_url writes the URL a local client dials to reach a listener on url that bound
+ * port: "tcp://0.0.0.0:0" (or "*", or no host) + 40111 -> "tcp://127.0.0.1:40111",
+ * "tcp://10.0.0.5:0" -> "tcp://10.0.0.5:40111"; other transports (ipc://, inproc://) and
+ * port <= 0 are copied as they are. For "service.ready" log lines and tests. */
+void gt_rpc_dial_url(char *out, size_t len, const char *url, int port);
 /* Stop receiving new requests (in-flight ones may still answer). Idempotent. */
 void gt_rpc_server_stop(gt_rpc_server *s);
 /* Stops, waits for running handlers and deferred calls, frees. Accepts NULL. */

@@ -458,10 +458,33 @@ test_rpc_listen_conflict_is_an_error(void **state)
 	gt_rpc_server_free(srv);
 }
 
+static void
+test_rpc_dial_url(void **state)
+{
+	char b[128];
+	(void)state;
+
+	gt_rpc_dial_url(b, sizeof(b), "tcp://0.0.0.0:0", 40111);
+	assert_string_equal(b, "tcp://127.0.0.1:40111");
+	gt_rpc_dial_url(b, sizeof(b), "tcp://*:0", 5);
+	assert_string_equal(b, "tcp://127.0.0.1:5");
+	gt_rpc_dial_url(b, sizeof(b), "tcp://:9091", 9091);
+	assert_string_equal(b, "tcp://127.0.0.1:9091");
+	gt_rpc_dial_url(b, sizeof(b), "tcp://10.0.0.5:0", 7);
+	assert_string_equal(b, "tcp://10.0.0.5:7");
+	gt_rpc_dial_url(b, sizeof(b), "tcp://[::1]:0", 8);
+	assert_string_equal(b, "tcp://[::1]:8");
+	gt_rpc_dial_url(b, sizeof(b), "ipc:///tmp/gt.sock", 9);
+	assert_string_equal(b, "ipc:///tmp/gt.sock");
+	gt_rpc_dial_url(b, sizeof(b), "tcp://127.0.0.1:0", 0);
+	assert_string_equal(b, "tcp://127.0.0.1:0"); /* nothing bound: as given */
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_rpc_dial_url),
 	    cmocka_unit_test_setup_teardown(test_rpc_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rpc_generated_stub_closure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rpc_16_concurrent_clients, setup, teardown),
