@@ -9,6 +9,7 @@
  * refused by the broker or abandoned.
  */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,13 @@
 #include "gt/gt_json.h"
 #include "gt/gt_log.h"
 #include "gt/gt_metrics.h"
+#include "gt/gt_rpc.h"
 #include "gt/gt_signal.h"
 #include "gt/gt_time.h"
 #include "stm_config.h"
 #include "stm_pipe.h"
 #include "stm_reader.h"
+#include "gtpb/v1/streamer.pb-c.h"
 
 #define VERSION "0.1.0"
 
@@ -30,6 +33,9 @@ typedef struct stm_server {
 	stm_config *cfg;
 	gt_metrics *metrics;
 	gt_http    *http;
+	gt_rpc_server *rpc;
+	char        rpc_url[256];
+	Gtpb__V1__Streamer_Service svc;
 	stm_pipe   *pipe;
 	stm_reader *reader;
 	int64_t     started;    /* mono */
@@ -84,37 +90,36 @@ on_record(Gtpb__V1__TelemetryRecord *rec, const stm_rec_info *info, void *arg)
 
 /* ---------------------------------------------------------------- HTTP */
 
+static const char *const stm_states[] = {"streaming", "draining", "done"};
+
 static void
 http_health(gt_http_req *req, void *arg)
 {
 	stm_server *s = arg;
 	gt_buf      b;
-	static const char *states[] = {"streaming", "draining", "done"};
 
 	gt_buf_init(&b);
 	gt_buf_printf(&b, "{\"status\":\"ok\",\"service\":\"streamer\",\"version\":\"%s\","
 	                  "\"state\":\"%s\",\"uptime_ms\":%lld}",
-	    VERSION, states[atomic_load(&s->state)],
+	    VERSION, stm_states[atomic_load(&s->state)],
 	    (long long)((gt_mono_ns() - s->started) / GT_NS_PER_MS));
 	gt_http_reply_json(req, 200, &b);
 	gt_buf_fini(&b);
 }
 
+/* The /stats document (also the answer of the Stats RPC). */
 static void
-http_stats(gt_http_req *req, void *arg)
+stats_json(stm_server *s, gt_buf *b)
 {
-	stm_server    *s = arg;
 	stm_pipe_stats ps;
-	gt_buf         b;
 	int            first = 1;
 
 	stm_pipe_get_stats(s->pipe, &ps);
-	gt_buf_init(&b);
-	gt_buf_puts(&b, "{\"service\":\"streamer\",\"csv\":");
-	gt_json_cstr(&b, s->cfg->csv);
-	gt_buf_puts(&b, ",\"format\":");
-	gt_json_cstr(&b, stm_format_names[atomic_load(&s->fmt)]);
-	gt_buf_printf(&b,
+	gt_buf_puts(b, "{\"service\":\"streamer\",\"csv\":");
+	gt_json_cstr(b, s->cfg->csv);
+	gt_buf_puts(b, ",\"format\":");
+	gt_json_cstr(b, stm_format_names[atomic_load(&s->fmt)]);
+	gt_buf_printf(b,
 	    ",\"topic\":\"%s\",\"workers\":%lld,\"rate_per_worker\":%g,\"batch\":%lld,\"loop\":%s,"
 	    "\"uptime_ms\":%lld,"
 	    "\"rows\":%llu,\"bad_rows\":%llu,\"records\":%llu,\"passes\":%llu,"
@@ -129,8 +134,17 @@ http_stats(gt_http_req *req, void *arg)
 	    (unsigned long long)ps.published, (unsigned long long)ps.duplicates,
 	    (unsigned long long)ps.failed, (unsigned long long)ps.abandoned,
 	    (unsigned long long)ps.requests, (unsigned long long)ps.retries);
-	gt_metrics_json(s->metrics, &b, &first);
-	gt_buf_puts(&b, "}}");
+	gt_metrics_json(s->metrics, b, &first);
+	gt_buf_puts(b, "}}");
+}
+
+static void
+http_stats(gt_http_req *req, void *arg)
+{
+	gt_buf b;
+
+	gt_buf_init(&b);
+	stats_json(arg, &b);
 	gt_http_reply_json(req, 200, &b);
 	gt_buf_fini(&b);
 }
@@ -145,6 +159,53 @@ http_metrics(gt_http_req *req, void *arg)
 	gt_metrics_prometheus(s->metrics, &b);
 	gt_http_reply(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len);
 	gt_buf_fini(&b);
+}
+
+/* ---------------------------------------------------------------- RPC (gtpb.v1.Streamer) */
+
+static stm_server *
+svc_server(Gtpb__V1__Streamer_Service *svc)
+{
+	return (stm_server *)((char *)svc - offsetof(stm_server, svc));
+}
+
+static void
+r_stats(Gtpb__V1__Streamer_Service *svc, const Gtpb__V1__StatsRequest *in,
+    Gtpb__V1__StatsResponse_Closure closure, void *cd)
+{
+	Gtpb__V1__StatsResponse out = GTPB__V1__STATS_RESPONSE__INIT;
+	gt_buf                  b;
+
+	(void)in;
+	gt_buf_init(&b);
+	stats_json(svc_server(svc), &b);
+	out.json = b.data ? b.data : "";
+	closure(&out, cd);
+	gt_buf_fini(&b);
+}
+
+static void
+r_health(Gtpb__V1__Streamer_Service *svc, const Gtpb__V1__HealthRequest *in,
+    Gtpb__V1__HealthResponse_Closure closure, void *cd)
+{
+	stm_server                           *s = svc_server(svc);
+	Gtpb__V1__HealthResponse              out = GTPB__V1__HEALTH_RESPONSE__INIT;
+	Gtpb__V1__HealthResponse__DetailsEntry d[2], *dp[2] = {&d[0], &d[1]};
+
+	(void)in;
+	gtpb__v1__health_response__details_entry__init(&d[0]);
+	gtpb__v1__health_response__details_entry__init(&d[1]);
+	d[0].key = "state";
+	d[0].value = (char *)stm_states[atomic_load(&s->state)];
+	d[1].key = "format";
+	d[1].value = (char *)stm_format_names[atomic_load(&s->fmt)];
+	out.status = "ok";
+	out.service = "streamer";
+	out.version = VERSION;
+	out.uptime_ns = gt_mono_ns() - s->started;
+	out.n_details = 2;
+	out.details = dp;
+	closure(&out, cd);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -212,12 +273,29 @@ server_init(stm_server *s, stm_config *cfg)
 			return rv;
 		}
 	}
+	if (*cfg->rpc_url) {
+		gt_rpc_server_cfg rc2 = {0};
+
+		s->svc = (Gtpb__V1__Streamer_Service)GTPB__V1__STREAMER__INIT(r_);
+		rc2.url = cfg->rpc_url;
+		rc2.workers = 1;
+		rc2.token = *cfg->token ? cfg->token : NULL;
+		if ((rv = gt_rpc_server_new(&s->rpc, &rc2)) != GT_OK ||
+		    (rv = gt_rpc_server_add(s->rpc, &s->svc.base)) != GT_OK ||
+		    (rv = gt_rpc_server_start(s->rpc)) != GT_OK) {
+			GT_LOGE("rpc.start_failed", GT_KV_STR("url", cfg->rpc_url), GT_KV_ERR(rv));
+			return rv;
+		}
+		gt_rpc_dial_url(s->rpc_url, sizeof(s->rpc_url), cfg->rpc_url,
+		    gt_rpc_server_port(s->rpc));
+	}
 	return GT_OK;
 }
 
 static void
 server_fini(stm_server *s)
 {
+	gt_rpc_server_free(s->rpc);
 	gt_http_free(s->http);
 	stm_pipe_free(s->pipe);
 	stm_reader_free(s->reader);
@@ -298,6 +376,7 @@ main(int argc, char **argv)
 	gt_signal_install();
 	if ((rv = server_init(&srv, &cfg)) == GT_OK) {
 		GT_LOGI("service.ready", GT_KV_INT("http_port", srv.http ? gt_http_port(srv.http) : -1),
+		    GT_KV_STR("rpc_url", srv.rpc_url),
 		    GT_KV_STR("mq_url", cfg.mq_url), GT_KV_STR("csv", cfg.csv),
 		    GT_KV_STR("topic", cfg.topic), GT_KV_INT("workers", cfg.workers),
 		    GT_KV_DBL("rate", cfg.rate), GT_KV_BOOL("loop", cfg.loop),

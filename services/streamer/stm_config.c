@@ -34,7 +34,8 @@ static const gt_cfg_opt stm_opts[] = {
 	    "rows go to workers round-robin, or by GPU key (keeps each GPU's records in order)"),
 	GT_CFG_STR("mq-url", stm_config, mq_url, "tcp://localhost:9091", "gt-mq RPC URL"),
 	GT_CFG_STR("topic", stm_config, topic, "gpu-telemetry", "topic to publish to"),
-	GT_CFG_STR("token", stm_config, token, "", "shared token of the broker (RPC auth)"),
+	GT_CFG_STR("token", stm_config, token, "",
+	    "shared token: sent to the broker, and required by this streamer's RPC"),
 	GT_CFG_STR("producer-id", stm_config, producer_id, "",
 	    "producer id prefix (deduplication); empty = unique per process"),
 	GT_CFG_DUR("rpc-timeout", stm_config, rpc_timeout, "5s", GT_NS_PER_MS, HOUR,
@@ -44,6 +45,8 @@ static const gt_cfg_opt stm_opts[] = {
 	GT_CFG_INT("http-port", stm_config, http_port, "9095", -1, 65535,
 	    "HTTP port for /health, /stats, /metrics; 0 = ephemeral, -1 = off"),
 	GT_CFG_STR("bind", stm_config, bind, "0.0.0.0", "HTTP bind address"),
+	GT_CFG_STR("rpc-url", stm_config, rpc_url, "tcp://0.0.0.0:9096",
+	    "nng URL of the Streamer RPC (Stats, Health) for gtctl; empty = off"),
 	GT_CFG_ENUM("log-level", stm_config, log_level, "info", level_choices, "minimum log level"),
 };
 

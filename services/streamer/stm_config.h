@@ -30,6 +30,7 @@ typedef struct stm_config {
 	int64_t drain_timeout;
 	int64_t http_port;  /* -1 = no HTTP server */
 	char   *bind;
+	char   *rpc_url;    /* "" = no RPC server */
 	int     log_level;  /* gt_log_level */
 } stm_config;
 

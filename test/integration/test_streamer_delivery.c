@@ -15,6 +15,8 @@
 
 #include "gt/gt_time.h"
 #include "gt_test.h"
+#include "gt/gt_rpc.h"
+#include "gtpb/v1/streamer.pb-c.h"
 #include "gtpb/v1/telemetry.pb-c.h"
 #include "test_mq_util.h"
 
@@ -59,6 +61,7 @@ streamer_start(tmq *m, const char *csv, const char *topic, const char *const *ex
 	argv[n++] = topicflag;
 	argv[n++] = "--http-port=0";
 	argv[n++] = "--bind=127.0.0.1";
+	argv[n++] = "--rpc-url=tcp://127.0.0.1:0";
 	for (size_t i = 0; extra && extra[i]; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
@@ -425,6 +428,97 @@ test_streamer_duration_stops_a_loop_cleanly(void **state)
 	free(csv);
 }
 
+/* The Streamer RPC (what gtctl asks): Stats answers the /stats document, Health the state;
+ * with a token, a call without it is refused. */
+static void
+test_streamer_rpc_stats_and_health(void **state)
+{
+	tmq                       m = {0};
+	char                     *csv = gt_test_fixture("csv/wide_basic.csv");
+	const char               *extra[] = {"--loop", "--rate=200", "--workers=1", NULL};
+	gt_proc                  *p;
+	char                     *url, *body = NULL;
+	size_t                    len = 0, i;
+	gt_rpc_client            *cli = NULL, *bad = NULL;
+	gt_rpc_client_cfg         ccfg = {0};
+	gt_rpc_stub               stub;
+	Gtpb__V1__StatsRequest    sreq = GTPB__V1__STATS_REQUEST__INIT;
+	Gtpb__V1__HealthRequest   hreq = GTPB__V1__HEALTH_REQUEST__INIT;
+	Gtpb__V1__StatsResponse  *sr = NULL;
+	Gtpb__V1__HealthResponse *hr = NULL;
+	json_t                   *rpc_doc, *http_doc;
+	int                       state_seen = 0;
+	(void)state;
+
+	tmq_start(&m, NULL);
+	p = streamer_start(&m, csv, "rpc", extra);
+	url = gt_proc_ready_str(p, "rpc_url");
+	assert_non_null(url);
+	assert_non_null(strstr(url, "tcp://127.0.0.1:"));
+	assert_int_equal(gt_rpc_client_open(&cli, url, NULL), GT_OK);
+	gt_rpc_stub_init(&stub, cli, &gtpb__v1__streamer__descriptor, 5 * GT_NS_PER_S);
+	assert_int_equal(gt_rpc_call_by_name(&stub, "Stats", &sreq.base, (ProtobufCMessage **)&sr),
+	    GT_OK);
+	assert_non_null(rpc_doc = json_loads(sr->json, 0, NULL));
+	assert_string_equal(json_string_value(json_object_get(rpc_doc, "service")), "streamer");
+	assert_string_equal(json_string_value(json_object_get(rpc_doc, "topic")), "rpc");
+	assert_int_equal(gt_test_http((int)gt_proc_ready_int(p, "http_port"), "GET", "/stats", NULL,
+	                     NULL, 0, &body, &len),
+	    200);
+	assert_non_null(http_doc = json_loadb(body, len, 0, NULL));
+	/* the same document: the same keys (values move on: it is streaming) */
+	assert_int_equal(json_object_size(rpc_doc), json_object_size(http_doc));
+	assert_true(json_integer_value(json_object_get(http_doc, "published")) >=
+	            json_integer_value(json_object_get(rpc_doc, "published")));
+	assert_int_equal(gt_rpc_call_by_name(&stub, "Health", &hreq.base, (ProtobufCMessage **)&hr),
+	    GT_OK);
+	assert_string_equal(hr->status, "ok");
+	assert_string_equal(hr->service, "streamer");
+	assert_true(hr->uptime_ns > 0);
+	for (i = 0; i < hr->n_details; i++)
+		if (strcmp(hr->details[i]->key, "state") == 0 &&
+		    strcmp(hr->details[i]->value, "streaming") == 0)
+			state_seen = 1;
+	assert_true(state_seen);
+	protobuf_c_message_free_unpacked(&sr->base, NULL);
+	protobuf_c_message_free_unpacked(&hr->base, NULL);
+	json_decref(rpc_doc);
+	json_decref(http_doc);
+	free(body);
+	gt_rpc_client_close(cli);
+	assert_int_equal(gt_proc_stop(p, SIGTERM, 10 * GT_NS_PER_S), 0);
+	gt_proc_free(p);
+	free(url);
+
+	/* with --token: no token -> UNAUTHENTICATED */
+	{
+		const char *tok[] = {"--token=s3cret", "--loop", "--rate=50", "--workers=1", NULL};
+
+		p = streamer_start(&m, csv, "rpc2", tok);
+		url = gt_proc_ready_str(p, "rpc_url");
+		assert_int_equal(gt_rpc_client_open(&bad, url, NULL), GT_OK);
+		gt_rpc_stub_init(&stub, bad, &gtpb__v1__streamer__descriptor, 5 * GT_NS_PER_S);
+		assert_int_not_equal(gt_rpc_call_by_name(&stub, "Health", &hreq.base,
+		                         (ProtobufCMessage **)&hr),
+		    GT_OK);
+		assert_int_equal(stub.status.code, GT_RPC_UNAUTHENTICATED);
+		gt_rpc_client_close(bad);
+		ccfg.token = "s3cret";
+		assert_int_equal(gt_rpc_client_open(&cli, url, &ccfg), GT_OK);
+		gt_rpc_stub_init(&stub, cli, &gtpb__v1__streamer__descriptor, 5 * GT_NS_PER_S);
+		if (gt_rpc_call_by_name(&stub, "Health", &hreq.base, (ProtobufCMessage **)&hr) != GT_OK)
+			fail_msg("Health with the token: %s %s", gt_rpc_code_name(stub.status.code),
+			    stub.status.message);
+		protobuf_c_message_free_unpacked(&hr->base, NULL);
+		gt_rpc_client_close(cli);
+		assert_int_equal(gt_proc_stop(p, SIGTERM, 10 * GT_NS_PER_S), 0);
+		gt_proc_free(p);
+		free(url);
+	}
+	tmq_stop(&m);
+	free(csv);
+}
+
 static void
 test_streamer_waits_for_a_late_broker(void **state)
 {
@@ -435,7 +529,7 @@ test_streamer_waits_for_a_late_broker(void **state)
 	gt_proc    *p;
 	got         g = {0};
 	const char *extra[] = {rpcflag, NULL};
-	const char *argv[] = {"gt-streamer", csvflag, mqurl, "--http-port=-1", "--rpc-timeout=300ms",
+	const char *argv[] = {"gt-streamer", csvflag, mqurl, "--http-port=-1", "--rpc-url=", "--rpc-timeout=300ms",
 	    "--topic=late", NULL};
 	(void)state;
 
@@ -467,6 +561,7 @@ main(void)
 		    test_streamer_fixtures_dcgm_smi_and_edge_cases, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_streamer_rate_is_respected_within_5_percent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_streamer_rpc_stats_and_health, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_streamer_sigterm_drains_and_exits_0, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_streamer_duration_stops_a_loop_cleanly, setup,
