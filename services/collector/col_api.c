@@ -242,6 +242,67 @@ h_telemetry(gt_http_req *req, void *arg)
 	gt_hist_observe_ns(s->m_query, gt_mono_ns() - t0);
 }
 
+/* A ListGpusResponse view of the store's GPU list (strings borrowed from v); one answer for
+ * GET /gpus in protobuf and the ListGpus RPC. gpus_pb_fini frees what it allocated. */
+typedef struct gpus_pb {
+	Gtpb__V1__ListGpusResponse  out;
+	Gtpb__V1__GpuInfo          *gi;
+	Gtpb__V1__GpuInfo         **gp;
+	Gtpb__V1__TelemetryRecord **latest; /* col_rec_pb_new views of each GPU's latest record */
+	size_t                      n;
+} gpus_pb;
+
+static void
+gpus_pb_fini(gpus_pb *g)
+{
+	size_t i;
+
+	for (i = 0; g->latest && i < g->n; i++)
+		free(g->latest[i]);
+	free(g->latest);
+	free(g->gi);
+	free(g->gp);
+}
+
+static gt_err
+gpus_pb_init(gpus_pb *g, const col_gpu_info *v, size_t n)
+{
+	size_t i;
+
+	memset(g, 0, sizeof(*g));
+	gtpb__v1__list_gpus_response__init(&g->out);
+	g->n = n;
+	g->gi = calloc(n ? n : 1, sizeof(*g->gi));
+	g->gp = calloc(n ? n : 1, sizeof(*g->gp));
+	g->latest = calloc(n ? n : 1, sizeof(*g->latest));
+	if (g->gi == NULL || g->gp == NULL || g->latest == NULL) {
+		gpus_pb_fini(g);
+		return GT_ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		Gtpb__V1__GpuInfo *gi = &g->gi[i];
+
+		gtpb__v1__gpu_info__init(gi);
+		gi->gpu_key = v[i].gpu_key;
+		gi->hostname = v[i].hostname;
+		gi->uuid = v[i].uuid;
+		gi->model = v[i].model;
+		gi->device = v[i].device;
+		gi->gpu_index = v[i].gpu_index;
+		gi->last_seen_ns = v[i].last_seen_ns;
+		gi->records = v[i].records;
+		if ((g->latest[i] = col_rec_pb_new(v[i].latest, NULL, 0)) != NULL) {
+			/* map<string,double> entries have the same layout in both messages */
+			gi->n_latest = g->latest[i]->n_metrics;
+			gi->latest = (Gtpb__V1__GpuInfo__LatestEntry **)g->latest[i]->metrics;
+		}
+		g->gp[i] = gi;
+	}
+	g->out.n_gpus = n;
+	g->out.gpus = g->gp;
+	return GT_OK;
+}
+
 static void
 h_gpus(gt_http_req *req, void *arg)
 {
@@ -255,40 +316,14 @@ h_gpus(gt_http_req *req, void *arg)
 		return;
 	}
 	if (gt_http_req_wants_protobuf(req)) {
-		Gtpb__V1__ListGpusResponse  out = GTPB__V1__LIST_GPUS_RESPONSE__INIT;
-		Gtpb__V1__GpuInfo          *gi = calloc(n ? n : 1, sizeof(*gi));
-		Gtpb__V1__GpuInfo         **gp = calloc(n ? n : 1, sizeof(*gp));
-		Gtpb__V1__TelemetryRecord **tmp = calloc(n ? n : 1, sizeof(*tmp));
+		gpus_pb g;
 
-		if (gi && gp && tmp) {
-			for (i = 0; i < n; i++) {
-				gtpb__v1__gpu_info__init(&gi[i]);
-				gi[i].gpu_key = v[i].gpu_key;
-				gi[i].hostname = v[i].hostname;
-				gi[i].uuid = v[i].uuid;
-				gi[i].model = v[i].model;
-				gi[i].device = v[i].device;
-				gi[i].gpu_index = v[i].gpu_index;
-				gi[i].last_seen_ns = v[i].last_seen_ns;
-				gi[i].records = v[i].records;
-				if ((tmp[i] = col_rec_pb_new(v[i].latest, NULL, 0)) != NULL) {
-					gi[i].n_latest = tmp[i]->n_metrics;
-					gi[i].latest =
-					    (Gtpb__V1__GpuInfo__LatestEntry **)tmp[i]->metrics;
-				}
-				gp[i] = &gi[i];
-			}
-			out.n_gpus = n;
-			out.gpus = gp;
-			reply_pb(req, &out.base);
+		if (gpus_pb_init(&g, v, n) == GT_OK) {
+			reply_pb(req, &g.out.base);
+			gpus_pb_fini(&g);
 		} else {
 			gt_http_error(req, 500, "out of memory");
 		}
-		for (i = 0; tmp && i < n; i++)
-			free(tmp[i]);
-		free(tmp);
-		free(gi);
-		free(gp);
 	} else {
 		gt_buf b;
 		char   ts[40];
@@ -341,52 +376,20 @@ static void
 r_list_gpus(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__ListGpusRequest *in,
             Gtpb__V1__ListGpusResponse_Closure closure, void *cd)
 {
-	col_server                 *s = svc_server(svc);
-	Gtpb__V1__ListGpusResponse  out = GTPB__V1__LIST_GPUS_RESPONSE__INIT;
-	col_gpu_info               *v = NULL;
-	size_t                      n = 0, i;
-	Gtpb__V1__GpuInfo          *gi;
-	Gtpb__V1__GpuInfo         **gp;
-	Gtpb__V1__TelemetryRecord **tmp;
+	col_server   *s = svc_server(svc);
+	col_gpu_info *v = NULL;
+	size_t        n = 0;
+	gpus_pb       g;
 
 	(void)in;
-	if (col_store_list(s->store, &v, &n) != GT_OK) {
+	if (col_store_list(s->store, &v, &n) != GT_OK || gpus_pb_init(&g, v, n) != GT_OK) {
+		col_store_list_free(v, n);
 		gt_rpc_fail(cd, GT_RPC_INTERNAL, "out of memory");
 		closure(NULL, cd);
 		return;
 	}
-	gi = calloc(n ? n : 1, sizeof(*gi));
-	gp = calloc(n ? n : 1, sizeof(*gp));
-	tmp = calloc(n ? n : 1, sizeof(*tmp));
-	if (gi && gp && tmp) {
-		for (i = 0; i < n; i++) {
-			gtpb__v1__gpu_info__init(&gi[i]);
-			gi[i].gpu_key = v[i].gpu_key;
-			gi[i].hostname = v[i].hostname;
-			gi[i].uuid = v[i].uuid;
-			gi[i].model = v[i].model;
-			gi[i].device = v[i].device;
-			gi[i].gpu_index = v[i].gpu_index;
-			gi[i].last_seen_ns = v[i].last_seen_ns;
-			gi[i].records = v[i].records;
-			if ((tmp[i] = col_rec_pb_new(v[i].latest, NULL, 0)) != NULL) {
-				gi[i].n_latest = tmp[i]->n_metrics;
-				gi[i].latest = (Gtpb__V1__GpuInfo__LatestEntry **)tmp[i]->metrics;
-			}
-			gp[i] = &gi[i];
-		}
-		out.n_gpus = n;
-		out.gpus = gp;
-		closure(&out, cd);
-	} else {
-		gt_rpc_fail(cd, GT_RPC_INTERNAL, "out of memory");
-		closure(NULL, cd);
-	}
-	for (i = 0; tmp && i < n; i++)
-		free(tmp[i]);
-	free(tmp);
-	free(gi);
-	free(gp);
+	closure(&g.out, cd);
+	gpus_pb_fini(&g);
 	col_store_list_free(v, n);
 }
 
