@@ -48,3 +48,17 @@ gt_pb_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 	}
 	return GT_EPROTO;
 }
+
+gt_err
+gt_pb_check_entry(const uint8_t *p, const uint8_t *end, int key_type, int value_type)
+{
+	gt_pb_field f;
+
+	while (p < end) {
+		if (gt_pb_next_field(&p, end, &f) != GT_OK)
+			return GT_EPROTO;
+		if ((f.num == 1 && f.type != key_type) || (f.num == 2 && f.type != value_type))
+			return GT_EPROTO;
+	}
+	return GT_OK;
+}

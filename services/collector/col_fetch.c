@@ -27,22 +27,6 @@ fetch_id(col_dlv *d, const uint8_t *p, const uint8_t *end)
 	return GT_OK;
 }
 
-/* A headers entry { string key = 1; string value = 2; }: not used here, but checked as
- * protobuf-c would, so both readers give the same verdict. */
-static gt_err
-fetch_header(const uint8_t *p, const uint8_t *end)
-{
-	gt_pb_field f;
-
-	while (p < end) {
-		if (gt_pb_next_field(&p, end, &f) != GT_OK)
-			return GT_EPROTO;
-		if ((f.num == 1 || f.num == 2) && f.type != GT_PB_LEN)
-			return GT_EPROTO;
-	}
-	return GT_OK;
-}
-
 /* Message { string key = 1; bytes payload = 2; map headers = 3; int64 timestamp_ns = 4; } */
 static gt_err
 fetch_msg(col_dlv *d, const uint8_t *p, const uint8_t *end)
@@ -57,7 +41,8 @@ fetch_msg(col_dlv *d, const uint8_t *p, const uint8_t *end)
 		case 2:
 		case 3:
 			if (f.type != GT_PB_LEN ||
-			    (f.num == 3 && fetch_header(f.p, f.p + f.len) != GT_OK))
+			    (f.num == 3 &&
+			     gt_pb_check_entry(f.p, f.p + f.len, GT_PB_LEN, GT_PB_LEN) != GT_OK))
 				return GT_EPROTO;
 			if (f.num == 1) {
 				d->key = f.p;

@@ -82,21 +82,6 @@ const ProtobufCMessageDescriptor mq_raw_fetch_descriptor = {PROTOBUF_C__MESSAGE_
                                                             NULL,
                                                             NULL};
 
-/* A map<string,string> entry: fields 1 and 2, both length-delimited. */
-static gt_err
-map_entry_check(const uint8_t *p, const uint8_t *end)
-{
-	gt_pb_field f;
-
-	while (p < end) {
-		if (gt_pb_next_field(&p, end, &f) != GT_OK)
-			return GT_EPROTO;
-		if ((f.num == 1 || f.num == 2) && f.type != GT_PB_LEN)
-			return GT_EPROTO;
-	}
-	return GT_OK;
-}
-
 /* Built on gt_pb_next_field, so it accepts and refuses exactly what protobuf-c's generated
  * Message unpack does (test/fuzz/fuzz_mq_msg.c checks it). */
 gt_err
@@ -120,7 +105,7 @@ mq_msg_parse(const uint8_t *p, size_t n, mq_msg_view *v)
 				v->key_len = f.len;
 			} else if (f.num == 2) {
 				v->payload_len = f.len;
-			} else if (map_entry_check(f.p, f.p + f.len) != GT_OK) {
+			} else if (gt_pb_check_entry(f.p, f.p + f.len, GT_PB_LEN, GT_PB_LEN) != GT_OK) {
 				return GT_EPROTO;
 			}
 			break;

@@ -102,4 +102,9 @@ gt_pb_next_field(const uint8_t **pp, const uint8_t *end, gt_pb_field *f)
 	return GT_OK;
 }
 
+/* gt_pb_check_entry checks an encoded map entry (key = field 1, value = field 2) as
+ * protobuf-c's unpack would: both with the given wire types when present, other fields skipped.
+ * For readers that skip a map but must refuse what protobuf-c refuses. */
+gt_err gt_pb_check_entry(const uint8_t *p, const uint8_t *end, int key_type, int value_type);
+
 #endif

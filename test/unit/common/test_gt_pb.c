@@ -156,6 +156,26 @@ test_fields_malformed(void **state)
 	assert_true(f.u == 0x12345678u);
 }
 
+static void
+test_check_entry(void **state)
+{
+	const uint8_t ok[] = {0x0a, 0x01, 'k', 0x12, 0x01, 'v'};          /* key "k", value "v" */
+	const uint8_t extra[] = {0x0a, 0x01, 'k', 0x18, 0x05};           /* unknown field 3 */
+	const uint8_t bad_val[] = {0x0a, 0x01, 'k', 0x10, 0x01};         /* value as varint */
+	const uint8_t dbl[] = {0x0a, 0x01, 'k', 0x11, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f}; /* 1.0 */
+	(void)state;
+
+	assert_int_equal(gt_pb_check_entry(ok, ok + sizeof(ok), GT_PB_LEN, GT_PB_LEN), GT_OK);
+	assert_int_equal(gt_pb_check_entry(ok, ok, GT_PB_LEN, GT_PB_LEN), GT_OK); /* empty */
+	assert_int_equal(gt_pb_check_entry(extra, extra + sizeof(extra), GT_PB_LEN, GT_PB_LEN),
+	                 GT_OK);
+	assert_int_equal(gt_pb_check_entry(bad_val, bad_val + sizeof(bad_val), GT_PB_LEN, GT_PB_LEN),
+	                 GT_EPROTO);
+	assert_int_equal(gt_pb_check_entry(dbl, dbl + sizeof(dbl), GT_PB_LEN, GT_PB_I64), GT_OK);
+	assert_int_equal(gt_pb_check_entry(dbl, dbl + sizeof(dbl), GT_PB_LEN, GT_PB_LEN), GT_EPROTO);
+	assert_int_equal(gt_pb_check_entry(ok, ok + 2, GT_PB_LEN, GT_PB_LEN), GT_EPROTO); /* cut */
+}
+
 int
 main(void)
 {
@@ -164,6 +184,7 @@ main(void)
 	    cmocka_unit_test(test_varint_overlong),
 	    cmocka_unit_test(test_fields_match_protobuf_c),
 	    cmocka_unit_test(test_fields_malformed),
+	    cmocka_unit_test(test_check_entry),
 	};
 
 	return cmocka_run_group_tests_name("common.pb", tests, NULL, NULL);
