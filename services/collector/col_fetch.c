@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "col_fetch.h"
+#include "gt/gt_mqmsg.h"
 #include "gt/gt_pb.h"
 
 /* DeliveryId { uint64 epoch = 1; uint32 partition = 2; uint64 offset = 3; } */
@@ -24,43 +25,6 @@ fetch_id(col_dlv *d, const uint8_t *p, const uint8_t *end)
 			d->offset = f.u;
 	}
 	d->has_id = 1;
-	return GT_OK;
-}
-
-/* Message { string key = 1; bytes payload = 2; map headers = 3; int64 timestamp_ns = 4; } */
-static gt_err
-fetch_msg(col_dlv *d, const uint8_t *p, const uint8_t *end)
-{
-	gt_pb_field f;
-
-	while (p < end) {
-		if (gt_pb_next_field(&p, end, &f) != GT_OK)
-			return GT_EPROTO;
-		switch (f.num) {
-		case 1:
-		case 2:
-		case 3:
-			if (f.type != GT_PB_LEN ||
-			    (f.num == 3 &&
-			     gt_pb_check_entry(f.p, f.p + f.len, GT_PB_LEN, GT_PB_LEN) != GT_OK))
-				return GT_EPROTO;
-			if (f.num == 1) {
-				d->key = f.p;
-				d->key_len = f.len;
-			} else if (f.num == 2) {
-				d->payload = f.p;
-				d->payload_len = f.len;
-			}
-			break;
-		case 4:
-			if (f.type != GT_PB_VARINT)
-				return GT_EPROTO;
-			break;
-		default:
-			break;
-		}
-	}
-	d->has_msg = 1;
 	return GT_OK;
 }
 
@@ -89,10 +53,18 @@ fetch_delivery(col_dlv *d, const uint8_t *p, const uint8_t *end)
 				return GT_EPROTO;
 			d->attempt = (uint32_t)f.u;
 			break;
-		case 3:
-			if (f.type != GT_PB_LEN || fetch_msg(d, f.p, f.p + f.len) != GT_OK)
+		case 3: {
+			gt_mqmsg m;
+
+			if (f.type != GT_PB_LEN || gt_mqmsg_parse(f.p, f.len, &m) != GT_OK)
 				return GT_EPROTO;
+			d->key = m.key ? m.key : (const uint8_t *)"";
+			d->key_len = m.key_len;
+			d->payload = m.payload ? m.payload : (const uint8_t *)"";
+			d->payload_len = m.payload_len;
+			d->has_msg = 1;
 			break;
+		}
 		default:
 			break;
 		}

@@ -82,45 +82,6 @@ const ProtobufCMessageDescriptor mq_raw_fetch_descriptor = {PROTOBUF_C__MESSAGE_
                                                             NULL,
                                                             NULL};
 
-/* Built on gt_pb_next_field, so it accepts and refuses exactly what protobuf-c's generated
- * Message unpack does (test/fuzz/fuzz_mq_msg.c checks it). */
-gt_err
-mq_msg_parse(const uint8_t *p, size_t n, mq_msg_view *v)
-{
-	const uint8_t *end = p + n;
-	gt_pb_field    f;
-
-	memset(v, 0, sizeof(*v));
-	while (p < end) {
-		if (gt_pb_next_field(&p, end, &f) != GT_OK)
-			return GT_EPROTO;
-		switch (f.num) {
-		case 1:
-		case 2:
-		case 3:
-			if (f.type != GT_PB_LEN)
-				return GT_EPROTO;
-			if (f.num == 1) {
-				v->key = f.p;
-				v->key_len = f.len;
-			} else if (f.num == 2) {
-				v->payload_len = f.len;
-			} else if (gt_pb_check_entry(f.p, f.p + f.len, GT_PB_LEN, GT_PB_LEN) != GT_OK) {
-				return GT_EPROTO;
-			}
-			break;
-		case 4:
-			if (f.type != GT_PB_VARINT)
-				return GT_EPROTO;
-			v->has_ts = f.u != 0;
-			break;
-		default:
-			break; /* unknown field */
-		}
-	}
-	return GT_OK;
-}
-
 size_t
 mq_ts_field_put(uint8_t *p, int64_t ts_ns)
 {

@@ -40,19 +40,6 @@ extern const ProtobufCMessageDescriptor mq_raw_publish_descriptor;
 extern const ProtobufCMessageDescriptor mq_raw_fetch_descriptor;
 void                                    mq_raw_fetch_init(mq_raw_fetch *m);
 
-/* The fields of one encoded Message the broker looks at. */
-typedef struct mq_msg_view {
-	const uint8_t *key;
-	size_t         key_len;
-	size_t         payload_len;
-	int            has_ts; /* timestamp_ns present and nonzero */
-} mq_msg_view;
-
-/* Validate one encoded Message (wire structure, field types) and find its key.
- * GT_EPROTO when malformed. */
-gt_err mq_msg_parse(const uint8_t *p, size_t n, mq_msg_view *v);
-
-
 /* Bytes to append to a stored Message to carry timestamp_ns (field 4): at most 11. */
 size_t mq_ts_field_put(uint8_t *p, int64_t ts_ns);
 

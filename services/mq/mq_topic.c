@@ -7,6 +7,7 @@
 
 #include "gt/gt_hash.h"
 #include "gt/gt_log.h"
+#include "gt/gt_mqmsg.h"
 #include "mq_codec.h"
 #include "mq_topic_int.h"
 
@@ -210,7 +211,7 @@ topic_append(mq_topic *t, const ProtobufCBinaryData *msgs, const uint8_t *need_t
 }
 
 static uint32_t
-topic_partition_of(mq_topic *t, const mq_msg_view *v)
+topic_partition_of(mq_topic *t, const gt_mqmsg *v)
 {
 	if (v->key_len == 0)
 		return t->rr_pub++ % t->cfg.partitions;
@@ -245,14 +246,14 @@ mq_topic_publish(mq_topic *t, const ProtobufCBinaryData *msgs, size_t n, const c
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		mq_msg_view v;
-		if (mq_msg_parse(msgs[i].data, msgs[i].len, &v) != GT_OK ||
+		gt_mqmsg v;
+		if (gt_mqmsg_parse(msgs[i].data, msgs[i].len, &v) != GT_OK ||
 		    msgs[i].len > UINT32_MAX / 2) {
 			*bad = i;
 			rv = GT_EPROTO;
 			goto done;
 		}
-		need_ts[i] = !v.has_ts;
+		need_ts[i] = v.timestamp_ns == 0;
 		positions[i].partition = topic_partition_of(t, &v);
 		total += msgs[i].len + (need_ts[i] ? TS_MAX : 0);
 	}
@@ -299,9 +300,9 @@ gt_err
 mq_topic_restore(mq_topic *t, uint32_t pi, uint64_t off, const uint8_t *msg, size_t len,
                  int64_t ts_ns)
 {
-	mq_plog    *p;
-	gt_err      rv;
-	mq_msg_view v;
+	mq_plog *p;
+	gt_err   rv;
+	gt_mqmsg v;
 
 	if (pi >= t->cfg.partitions)
 		return GT_EINVAL;
@@ -323,9 +324,9 @@ mq_topic_restore(mq_topic *t, uint32_t pi, uint64_t off, const uint8_t *msg, siz
 		t->retained++;
 	}
 	uint64_t before = p->bytes;
-	if (mq_msg_parse(msg, len, &v) != GT_OK)
+	if (gt_mqmsg_parse(msg, len, &v) != GT_OK)
 		return GT_ECORRUPT;
-	if ((rv = mq_plog_append(p, msg, len, v.has_ts ? 0 : ts_ns)) != GT_OK)
+	if ((rv = mq_plog_append(p, msg, len, v.timestamp_ns != 0 ? 0 : ts_ns)) != GT_OK)
 		return rv;
 	t->bytes += p->bytes - before;
 	t->retained++;

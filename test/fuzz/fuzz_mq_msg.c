@@ -1,11 +1,12 @@
-/* fuzz_mq_msg.c - the broker's Publish-path Message parser (mq_msg_parse, which validates
- * every stored message) against protobuf-c: same verdict, same key and payload size. */
+/* fuzz_mq_msg.c - the Message reader (gt_mqmsg_parse: the broker validates every published
+ * message with it, the collector reads deliveries with it) against protobuf-c: same verdict,
+ * same key, payload and timestamp. */
 #include <stdint.h>
 #include <string.h>
 
 #include "fuzz_check.h"
+#include "gt/gt_mqmsg.h"
 #include "gtpb/v1/mq.pb-c.h"
-#include "mq_codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -13,8 +14,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	Gtpb__V1__Message *pb = gtpb__v1__message__unpack(NULL, size, data);
-	mq_msg_view        v;
-	gt_err             rv = mq_msg_parse(data, size, &v);
+	gt_mqmsg           v;
+	gt_err             rv = gt_mqmsg_parse(data, size, &v);
 
 	FUZZ_CHECK((pb == NULL) == (rv != GT_OK));
 	if (pb == NULL)
@@ -26,7 +27,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(memcmp(v.key, pb->key, strlen(pb->key)) == 0);
 	}
 	FUZZ_CHECK(v.payload_len == pb->payload.len);
-	FUZZ_CHECK(v.has_ts == (pb->timestamp_ns != 0));
+	FUZZ_CHECK(v.timestamp_ns == pb->timestamp_ns);
+	FUZZ_CHECK(v.payload_len == 0 || memcmp(v.payload, pb->payload.data, v.payload_len) == 0);
 	protobuf_c_message_free_unpacked(&pb->base, NULL);
 	return 0;
 }

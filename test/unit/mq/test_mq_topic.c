@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "gt/gt_mqmsg.h"
 #include "gtpb/v1/mq.pb-c.h"
 #include "mq_codec.h"
 #include "mq_topic.h"
@@ -345,16 +346,16 @@ static void
 test_mq_codec_delivery_roundtrip_and_parse(void **state)
 {
 	uint8_t             msg[] = {0x0a, 0x01, 'k', 0x12, 0x02, 'h', 'i', 0x20, 0x07};
-	mq_msg_view         v;
+	gt_mqmsg            v;
 	uint8_t             buf[128];
 	size_t              n;
 	Gtpb__V1__Delivery *d;
 
 	(void)state;
-	assert_int_equal(mq_msg_parse(msg, sizeof(msg), &v), GT_OK);
+	assert_int_equal(gt_mqmsg_parse(msg, sizeof(msg), &v), GT_OK);
 	assert_int_equal(v.key_len, 1);
 	assert_int_equal(v.payload_len, 2);
-	assert_true(v.has_ts);
+	assert_true(v.timestamp_ns != 0);
 	n = mq_delivery_put(buf, 99, 3, 123456789, 2, msg, sizeof(msg));
 	assert_int_equal(n, mq_delivery_size(99, 3, 123456789, 2, sizeof(msg)));
 	d = gtpb__v1__delivery__unpack(NULL, n, buf);
@@ -367,10 +368,10 @@ test_mq_codec_delivery_roundtrip_and_parse(void **state)
 	assert_int_equal(d->message->timestamp_ns, 7);
 	gtpb__v1__delivery__free_unpacked(d, NULL);
 	/* Wrong wire type for key; truncated varint; group wire types. */
-	assert_int_equal(mq_msg_parse((const uint8_t *)"\x08\x01", 2, &v), GT_EPROTO);
-	assert_int_equal(mq_msg_parse((const uint8_t *)"\x20\xff", 2, &v), GT_EPROTO);
-	assert_int_equal(mq_msg_parse((const uint8_t *)"\x0b", 1, &v), GT_EPROTO);
-	assert_int_equal(mq_msg_parse((const uint8_t *)"", 0, &v), GT_OK);
+	assert_int_equal(gt_mqmsg_parse((const uint8_t *)"\x08\x01", 2, &v), GT_EPROTO);
+	assert_int_equal(gt_mqmsg_parse((const uint8_t *)"\x20\xff", 2, &v), GT_EPROTO);
+	assert_int_equal(gt_mqmsg_parse((const uint8_t *)"\x0b", 1, &v), GT_EPROTO);
+	assert_int_equal(gt_mqmsg_parse((const uint8_t *)"", 0, &v), GT_OK);
 }
 
 int
