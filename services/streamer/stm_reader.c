@@ -20,7 +20,7 @@
 
 #include "gt/gt_buf.h"
 #include "gt/gt_log.h"
-#include "stm_metrics.h"
+#include "gt/gt_gpu_metrics.h"
 #include "stm_reader_int.h"
 
 #define READ_BLOCK (256u * 1024u)
@@ -82,7 +82,7 @@ col_classify(stm_format fmt, const char *name, size_t len, const char **key)
 		    memcmp(nk->name, name, len) == 0)
 			return nk->kind;
 	}
-	if ((canon = stm_metric_canonical(name, len)) != NULL) {
+	if ((canon = gt_gpu_metric_canonical(name, len)) != NULL) {
 		*key = canon;
 		return COL_METRIC;
 	}
@@ -174,7 +174,7 @@ header_apply(stm_reader *r, char **names, size_t n)
 		c->name = names[i];
 		names[i] = NULL;
 		if (fmt == STM_FMT_SMI)
-			len = stm_smi_strip_unit(c->name, len);
+			len = gt_gpu_metric_strip_unit(c->name, len);
 		c->key = NULL;
 		c->kind = col_classify(fmt, c->name, len, &c->key);
 		if (c->key == NULL) {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "gt/gt_log.h"
-#include "stm_metrics.h"
+#include "gt/gt_gpu_metrics.h"
 #include "stm_reader_int.h"
 
 static size_t
@@ -483,7 +483,7 @@ stm__row_dcgm(stm_reader *r, uint64_t line)
 	}
 	r->rec_rows++;
 	if (val != NULL) {
-		const char *canon = stm_metric_canonical(mname, mlen);
+		const char *canon = gt_gpu_metric_canonical(mname, mlen);
 		gt_err      rv;
 		if (canon != NULL)
 			rv = metric_add(r, canon, 0, v, 1);

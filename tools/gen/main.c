@@ -8,7 +8,7 @@
  * utilization, temperature follows power with thermal lag, memory is allocated per job and
  * never exceeds the total, SM clocks drop when idle and throttle when hot. UUIDs look like
  * DCGM's ("GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"). Metric names come from the
- * streamer's table (stm_metrics.h), so the generator and the parser cannot drift apart.
+ * common table (gt/gt_gpu_metrics.h), so the generator and the parser cannot drift apart.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -21,7 +21,7 @@
 #include "gt/gt_cfg.h"
 #include "gt/gt_err.h"
 #include "gt/gt_time.h"
-#include "stm_metrics.h"
+#include "gt/gt_gpu_metrics.h"
 
 enum { FMT_WIDE = 0, FMT_DCGM, FMT_SMI };
 static const char *const fmt_choices[] = {"wide", "dcgm", "nvidia-smi", NULL};
@@ -285,7 +285,7 @@ dcgm_rows(FILE *f, const gen_cfg *cfg, const gpu *g, const char *ts)
 		snprintf(pod, sizeof(pod), "train-%s-%d", g->host + strlen(cfg->host_prefix), g->index / 2);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "\"%s\",\"%s\",\"%d\",\"nvidia%d\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"",
-		    ts, stm_metric_to_dcgm(vals[i].canonical), g->index, g->index, g->uuid, cfg->model,
+		    ts, gt_gpu_metric_to_dcgm(vals[i].canonical), g->index, g->index, g->uuid, cfg->model,
 		    g->host, job ? "pytorch" : "", pod, job ? "ml-training" : "");
 		put_num(f, &vals[i]);
 		fprintf(f,
@@ -303,13 +303,13 @@ smi_header(FILE *f)
 
 	fputs("timestamp, index, name, uuid, pci.bus_id, driver_version, pstate", f);
 	for (int i = 0; cols[i]; i++)
-		fprintf(f, ", %s", stm_metric_to_smi_header(cols[i], h, sizeof(h)));
+		fprintf(f, ", %s", gt_gpu_metric_to_smi_header(cols[i], h, sizeof(h)));
 	fputs(", memory.total [MiB]", f);
 	{
 		static const char *more[] = {"memory_used", "memory_free", "power_draw", "sm_clock",
 		    "mem_clock", "fan_speed", NULL};
 		for (int i = 0; more[i]; i++)
-			fprintf(f, ", %s", stm_metric_to_smi_header(more[i], h, sizeof(h)));
+			fprintf(f, ", %s", gt_gpu_metric_to_smi_header(more[i], h, sizeof(h)));
 	}
 	fputc('\n', f);
 }
