@@ -139,26 +139,39 @@ stat_int(int port, const char *field)
 	return v;
 }
 
-/* CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+/* CPU seconds (user + system) from a /proc/.../stat file; the command name (between the
+ * parentheses) into comm when not NULL. -1 when unreadable. */
 static double
-proc_cpu_s(pid_t pid)
+stat_cpu_s(const char *path, char *comm, size_t comm_len)
 {
-	char               path[64], buf[1024], *p;
+	char               buf[1024], *lp, *rp;
 	FILE              *f;
 	unsigned long long ut = 0, st = 0;
 	size_t             n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if ((f = fopen(path, "r")) == NULL)
-		return 0;
+		return -1;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	/* fields after the ")" of comm: state(3) ... utime(14) stime(15) */
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return 0;
+	if ((lp = strchr(buf, '(')) == NULL || (rp = strrchr(buf, ')')) == NULL ||
+	    sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	if (comm != NULL)
+		snprintf(comm, comm_len, "%.*s", (int)(rp - lp - 1), lp + 1);
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds a process has used so far (0 when unreadable). */
+static double
+proc_cpu_s(pid_t pid)
+{
+	char   path[64];
+	double s;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	return (s = stat_cpu_s(path, NULL, 0)) < 0 ? 0 : s;
 }
 
 /* Prints CPU seconds per thread name of a process (threads of one name summed). */
@@ -179,35 +192,25 @@ print_thread_cpu(pid_t pid)
 	if ((d = opendir(path)) == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
-		char               p2[600], buf[1024], *lp, *rp;
-		FILE              *f;
-		size_t             n;
-		unsigned long long ut, st;
+		char   p2[600], name[32];
+		double s;
 
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(p2, sizeof(p2), "%s/%s/stat", path, e->d_name);
-		if ((f = fopen(p2, "r")) == NULL)
+		if ((s = stat_cpu_s(p2, name, sizeof(name))) < 0)
 			continue;
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[n] = '\0';
-		if ((lp = strchr(buf, '(')) == NULL || (rp = strrchr(buf, ')')) == NULL ||
-		    sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-		           &st) != 2)
-			continue;
-		*rp = '\0';
-		for (i = 0; i < nt && strcmp(t[i].name, lp + 1) != 0; i++)
+		for (i = 0; i < nt && strcmp(t[i].name, name) != 0; i++)
 			;
 		if (i == nt) {
 			if (nt == 32)
 				continue;
-			snprintf(t[nt].name, sizeof(t[nt].name), "%s", lp + 1);
+			snprintf(t[nt].name, sizeof(t[nt].name), "%s", name);
 			t[nt].s = 0;
 			t[nt].n = 0;
 			nt++;
 		}
-		t[i].s += (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+		t[i].s += s;
 		t[i].n++;
 	}
 	closedir(d);
