@@ -14,9 +14,9 @@
  * one bad row, and the rest of it is skipped (never buffered) up to the next '\n'; a row with
  * more than max_fields fields is a bad row, a header with more is an error. libcsv grows its
  * field buffer by a fixed block (128 bytes by default: quadratic copying for a long field),
- * so the block is raised to the buffer's current size before each csv_parse call, which
- * makes the growth geometric. cfg.stopping is polled about every 64 KiB of input, so a stop
- * request ends a pass even in the middle of a long line.
+ * so the block is raised to the buffer's current size (or the segment's, when larger) before
+ * csv_parse, which makes the growth geometric. cfg.stopping is polled about every 64 KiB of
+ * input, so a stop request ends a pass even in the middle of a long line.
  */
 #include <csv.h>
 #include <errno.h>
@@ -404,6 +404,7 @@ stm_reader_new(stm_reader **out, const stm_reader_cfg *cfg, stm_emit_fn emit, vo
 	gtpb__v1__telemetry_record__init(&r->rec);
 	if (csv_init(&r->csv, CSV_STRICT | CSV_STRICT_FINI) != 0)
 		goto fail;
+	csv_set_blk_size(&r->csv, CSV_BLK_MIN);
 	if ((cfg->columns && *cfg->columns && (r->columns = strdup(cfg->columns)) == NULL) ||
 	    (cfg->hostname && *cfg->hostname && (r->hostname = strdup(cfg->hostname)) == NULL))
 		goto fail_csv;
@@ -462,6 +463,11 @@ header_from_columns(stm_reader *r)
 
 	for (const char *q = p; *q; q++)
 		n += *q == ',';
+	if (n > r->max_fields) {
+		snprintf(r->errmsg, sizeof(r->errmsg),
+		    "--columns: more than %u columns (the limit)", r->max_fields);
+		return r->err = GT_EINVAL;
+	}
 	if ((names = calloc(n, sizeof(*names))) == NULL)
 		return GT_ENOMEM;
 	while (i < n) {
@@ -583,9 +589,11 @@ stm_reader_feed(stm_reader *r, const void *data, size_t len)
 			continue;
 		}
 		r->line_len += seg;
-		/* Geometric growth of libcsv's field buffer (see the top of the file). */
-		csv_set_blk_size(&r->csv, r->csv.entry_size > CSV_BLK_MIN ? r->csv.entry_size
-		                                                          : CSV_BLK_MIN);
+		/* libcsv's field buffer grows by blk_size: at least its current size (geometric) and
+		 * at least this segment (a field of it fits in one or two steps). Both are bounded
+		 * by the line limit, so the buffer stays a few times max_line at most. */
+		if (r->csv.entry_size > r->csv.blk_size || seg > r->csv.blk_size)
+			csv_set_blk_size(&r->csv, r->csv.entry_size > seg ? r->csv.entry_size : seg);
 		if (csv_parse(&r->csv, p, seg, on_field, on_row, r) != seg) {
 			/* Broken quoting ("a"b, a"b): one bad line, then resynchronise. */
 			line_bad(r, STM_BAD_QUOTING, csv_strerror(csv_error(&r->csv)));

@@ -660,6 +660,19 @@ test_stm_reader_column_limit(void **state)
 	assert_non_null(strstr(stm_reader_error(r), "more than 4096 columns"));
 	assert_int_equal(s.n, 0);
 	stm_reader_free(r);
+	/* --columns too (2,001 columns over a limit of 2,000) */
+	gt_buf_reset(&b);
+	gt_buf_puts(&b, "index");
+	for (int i = 1; i < 2001; i++)
+		gt_buf_printf(&b, ", m%d", i);
+	cfg.columns = b.data;
+	cfg.max_fields = 2000;
+	assert_int_equal(stm_reader_new(&r, &cfg, sink_emit, &s), GT_OK);
+	assert_int_equal(stm_reader_begin(r, "smi.csv"), GT_EINVAL);
+	assert_non_null(strstr(stm_reader_error(r), "more than 2000 columns"));
+	stm_reader_free(r);
+	cfg.columns = NULL;
+	cfg.max_fields = 0;
 
 	/* 4096 columns are fine */
 	gt_buf_reset(&b);
