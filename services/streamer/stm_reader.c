@@ -21,6 +21,7 @@
 #include <csv.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -629,6 +630,24 @@ stm_reader_end(stm_reader *r)
 	return r->err;
 }
 
+/* A pipe or FIFO may have nothing to read for a long time (nvidia-smi -l 1 | ...): wait in
+ * short polls so that a stop request is noticed. A regular file is always readable. */
+static gt_err
+wait_readable(stm_reader *r, int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	if (r->cfg.stopping == NULL)
+		return GT_OK;
+	for (;;) {
+		int n = poll(&pfd, 1, 100);
+		if (n > 0 || (n < 0 && errno != EINTR))
+			return GT_OK; /* readable, hung up, or an error that read() reports */
+		if (poll_stop(r))
+			return r->err;
+	}
+}
+
 gt_err
 stm_reader_file(stm_reader *r, const char *path)
 {
@@ -646,7 +665,8 @@ stm_reader_file(stm_reader *r, const char *path)
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	rv = GT_OK;
-	while (rv == GT_OK && (n = read(fd, r->block, READ_BLOCK)) != 0) {
+	while (rv == GT_OK && (rv = wait_readable(r, fd)) == GT_OK &&
+	       (n = read(fd, r->block, READ_BLOCK)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -1,8 +1,8 @@
 /* test_streamer_limits.c - the real gt-streamer against a real gt-mq on hostile input: a 10 MB
  * line, an overflowing timestamp, the epoch, a row over the column limit (bad rows, counted
  * per reason in /stats and /metrics, logged with file:line; the good rows around them are
- * published unchanged), and a SIGTERM while the reader is inside an endless line of a FIFO
- * (exit 0 promptly, what was parsed before is published). */
+ * published unchanged), and a SIGTERM while the reader is inside an endless line of a FIFO or
+ * waits on an idle FIFO (exit 0 promptly, what was parsed before is published). */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -340,6 +340,37 @@ test_streamer_sigterm_inside_an_endless_line_exits_0(void **state)
 	free(fifo);
 }
 
+/* nvidia-smi -l 1 | gt-streamer: between two samples the FIFO has nothing to read; SIGTERM
+ * still ends the run at once (the reader was blocked in read() and never looked). */
+static void
+test_streamer_sigterm_while_a_fifo_is_idle_exits_0(void **state)
+{
+	tmq                         m;
+	char                       *fifo = malloc(strlen(tmpdir) + 16);
+	gt_proc                    *p;
+	int                         fd;
+	const char                 *head = "gpu_id,temperature\n0,40\n1,41\n";
+	Gtpb__V1__TelemetryRecord **recs;
+	size_t                      n;
+	(void)state;
+
+	sprintf(fifo, "%s/idle", tmpdir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	tmq_start(&m, NULL);
+	p = streamer_start(&m, fifo, "idle", NULL);
+	assert_true((fd = open(fifo, O_WRONLY)) >= 0);
+	assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+	gt_sleep_ns(300 * GT_NS_PER_MS); /* read and parsed; the FIFO stays open and empty */
+	assert_int_equal(gt_proc_stop(p, SIGTERM, 15 * GT_NS_PER_S), 0);
+	close(fd);
+	gt_proc_free(p);
+	recs = fetch_all(&m, "idle", 1000, &n);
+	assert_int_equal(n, 2);
+	recs_free(recs, n);
+	tmq_stop(&m);
+	free(fifo);
+}
+
 int
 main(void)
 {
@@ -350,6 +381,8 @@ main(void)
 		    test_streamer_stats_count_bad_rows_per_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_streamer_sigterm_inside_an_endless_line_exits_0, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_streamer_sigterm_while_a_fifo_is_idle_exits_0, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gt/gt_buf.h"
 #include "gt/gt_log.h"
@@ -788,6 +789,33 @@ test_stm_reader_inline_quoting_cases(void **state)
 	sink_clear(&s);
 }
 
+/* A pipe with nothing to read (nvidia-smi -l 1 | gt-streamer --csv /dev/stdin between two
+ * samples): a stop request ends stm_reader_file instead of blocking in read() forever. */
+static void
+test_stm_reader_stop_request_while_a_pipe_is_idle(void **state)
+{
+	stopper          stop = {0, 3};
+	stm_reader_cfg   cfg = {.stopping = stop_after_polls, .stopping_arg = &stop};
+	sink             s = {0};
+	stm_reader      *r;
+	int              fds[2];
+	char             path[64];
+	const char      *head = "gpu_id,temperature\n0,40\n";
+	(void)state;
+
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], head, strlen(head)), (ssize_t)strlen(head));
+	snprintf(path, sizeof(path), "/dev/fd/%d", fds[0]);
+	assert_int_equal(stm_reader_new(&r, &cfg, sink_emit, &s), GT_OK);
+	assert_int_equal(stm_reader_file(r, path), GT_ECANCELED); /* the writer stays open */
+	assert_int_equal(s.n, 1);
+	assert_int_equal(stop.polls, 3);
+	stm_reader_free(r);
+	sink_clear(&s);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int
 main(void)
 {
@@ -809,6 +837,7 @@ main(void)
 		cmocka_unit_test(test_stm_reader_line_limit_at_every_split),
 		cmocka_unit_test(test_stm_reader_column_limit),
 		cmocka_unit_test(test_stm_reader_stop_request_inside_a_long_line),
+		cmocka_unit_test(test_stm_reader_stop_request_while_a_pipe_is_idle),
 	};
 	return cmocka_run_group_tests(tests, quiet_setup, NULL);
 }
