@@ -78,7 +78,7 @@ struct mq_server {
 	char                           pub_url[256];
 	/* metrics */
 	gt_counter *m_published, *m_batches, *m_delivered, *m_redelivered, *m_acked, *m_nacked;
-	gt_counter *m_rejected, *m_duplicates, *m_waits;
+	gt_counter *m_rejected, *m_duplicates, *m_waits, *m_cancelled;
 	gt_hist    *m_publish_lat;
 };
 

@@ -83,7 +83,9 @@ uint32_t    mq_topic_partitions(const mq_topic *t);
  * (producer, seq) with seq > 0: a request already stored returns GT_OK with *duplicate = 1
  * (positions filled for the producer's latest request, zeroed for older ones).
  * ts_ns stamps messages whose timestamp_ns is 0.
- * Errors: GT_EPROTO (a malformed message; *bad = its index), GT_EFULL (over max_bytes). */
+ * Errors: GT_EPROTO (a malformed message; *bad = its index), GT_EINVAL (a message whose key or
+ * a header is not UTF-8 without NUL, gt_mqmsg_validate; *bad = its index), GT_EFULL (over
+ * max_bytes). The empty Message (len 0, data may be NULL) is valid: stored with its timestamp. */
 gt_err mq_topic_publish(mq_topic *t, const ProtobufCBinaryData *msgs, size_t n,
                         const char *producer, uint64_t seq, int64_t ts_ns, mq_pos *positions,
                         int *duplicate, size_t *bad);
