@@ -23,6 +23,13 @@ typedef struct mq_topic     mq_topic;
 typedef struct mq_group     mq_group;
 typedef struct mq_dead_view mq_dead_view;
 
+/* Offsets [offset, offset + count) of one partition. */
+typedef struct mq_run {
+	uint32_t partition;
+	uint64_t offset;
+	uint64_t count;
+} mq_run;
+
 typedef struct mq_topic_cfg {
 	uint32_t        partitions;
 	uint64_t        max_bytes;   /* 0 = unbounded */
@@ -41,7 +48,12 @@ typedef struct mq_topic_cfg {
 	 * The WAL records it so that attempts survive restarts. */
 	void (*on_redeliver)(void *arg, mq_topic *t, const char *group, uint32_t part, uint64_t off,
 	                     unsigned attempts);
-	void *hook_arg; /* argument of on_dead, on_redeliver and on_group_deleted */
+	/* Optional: the first deliveries of one fetch, as runs of consecutive offsets (under the
+	 * lock; runs lent for the call, several calls per fetch when there are many runs). The WAL
+	 * records them so that attempt counts are exact across a crash. */
+	void (*on_delivered)(void *arg, mq_topic *t, const char *group, const mq_run *runs,
+	                     size_t n);
+	void *hook_arg; /* argument of the hooks above and of on_group_deleted */
 	/* A group without members for longer than group_ttl is deleted (0 = never); its
 	 * unacked messages stop holding back retention. on_group_deleted (optional, under the
 	 * owner's lock) lets the WAL record it. */
