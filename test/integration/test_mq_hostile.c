@@ -122,6 +122,32 @@ test_mq_parked_fetches_of_gone_clients(void **state)
 	}
 	assert_int_equal(waiting, 0);
 	assert_int_equal(consumers, 0);
+	/* Their RPC contexts are free again: a second wave parks as many calls. */
+	socks = calloc(GHOSTS, sizeof(*socks));
+	for (int i = 0; i < 128 - 16; i++) {
+		assert_int_equal(nng_req0_open(&socks[i]), 0);
+		assert_int_equal(nng_dial(socks[i], m.rpc_url, NULL, 0), 0);
+		snprintf(name, sizeof(name), "wave2-%03d", i);
+		send_fetch(socks[i], "ghosts", "g", name, 4000000000u);
+	}
+	for (until = gt_mono_ns() + 20 * GT_NS_PER_S; gt_mono_ns() < until;
+	     gt_sleep_ns(20 * GT_NS_PER_MS)) {
+		ghost_stats(&m, "ghosts", "g", &waiting, &consumers, NULL, 0);
+		if (waiting == 128 - 16)
+			break;
+	}
+	assert_int_equal(waiting, 128 - 16);
+	for (int i = 0; i < 128 - 16; i++)
+		nng_close(socks[i]);
+	free(socks);
+	for (until = gt_mono_ns() + 10 * GT_NS_PER_S; gt_mono_ns() < until;
+	     gt_sleep_ns(20 * GT_NS_PER_MS)) {
+		ghost_stats(&m, "ghosts", "g", &waiting, &consumers, NULL, 0);
+		if (waiting == 0 && consumers == 0)
+			break;
+	}
+	assert_int_equal(waiting, 0);
+	assert_int_equal(consumers, 0);
 	/* A live consumer now owns every partition and gets every message. */
 	assert_int_equal(tmq_publish(&m, "ghosts", NULL, 0, 0, 64, 16, 0, NULL), GT_RPC_OK);
 	for (int round = 0; round < 50 && got < 64; round++) {
