@@ -47,7 +47,7 @@ typedef struct ctl_cmd {
 
 struct ctl_ctx {
 	const char *gateway_url;   /* explicit --gateway-url / GT_GATEWAY_URL, else NULL */
-	const char *gateway_dflt;  /* what health shows when no gateway URL was given */
+	const char *gateway_dflt;  /* the gateway asked when no URL was given */
 	const char *mq_url;
 	const char *collector_url;
 	const char *streamer_url;
@@ -73,8 +73,9 @@ int ctl_usage_error(const ctl_ctx *c, const char *fmt, ...) __attribute__((forma
 
 /* ---- RPC (ctl_rpc.c) ---- */
 
-/* The URL telemetry commands ask: the gateway when one was given, else the collector. */
-const char *ctl_telemetry_url(const ctl_ctx *c);
+/* The URL telemetry commands ask: the gateway when it accepts a connection, else the
+ * collector (GT_COLLECTOR_URL) directly. */
+const char *ctl_telemetry_url(ctl_ctx *c);
 /* Call desc/method at url with in; on CTL_EXIT_OK *out is the output (free it with
  * protobuf_c_message_free_unpacked). Otherwise prints "gtctl: <what> <url>: <why>" (unless
  * quiet) and returns CTL_EXIT_UNREACHABLE (refused, no answer in time) or CTL_EXIT_REMOTE. The

@@ -18,11 +18,6 @@ static struct {
 	char           why[128];
 } clients[CTL_MAX_CLIENTS];
 
-const char *
-ctl_telemetry_url(const ctl_ctx *c)
-{
-	return c->gateway_url ? c->gateway_url : c->collector_url;
-}
 
 /* A blocking dial on a throwaway socket: refused or unresolvable fails at once. */
 static int
@@ -78,6 +73,18 @@ client_for(ctl_ctx *c, const char *url, gt_rpc_client **out, char *why, size_t l
 	}
 	*out = clients[i].cli;
 	return CTL_EXIT_OK;
+}
+
+/* The gateway when it answers connections (it serves TelemetryService from the collectors),
+ * else the collector itself. */
+const char *
+ctl_telemetry_url(ctl_ctx *c)
+{
+	const char    *gw = c->gateway_url ? c->gateway_url : c->gateway_dflt;
+	gt_rpc_client *cli;
+	char           why[160];
+
+	return client_for(c, gw, &cli, why, sizeof(why)) == CTL_EXIT_OK ? gw : c->collector_url;
 }
 
 int
