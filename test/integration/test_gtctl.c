@@ -458,6 +458,15 @@ test_gtctl_wrong_token_exit_1(void **state)
 		free(err);
 	}
 	{
+		const char *args[] = {"health", "mq", "--token", "wrong", NULL};
+
+		assert_int_equal(tg_run(args, NULL, &out, &err), 1);
+		assert_non_null(strstr(err, "UNAUTHENTICATED"));
+		assert_non_null(strstr(out, "mq         error"));
+		free(out);
+		free(err);
+	}
+	{
 		const char *args[] = {"topics", NULL};
 		const char *env[] = {"GT_TOKEN=s3cret", NULL};
 

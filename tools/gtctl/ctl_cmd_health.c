@@ -106,11 +106,21 @@ ctl_cmd_health(ctl_ctx *c)
 		json_array_append_new(rows, row);
 	}
 	ctl_out_rows(c, cols, sizeof(cols) / sizeof(cols[0]), rows);
-	json_decref(rows);
-	if (remote && !down && !bad) {
-		fprintf(stderr, "gtctl health: a component refused the Health call (see ERROR)\n");
+	if (remote) {
+		/* a component refused the call (a wrong token, say): a remote error, not ill health */
+		json_t *row;
+
+		json_array_foreach(rows, i, row) {
+			if (strcmp(json_string_value(json_object_get(row, "status")), "error") == 0)
+				fprintf(stderr, "gtctl health: %s %s: %s\n",
+				    json_string_value(json_object_get(row, "component")),
+				    json_string_value(json_object_get(row, "url")),
+				    json_string_value(json_object_get(row, "error")));
+		}
+		json_decref(rows);
 		return CTL_EXIT_REMOTE;
 	}
+	json_decref(rows);
 	if (down == n)
 		return CTL_EXIT_UNREACHABLE;
 	return down || bad || remote ? CTL_EXIT_UNHEALTHY : CTL_EXIT_OK;
