@@ -144,7 +144,6 @@ conn_finish(gt_http *h, gt__http_conn *c, struct lws *wsi)
 	int     close_after = c->close_after;
 	int64_t us = (gt_mono_ns() - c->t0) / GT_NS_PER_US;
 
-	(void)h;
 	if (c->status >= 500)
 		GT_LOGW("http.request", GT_KV_STR("method", c->method),
 		        GT_KV_STR("path", c->logpath ? c->logpath : ""),
@@ -156,6 +155,7 @@ conn_finish(gt_http *h, gt__http_conn *c, struct lws *wsi)
 	conn_resp_reset(c);
 	if (close_after)
 		return -1;
+	gt__http_track_busy(h, wsi, 0);
 	if (lws_http_transaction_completed(wsi))
 		return -1;
 	return 0;

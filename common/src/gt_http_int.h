@@ -13,6 +13,8 @@
  *   gt_http_ws.c      WebSocket: clients, per-client bounded queues, broadcast/send, drops
  *   gt_http_route.c   pure helpers: pairs, percent-decoding, query strings, route patterns,
  *                     bearer tokens
+ *   gt_http_admit.c   connection limits: every accepted connection is tracked, the cap
+ *                     (oldest idle closed first), the header/idle timeout sweep, CONNECT
  *
  * Threads
  *   - lws thread: runs lws_service(); owns every connection, the route table (read only after
@@ -26,8 +28,11 @@
  * Request lifetime
  *   A gt_http_req is created on the lws thread when the headers are complete, filled with
  *   copies of everything a handler may read (so it can travel to any thread), and handed to
- *   the handler. The lws thread frees it, and only when its reply has been drained, or in
- *   gt_http_free. Connections never cross threads: a request points at its connection
+ *   the handler with two references: the handler call's (dropped when the handler returns,
+ *   on the thread that ran it) and the reply's (dropped by the lws thread once the reply has
+ *   been moved to the connection or dropped). The last one frees it; gt_http_free frees what
+ *   is left. So a second reply during the handler call finds the request alive and is
+ *   refused. Connections never cross threads: a request points at its connection
  *   (req->conn) and the connection at its request (conn->req); both links are lws-thread
  *   data and are cut when the connection closes, so a late reply finds req->conn == NULL and
  *   is dropped quietly.
@@ -167,6 +172,17 @@ enum {
 
 typedef struct gt__http_conn gt__http_conn;
 
+/* One accepted connection, tracked from LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED to
+ * LWS_CALLBACK_WSI_DESTROY (lws_get_opaque_user_data(wsi) points at it). lws thread only. */
+typedef struct gt__http_track {
+	struct lws            *wsi;
+	int64_t                since_ns;    /* accepted, or idle since (last response finished) */
+	int64_t                dying_ns;    /* close asked at (0 = not yet) */
+	int                    served;      /* answered a request already (keep-alive idle) */
+	int                    busy;        /* request in progress, WebSocket or CONNECT answer */
+	struct gt__http_track *prev, *next; /* h->tracks: idle ones by since_ns, oldest first */
+} gt__http_track;
+
 struct gt_http_req {
 	gt_http                  *h;
 	uint64_t                  id;
@@ -179,6 +195,7 @@ struct gt_http_req {
 	const gt__http_route_row *route;
 	int                       head; /* HEAD: answer without a body */
 	atomic_int                replied;
+	atomic_int                refs; /* once dispatched: handler call + reply */
 	/* the reply, written once by gt_http_reply (any thread) before it is queued */
 	int            status;
 	char          *ctype;
@@ -253,6 +270,10 @@ struct gt_http {
 	int64_t timeout_ns;
 	size_t  ws_queue_max;
 	size_t  ws_inbox_max;
+	size_t  ws_inbox_max_bytes;
+	int     max_conns;
+	int     header_timeout_s;
+	int     idle_timeout_s;
 
 	gt__http_route_row *routes;
 	size_t              nroutes, routes_cap;
@@ -274,21 +295,26 @@ struct gt_http {
 	atomic_int stop;
 
 	/* lws thread only */
-	gt_http_req   *live;
-	uint64_t       next_req_id;
-	unsigned char *filebuf; /* LWS_PRE + GT__HTTP_CHUNK for static files */
+	gt_http_req           *live;
+	uint64_t               next_req_id;
+	unsigned char         *filebuf; /* LWS_PRE + GT__HTTP_CHUNK for static files */
+	gt__http_track        *tracks_head, *tracks_tail;
+	lws_sorted_usec_list_t sweep;
 
 	/* shared, under lock */
 	pthread_mutex_t     lock;
 	gt_http_req        *replies_head, *replies_tail;
 	gt__http_ws_msg    *inbox_head, *inbox_tail;
 	size_t              inbox_len;
+	size_t              inbox_bytes;
 	gt__http_ws_client *clients;
 	size_t              nclients;
 	uint64_t            next_client_id;
 
 	atomic_uint_fast64_t dropped;
 	atomic_uint_fast64_t requests;
+	atomic_uint_fast64_t evicted;
+	atomic_size_t        nconns;
 };
 
 /* ---- gt_http.c ---- */
@@ -300,6 +326,8 @@ int gt__http_on_loop(const gt_http *h);
 int gt__http_method_routable(const char *method);
 /* Frees a request and whatever reply it still holds. The thread that owns it; accepts NULL. */
 void gt__http_req_free(gt_http_req *r);
+/* Drops one reference of a dispatched request; the last frees it. Any thread. */
+void gt__http_req_unref(gt_http_req *r);
 /* lws thread: LWS_CALLBACK_HTTP (headers in), LWS_CALLBACK_HTTP_BODY and
  * LWS_CALLBACK_HTTP_BODY_COMPLETION. Each returns what the lws callback must return. */
 int gt__http_conn_http(gt_http *h, gt__http_conn *c, struct lws *wsi, const char *uri);
@@ -334,6 +362,20 @@ void gt__http_conn_detach(gt_http *h, gt__http_conn *c);
 int gt__http_conn_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi);
 /* Arms the reply deadline for a request handed to a handler (still unanswered). */
 void gt__http_conn_arm_deadline(gt_http *h, gt__http_conn *c);
+
+/* ---- gt_http_admit.c (lws thread) ---- */
+/* LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: tracks wsi; at max_conns closes the oldest
+ * idle connection, or refuses wsi (-1) when none is idle. */
+int gt__http_admit(gt_http *h, struct lws *wsi);
+/* LWS_CALLBACK_WSI_DESTROY (also at context teardown, on gt_http_free's thread). */
+void gt__http_track_gone(gt_http *h, struct lws *wsi);
+/* A request/WebSocket/CONNECT answer started (busy) or a response finished (idle again). */
+void gt__http_track_busy(gt_http *h, struct lws *wsi, int busy);
+/* Before the lws thread starts: the 1 s sweep closing connections past their timeouts. */
+void gt__http_sweep_start(gt_http *h);
+/* LWS_CALLBACK_RAW_ADOPT / _RAW_WRITEABLE / _RAW_RX / _RAW_CLOSE: lws turns a CONNECT
+ * request into a raw socket; it is answered 405 JSON and closed. */
+int gt__http_connect_raw(gt_http *h, struct lws *wsi, int reason);
 
 /* ---- gt_http_static.c (lws thread) ---- */
 /* Serves a GET/HEAD that no route matched from the static root. Takes r (c->req). */
