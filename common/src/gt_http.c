@@ -103,6 +103,8 @@ drain(gt_http *h)
 		gt__http_ws_deliver(h, m);
 		m = next;
 	}
+	gt__http_files_drain(h);
+	gt__http_front_drain(h);
 }
 
 /* The one protocol: WebSocket endpoint and (falling through to the dummy) plain HTTP. */
@@ -130,6 +132,8 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 		gt__http_conn_detach(h, c);
 		break;
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		return gt__http_front_accept(h, (int)(intptr_t)in);
 	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
 		if (gt__http_admit(h, wsi) != 0)
 			return -1;
@@ -224,6 +228,7 @@ gt_http_new(gt_http **out, const gt_http_cfg *cfg)
 	atomic_init(&h->requests, 0);
 	atomic_init(&h->evicted, 0);
 	atomic_init(&h->nconns, 0);
+	atomic_init(&h->front_waiting, 0);
 	h->port = cfg->port;
 	h->max_body = cfg->max_body ? cfg->max_body : HTTP_DEF_MAX_BODY;
 	h->nworkers = cfg->workers ? cfg->workers : HTTP_DEF_WORKERS;
@@ -366,8 +371,6 @@ gt_http_start(gt_http *h)
 	if (h == NULL || h->started)
 		return GT_EINVAL;
 	pthread_once(&http_log_once, http_log_setup);
-	if ((h->filebuf = malloc(LWS_PRE + GT__HTTP_CHUNK)) == NULL)
-		return GT_ENOMEM;
 	h->protocols[0] = (struct lws_protocols){
 	    .name = HTTP_WS_PROTOCOL,
 	    .callback = http_callback,
@@ -432,6 +435,10 @@ gt_http_start(gt_http *h)
 			return gt_err_from_errno(err);
 		h->workers_up++;
 	}
+	if ((rv = gt__http_reader_start(h)) != GT_OK)
+		return rv;
+	if ((rv = gt__http_front_start(h)) != GT_OK)
+		return rv;
 	if ((err = pthread_create(&h->thread, NULL, http_thread, h)) != 0)
 		return gt_err_from_errno(err);
 	atomic_store(&h->thread_up, 1);
@@ -468,10 +475,13 @@ gt_http_free(gt_http *h)
 		lws_cancel_service(h->ctx);
 	if (atomic_load(&h->thread_up))
 		pthread_join(h->thread, NULL);
+	gt__http_front_stop(h);
+	gt__http_reader_stop(h);
 	if (h->ctx != NULL) {
 		lws_sul_cancel(&h->sweep);
 		lws_context_destroy(h->ctx);
 	}
+	gt__http_files_fini(h);
 	gt__http_reqs_fini(h);
 	gt__http_ws_fini(h);
 	if (h->work != NULL)
@@ -480,7 +490,6 @@ gt_http_free(gt_http *h)
 		free(h->routes[i].pattern);
 	free(h->routes);
 	free(h->workers);
-	free(h->filebuf);
 	free(h->service);
 	free(h->bind);
 	free(h->root_real);
@@ -506,5 +515,5 @@ gt_http_conns_evicted(gt_http *h)
 size_t
 gt_http_conns(gt_http *h)
 {
-	return h != NULL ? atomic_load(&h->nconns) : 0;
+	return h != NULL ? atomic_load(&h->nconns) + atomic_load(&h->front_waiting) : 0;
 }

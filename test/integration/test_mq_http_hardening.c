@@ -48,7 +48,8 @@ test_mq_token_guards_data_routes(void **state)
 		assert_int_equal(http(&m, guarded[i], NULL, &body), 401);
 		assert_non_null(strstr(body, "\"code\":401"));
 		free(body);
-		assert_int_equal(http(&m, guarded[i], "Authorization: Bearer nope\r\n", &body), 401);
+		assert_int_equal(http(&m, guarded[i], "Authorization: Bearer nope\r\n", &body),
+		                 401);
 		free(body);
 		assert_int_equal(http(&m, guarded[i], AUTH, &body), 200);
 		free(body);

@@ -13,19 +13,25 @@
  *
  * Errors are JSON: {"error":{"code":404,"message":"no such gpu: x"}}. Unmatched paths fall
  * to the static root (if any) and then 404; a known path with another method is 405 (with
- * an Allow header), and so is CONNECT. Request bodies larger than max_body get 413; a path
- * with control bytes gets 400. Request heads larger than 8 KiB close the connection (lws).
+ * an Allow header). Request bodies larger than max_body get 413. A connection's first request
+ * head is checked before lws parses it: an unknown method or CONNECT gets 405, a request line
+ * over 8 KiB 414, a head over 8 KiB (or over 100 lines) 431, NUL/control bytes or a malformed
+ * line 400, no complete head within header_timeout_s 408 - all JSON. (Later requests on a
+ * keep-alive connection are parsed by lws alone: there CONNECT still gets a JSON 405 and a
+ * control byte in the path a 400, but other malformed heads may close the connection.)
  *
  * Token: with cfg.token set, every route requires "Authorization: Bearer <token>" (401 JSON
  * otherwise) unless it is registered GT_HTTP_OPEN (/health, /metrics); static files and the
  * WebSocket endpoint are not guarded.
  *
- * Connections (see gt_http_cfg): at most max_conns at once; a new connection beyond it makes
- * the oldest idle one (no request in progress: waiting for a request head or between
- * keep-alive requests) close first, and is refused only when none is idle. A request head
- * must arrive within header_timeout_s of the connection (or of its first byte on a
- * keep-alive connection), an idle keep-alive connection is closed after idle_timeout_s. So
- * silent or slow (slowloris) peers cannot hold the server: /health stays answerable.
+ * Connections (see gt_http_cfg): new connections wait on a front thread until their first
+ * request head is complete; at most max_conns wait, a new one beyond closes the oldest
+ * waiting one, and one without a complete head after header_timeout_s gets a 408. Then lws
+ * serves them: at most max_conns again, a new one beyond closes the oldest idle one (no
+ * request in progress: between keep-alive requests or reading the next head) and is refused
+ * only when none is idle; an idle keep-alive connection is closed after idle_timeout_s and a
+ * later request head must be complete header_timeout_s after its first byte. So silent or
+ * slow (slowloris) peers cannot hold the server: /health stays answerable.
  *
  * WebSocket: gt_http_ws() enables one endpoint (e.g. "/ws"). Every client has a bounded send
  * queue; when it is full the oldest message is dropped and counted (gt_http_ws_dropped).
@@ -57,7 +63,7 @@ typedef struct gt_http_cfg {
 	int         workers;      /* threads for GT_HTTP_WORKER routes; default 2 */
 	size_t      ws_queue_max; /* per-client queued messages; default 256 */
 	/* Limits against idle/slow peers (0 = the default given). */
-	int    max_conns;          /* concurrent connections (HTTP + WebSocket); default 256 */
+	int    max_conns;          /* connections waiting for a head / served; default 256 each */
 	int    header_timeout_s;   /* a request head must be complete within; default 5 */
 	int    idle_timeout_s;     /* idle keep-alive connections are closed after; default 30 */
 	size_t ws_inbox_max_bytes; /* bytes of broadcasts waiting for the lws thread; 16 MiB */
@@ -141,9 +147,9 @@ size_t   gt_http_ws_clients(gt_http *h);
 
 /* Requests served so far (for /stats). */
 uint64_t gt_http_requests(gt_http *h);
-/* Connections closed by the limits so far: evicted (oldest idle, at max_conns), refused (at
- * max_conns with none idle) and timed out by our sweep (header/idle timeouts). */
+/* Connections closed by the limits so far: evicted (oldest waiting/idle, at max_conns),
+ * refused (at max_conns with none idle), timed out waiting for a head (408) or by the sweep. */
 uint64_t gt_http_conns_evicted(gt_http *h);
-size_t   gt_http_conns(gt_http *h); /* open connections now (approximate, any thread) */
+size_t   gt_http_conns(gt_http *h); /* open connections now, waiting + served (approximate) */
 
 #endif
