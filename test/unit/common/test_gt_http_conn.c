@@ -265,15 +265,15 @@ test_gt_http_malformed_request_refused(void **state)
 		const char *req;
 		int         status;
 	} cases[] = {
-	    {"BREW /hello HTTP/1.1\r\nHost: x\r\n\r\n", 405},                 /* unknown method */
-	    {"TRACE /hello HTTP/1.1\r\nHost: x\r\n\r\n", 405},                /* not served */
-	    {"GET\r\nHost: x\r\n\r\n", 400},                                  /* no URI */
-	    {"GET hello HTTP/1.1\r\nHost: x\r\n\r\n", 400},                   /* no leading '/' */
+	    {"BREW /hello HTTP/1.1\r\nHost: x\r\n\r\n", 405},              /* unknown method */
+	    {"TRACE /hello HTTP/1.1\r\nHost: x\r\n\r\n", 405},             /* not served */
+	    {"GET\r\nHost: x\r\n\r\n", 400},                               /* no URI */
+	    {"GET hello HTTP/1.1\r\nHost: x\r\n\r\n", 400},                /* no leading '/' */
 	    {"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400}, /* a TLS hello */
-	    {"GET /he\x01llo HTTP/1.1\r\nHost: x\r\n\r\n", 400},             /* control byte */
-	    {"GET /he%00llo HTTP/1.1\r\nHost: x\r\n\r\n", 400},               /* encoded NUL */
-	    {"GET /hello HTTP/1.1\r\nNo colon here\r\n\r\n", 400},            /* bad header */
-	    {"GET /hello HTTP/2.0\r\nHost: x\r\n\r\n", 505},                  /* version */
+	    {"GET /he\x01llo HTTP/1.1\r\nHost: x\r\n\r\n", 400},           /* control byte */
+	    {"GET /he%00llo HTTP/1.1\r\nHost: x\r\n\r\n", 400},            /* encoded NUL */
+	    {"GET /hello HTTP/1.1\r\nNo colon here\r\n\r\n", 400},         /* bad header */
+	    {"GET /hello HTTP/2.0\r\nHost: x\r\n\r\n", 505},               /* version */
 	};
 	size_t  i;
 	ht_resp r;
