@@ -600,9 +600,9 @@ col_api_routes(col_server *s)
 {
 	gt_err rv;
 
-	if ((rv = gt_http_route(s->http, "GET", "/health", h_health, s, 0)) != GT_OK ||
+	if ((rv = gt_http_route(s->http, "GET", "/health", h_health, s, GT_HTTP_OPEN)) != GT_OK ||
 	    (rv = gt_http_route(s->http, "GET", "/stats", h_stats, s, 0)) != GT_OK ||
-	    (rv = gt_http_route(s->http, "GET", "/metrics", h_metrics, s, 0)) != GT_OK ||
+	    (rv = gt_http_route(s->http, "GET", "/metrics", h_metrics, s, GT_HTTP_OPEN)) != GT_OK ||
 	    (rv = gt_http_route(s->http, "GET", "/telemetry/{gpu}", h_telemetry, s,
 	                        GT_HTTP_WORKER)) != GT_OK ||
 	    (rv = gt_http_route(s->http, "GET", "/telemetry/{host}/{index}", h_telemetry, s,
