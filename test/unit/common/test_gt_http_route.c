@@ -227,10 +227,10 @@ typedef struct fixture {
 static void
 write_file(const char *dir, const char *name, const char *text)
 {
-	char  path[PATH_MAX];
+	char  path[PATH_MAX + 256]; /* room for any dir (< PATH_MAX) and the short names used */
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_true((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) < sizeof(path));
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs(text, f);
