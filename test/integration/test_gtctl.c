@@ -12,6 +12,7 @@
 
 #include "gt/gt_time.h"
 #include "gt_test.h"
+#include "gtpb/v1/mq.pb-c.h"
 #include "test_gtctl_util.h"
 
 #define DCGM_GPU1 "GPU-0a1b2c3d-0000-4000-8000-000000000001"
@@ -635,6 +636,111 @@ test_gtctl_mq_dlq(void **state)
 	tg_stop(&e);
 }
 
+/* Retained bytes of topic (gtctl topics -o json), -1 when not listed. */
+static int64_t
+topic_bytes(const char *topic)
+{
+	const char *args[] = {"topics", "-o", "json", NULL};
+	json_t     *doc, *row;
+	size_t      i;
+	int64_t     b = -1;
+
+	assert_int_equal(tg_run_json(args, &doc, NULL), 0);
+	json_array_foreach(doc, i, row) {
+		if (strcmp(json_string_value(json_object_get(row, "topic")), topic) == 0)
+			b = json_integer_value(json_object_get(row, "bytes"));
+	}
+	json_decref(doc);
+	return b;
+}
+
+static void
+test_gtctl_mq_purge(void **state)
+{
+	tc_svc      mq;
+	char       *dir = gt_test_tmpdir("gtctl-purge");
+	char       *csv = gt_test_fixture("csv/dcgm_basic.csv");
+	const char *pub[] = {"publish", csv, "--topic", "spare", NULL};
+	const char *purge[] = {"mq", "purge", "spare", "--yes", NULL};
+	char       *out, *err;
+
+	(void)state;
+	/* in memory, a topic nobody consumes: its log is dropped */
+	tc_mq_start(&mq, NULL);
+	setenv("GT_MQ_URL", mq.rpc_url, 1);
+	assert_int_equal(tg_run(pub, NULL, NULL, NULL), 0);
+	assert_true(topic_bytes("spare") > 0);
+	{
+		const char *args[] = {"mq", "purge", "spare", NULL};
+
+		assert_int_equal(tg_run(args, NULL, &out, &err), 2);
+		assert_non_null(strstr(err, "--yes"));
+		free(out);
+		free(err);
+	}
+	assert_int_equal(tg_run(purge, NULL, &out, NULL), 0);
+	assert_non_null(strstr(out, "spare: purged "));
+	assert_null(strstr(out, "purged 0"));
+	free(out);
+	assert_int_equal(topic_bytes("spare"), 0);
+	{
+		const char *args[] = {"mq", "purge", "nope", "--yes", NULL};
+
+		assert_int_equal(tg_run(args, NULL, &out, &err), 1);
+		assert_non_null(strstr(err, "NOT_FOUND"));
+		free(out);
+		free(err);
+	}
+	tc_stop(&mq);
+
+	/* with --persistence: refused without a group (nothing records it), and with a group the
+	 * purge is its acks in the WAL: still empty after kill -9 */
+	{
+		const char *extra[] = {"--persistence", "--persistence-path", dir, "--fsync", "always",
+		    NULL};
+		Gtpb__V1__FetchRequest   fr = GTPB__V1__FETCH_REQUEST__INIT;
+		Gtpb__V1__FetchResponse *fo = NULL;
+		gt_rpc_stub              stub;
+
+		tc_mq_start(&mq, extra);
+		setenv("GT_MQ_URL", mq.rpc_url, 1);
+		assert_int_equal(tg_run(pub, NULL, NULL, NULL), 0);
+		assert_int_equal(tg_run(purge, NULL, &out, &err), 1);
+		assert_non_null(strstr(err, "FAILED_PRECONDITION"));
+		free(out);
+		free(err);
+		/* a group that took two messages and acked none */
+		fr.topic = "spare";
+		fr.group = "g";
+		fr.consumer = "c";
+		fr.max_messages = 2;
+		gt_rpc_stub_init(&stub, mq.cli, &gtpb__v1__message_queue__descriptor, 5 * GT_NS_PER_S);
+		assert_int_equal(gt_rpc_call_by_name(&stub, "Fetch", &fr.base, (ProtobufCMessage **)&fo),
+		    GT_OK);
+		assert_int_equal(fo->n_deliveries, 2);
+		protobuf_c_message_free_unpacked(&fo->base, NULL);
+		assert_int_equal(tg_run(purge, NULL, &out, NULL), 0);
+		assert_null(strstr(out, "purged 0"));
+		free(out);
+		assert_int_equal(topic_bytes("spare"), 0);
+		tc_kill(&mq);
+		tc_mq_start(&mq, extra);
+		setenv("GT_MQ_URL", mq.rpc_url, 1);
+		assert_int_equal(topic_bytes("spare"), 0);
+		fo = NULL;
+		fr.wait_ms = 0;
+		gt_rpc_stub_init(&stub, mq.cli, &gtpb__v1__message_queue__descriptor, 5 * GT_NS_PER_S);
+		assert_int_equal(gt_rpc_call_by_name(&stub, "Fetch", &fr.base, (ProtobufCMessage **)&fo),
+		    GT_OK);
+		assert_int_equal(fo->n_deliveries, 0);
+		protobuf_c_message_free_unpacked(&fo->base, NULL);
+		tc_stop(&mq);
+	}
+	gt_test_rmrf(dir);
+	free(dir);
+	free(csv);
+}
+
 int
 main(void)
 {
@@ -646,6 +752,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_gtctl_wrong_token_exit_1, tc_cleanup),
 	    cmocka_unit_test_teardown(test_gtctl_doctor_and_unhealthy_exit_4, tc_cleanup),
 	    cmocka_unit_test_teardown(test_gtctl_mq_dlq, tc_cleanup),
+	    cmocka_unit_test_teardown(test_gtctl_mq_purge, tc_cleanup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -188,24 +188,25 @@ dlq_purge(ctl_ctx *c, const char *topic)
 	return CTL_EXIT_OK;
 }
 
-/* gtpb.v1.MessageQueue has no topic purge RPC yet: say so instead of guessing. */
 static int
 topic_purge(ctl_ctx *c, const char *topic)
 {
+	Gtpb__V1__PurgeRequest   in = GTPB__V1__PURGE_REQUEST__INIT;
+	Gtpb__V1__PurgeResponse *out = NULL;
+	int                      rc;
+
 	if (!ctl_opt(c, "yes"))
 		return ctl_usage_error(c,
 		    "purging %s drops every retained message, delivered or not, for every group: "
 		    "add --yes",
 		    topic);
-	if (protobuf_c_service_descriptor_get_method_by_name(&gtpb__v1__message_queue__descriptor,
-	        "Purge") == NULL) {
-		fprintf(stderr, "gtctl mq purge: this broker protocol has no Purge RPC "
-		                "(gtpb.v1.MessageQueue); only the dead-letter queue can be purged "
-		                "(gtctl mq dlq purge %s --yes)\n",
-		    topic);
-		return CTL_EXIT_REMOTE;
-	}
-	return CTL_EXIT_REMOTE;
+	in.topic = (char *)topic;
+	if ((rc = ctl_call(c, c->mq_url, &gtpb__v1__message_queue__descriptor, "Purge", &in.base,
+	         (ProtobufCMessage **)&out, 0, NULL)) != CTL_EXIT_OK)
+		return rc;
+	print_count(c, topic, "purged", (unsigned)out->purged);
+	protobuf_c_message_free_unpacked(&out->base, NULL);
+	return CTL_EXIT_OK;
 }
 
 int
