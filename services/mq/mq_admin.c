@@ -440,10 +440,11 @@ mq_admin_purge(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closur
 		lsn = mq_wal_appended(s->wal);
 	pthread_mutex_unlock(&st->mu);
 	if (rv == GT_ENOTSUP) {
-		gt_rpc_fail(cdata, GT_RPC_FAILED_PRECONDITION,
-		            "topic %s has no consumer group: with --persistence a purge is recorded as "
-		            "the groups' acks",
-		            req->topic);
+		gt_rpc_fail(
+		    cdata, GT_RPC_FAILED_PRECONDITION,
+		    "topic %s has no consumer group: with --persistence a purge is recorded as "
+		    "the groups' acks",
+		    req->topic);
 		closure(NULL, cdata);
 		return;
 	}

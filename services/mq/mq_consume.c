@@ -547,4 +547,3 @@ mq_topic_purge(mq_topic *t, uint64_t *purged, mq_purge_fn on_done, void *arg)
 	*purged = before - t->retained;
 	return rv;
 }
-

@@ -38,28 +38,28 @@ typedef struct ctl_optdef {
 typedef struct ctl_ctx ctl_ctx;
 
 typedef struct ctl_cmd {
-	const char       *name;
-	int               (*run)(ctl_ctx *c);
-	const ctl_optdef *opts; /* NULL-name terminated, or NULL */
+	const char *name;
+	int (*run)(ctl_ctx *c);
+	const ctl_optdef *opts;  /* NULL-name terminated, or NULL */
 	const char       *usage; /* "GPU [--limit N]" */
 	const char       *summary;
 } ctl_cmd;
 
 struct ctl_ctx {
-	const char *gateway_url;   /* explicit --gateway-url / GT_GATEWAY_URL, else NULL */
-	const char *gateway_dflt;  /* the gateway asked when no URL was given */
-	const char *mq_url;
-	const char *collector_url;
-	const char *streamer_url;
-	const char *pub_url;       /* collector live feed (nng PUB) */
-	const char *token;
-	int64_t     timeout_ns;
-	ctl_fmt     fmt;
-	int         color;         /* ANSI colours in tables (a tty and no --no-color) */
+	const char    *gateway_url;  /* explicit --gateway-url / GT_GATEWAY_URL, else NULL */
+	const char    *gateway_dflt; /* the gateway asked when no URL was given */
+	const char    *mq_url;
+	const char    *collector_url;
+	const char    *streamer_url;
+	const char    *pub_url; /* collector live feed (nng PUB) */
+	const char    *token;
+	int64_t        timeout_ns;
+	ctl_fmt        fmt;
+	int            color; /* ANSI colours in tables (a tty and no --no-color) */
 	const ctl_cmd *cmd;
-	const char *optv[CTL_MAX_OPTS]; /* by index into cmd->opts; flags are "1" */
-	int         argc;
-	char       *argv[CTL_MAX_ARGS];  /* positionals after the verb */
+	const char    *optv[CTL_MAX_OPTS]; /* by index into cmd->opts; flags are "1" */
+	int            argc;
+	char          *argv[CTL_MAX_ARGS]; /* positionals after the verb */
 };
 
 /* The command's option value (NULL when absent). name must be in cmd->opts. */
@@ -81,8 +81,8 @@ const char *ctl_telemetry_url(ctl_ctx *c);
  * quiet) and returns CTL_EXIT_UNREACHABLE (refused, no answer in time) or CTL_EXIT_REMOTE. The
  * reason is also left in why (may be NULL, GT_RPC_MSG_MAX bytes). Clients are cached per URL. */
 int ctl_call(ctl_ctx *c, const char *url, const ProtobufCServiceDescriptor *desc,
-    const char *method, const ProtobufCMessage *in, ProtobufCMessage **out, int quiet,
-    char *why);
+             const char *method, const ProtobufCMessage *in, ProtobufCMessage **out, int quiet,
+             char *why);
 /* Close the cached clients (end of main). */
 void ctl_rpc_close(void);
 
@@ -134,8 +134,8 @@ int ctl_cmd_publish(ctl_ctx *c);
 int ctl_cmd_completion(ctl_ctx *c);
 
 /* The command table (main.c), for help and completion. */
-extern const ctl_cmd ctl_cmds[];
-extern const size_t  ctl_ncmds;
+extern const ctl_cmd    ctl_cmds[];
+extern const size_t     ctl_ncmds;
 extern const ctl_optdef ctl_global_opts[];
 
 #endif

@@ -20,8 +20,7 @@ typedef struct doc {
 	int      fails, warns;
 } doc;
 
-static void
-say(doc *d, const char *status, const char *check, const char *fmt, ...)
+static void say(doc *d, const char *status, const char *check, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
@@ -37,15 +36,16 @@ say(doc *d, const char *status, const char *check, const char *fmt, ...)
 		d->fails++;
 	else if (strcmp(status, "warn") == 0)
 		d->warns++;
-	json_array_append_new(d->rows, json_pack("{s:s, s:s, s:s}", "status", status, "check", check,
-	                                   "message", msg));
+	json_array_append_new(d->rows, json_pack("{s:s, s:s, s:s}", "status", status, "check",
+	                                         check, "message", msg));
 	if (d->c->fmt == CTL_OUT_TABLE) {
-		const char *col = !d->c->color                 ? ""
+		const char *col = !d->c->color                  ? ""
 		                  : strcmp(status, "fail") == 0 ? "\033[31;1m"
 		                  : strcmp(status, "warn") == 0 ? "\033[33m"
 		                                                : "\033[32m";
 
-		printf("%s[%-4s]%s %-9s %s\n", col, status, d->c->color ? "\033[0m" : "", check, msg);
+		printf("%s[%-4s]%s %-9s %s\n", col, status, d->c->color ? "\033[0m" : "", check,
+		       msg);
 		fflush(stdout);
 	}
 }
@@ -65,8 +65,9 @@ check_services(doc *d)
 			ctl_svc_lookup(d->c, names[i], &s);
 			rc = ctl_svc_health(d->c, &s, &row);
 			if (rc != CTL_EXIT_OK)
-				say(d, "warn", "gateway", "no gateway at %s (set --gateway-url or GT_GATEWAY_URL "
-				                          "once one runs); telemetry is read from the collector",
+				say(d, "warn", "gateway",
+				    "no gateway at %s (set --gateway-url or GT_GATEWAY_URL "
+				    "once one runs); telemetry is read from the collector",
 				    s.url);
 			else
 				say(d, "ok", "gateway", "reachable at %s, %s", s.url,
@@ -110,14 +111,15 @@ check_data(doc *d, int64_t stale_after)
 	char                        why[GT_RPC_MSG_MAX], ab[32], first[256] = "";
 
 	if (ctl_call(d->c, ctl_telemetry_url(d->c), &gtpb__v1__telemetry_service__descriptor,
-	        "ListGpus", &in.base, (ProtobufCMessage **)&out, 1, why) != CTL_EXIT_OK) {
+	             "ListGpus", &in.base, (ProtobufCMessage **)&out, 1, why) != CTL_EXIT_OK) {
 		say(d, "fail", "data", "cannot list GPUs: %s", why);
 		json_decref(hosts);
 		return;
 	}
 	if (out->n_gpus == 0)
-		say(d, "fail", "data", "no telemetry stored yet: is a streamer publishing to the "
-		                       "broker, and the collector consuming?");
+		say(d, "fail", "data",
+		    "no telemetry stored yet: is a streamer publishing to the "
+		    "broker, and the collector consuming?");
 	for (size_t i = 0; i < out->n_gpus; i++) {
 		const Gtpb__V1__GpuInfo *g = out->gpus[i];
 		json_t                  *cur = json_object_get(hosts, g->hostname);
@@ -129,19 +131,22 @@ check_data(doc *d, int64_t stale_after)
 				snprintf(first, sizeof(first), "%s", g->gpu_key);
 		}
 	}
-	json_object_foreach(hosts, h, v) {
+	json_object_foreach(hosts, h, v)
+	{
 		int64_t age = now - json_integer_value(v);
 
 		if (age > stale_after)
-			say(d, "warn", "data", "host %s: newest record is %s old (nothing new arriving)",
+			say(d, "warn", "data",
+			    "host %s: newest record is %s old (nothing new arriving)",
 			    *h ? h : "(none)", ctl_age(age, ab, sizeof(ab)));
 		else
 			say(d, "ok", "data", "host %s: newest record %s old", *h ? h : "(none)",
 			    ctl_age(age < 0 ? 0 : age, ab, sizeof(ab)));
 	}
 	if (stale)
-		say(d, "warn", "stale", "%zu of %zu GPUs silent for more than %s (first: %s; gtctl gpus "
-		                        "--stale)",
+		say(d, "warn", "stale",
+		    "%zu of %zu GPUs silent for more than %s (first: %s; gtctl gpus "
+		    "--stale)",
 		    stale, out->n_gpus, ctl_age(stale_after, ab, sizeof(ab)), first);
 	else if (out->n_gpus)
 		say(d, "ok", "stale", "all %zu GPUs reported within %s", out->n_gpus,
@@ -159,8 +164,8 @@ dlq_total(doc *d, const char *topic, int *ok)
 
 	in.topic = (char *)topic;
 	in.limit = 1;
-	*ok = ctl_call(d->c, d->c->mq_url, &gtpb__v1__message_queue__descriptor, "DlqList", &in.base,
-	          (ProtobufCMessage **)&out, 1, NULL) == CTL_EXIT_OK;
+	*ok = ctl_call(d->c, d->c->mq_url, &gtpb__v1__message_queue__descriptor, "DlqList",
+	               &in.base, (ProtobufCMessage **)&out, 1, NULL) == CTL_EXIT_OK;
 	if (!*ok)
 		return 0;
 	n = out->total;
@@ -178,7 +183,7 @@ check_queue(doc *d, uint32_t max_lag, int64_t window)
 	size_t                    i;
 
 	if (ctl_call(d->c, d->c->mq_url, &gtpb__v1__message_queue__descriptor, "Topics", &in.base,
-	        (ProtobufCMessage **)&out, 1, why) != CTL_EXIT_OK) {
+	             (ProtobufCMessage **)&out, 1, why) != CTL_EXIT_OK) {
 		say(d, "fail", "lag", "cannot list topics: %s", why);
 		return;
 	}
@@ -190,23 +195,24 @@ check_queue(doc *d, uint32_t max_lag, int64_t window)
 		int                        ok;
 
 		if (t->n_groups == 0)
-			say(d, "fail", "lag", "topic %s has no consumer group: is the collector consuming?",
-			    t->name);
+			say(d, "fail", "lag",
+			    "topic %s has no consumer group: is the collector consuming?", t->name);
 		for (size_t j = 0; j < t->n_groups; j++) {
 			const Gtpb__V1__GroupInfo *g = t->groups[j];
 
 			if (g->lag > max_lag)
-				say(d, "warn", "lag", "%s/%s: %llu messages not yet delivered (more than %u), "
-				                      "%llu pending, %zu consumers",
+				say(d, "warn", "lag",
+				    "%s/%s: %llu messages not yet delivered (more than %u), "
+				    "%llu pending, %zu consumers",
 				    t->name, g->name, (unsigned long long)g->lag, max_lag,
 				    (unsigned long long)g->pending, g->n_consumers);
 			else if (g->n_consumers == 0)
-				say(d, "warn", "lag", "%s/%s: no live consumer (lag %llu)", t->name, g->name,
-				    (unsigned long long)g->lag);
+				say(d, "warn", "lag", "%s/%s: no live consumer (lag %llu)", t->name,
+				    g->name, (unsigned long long)g->lag);
 			else
-				say(d, "ok", "lag", "%s/%s: lag %llu, pending %llu, %zu consumers", t->name,
-				    g->name, (unsigned long long)g->lag, (unsigned long long)g->pending,
-				    g->n_consumers);
+				say(d, "ok", "lag", "%s/%s: lag %llu, pending %llu, %zu consumers",
+				    t->name, g->name, (unsigned long long)g->lag,
+				    (unsigned long long)g->pending, g->n_consumers);
 		}
 		if (dlq0)
 			dlq0[i] = dlq_total(d, t->name, &ok);
@@ -220,13 +226,16 @@ check_queue(doc *d, uint32_t max_lag, int64_t window)
 		if (!ok)
 			continue;
 		if (n > dlq0[i])
-			say(d, "fail", "dlq", "%s.dlq grew by %llu in %s (now %llu): records are being "
-			                      "dead-lettered (gtctl mq dlq list %s)",
+			say(d, "fail", "dlq",
+			    "%s.dlq grew by %llu in %s (now %llu): records are being "
+			    "dead-lettered (gtctl mq dlq list %s)",
 			    out->topics[i]->name, (unsigned long long)(n - dlq0[i]),
-			    ctl_age(window, ab, sizeof(ab)), (unsigned long long)n, out->topics[i]->name);
+			    ctl_age(window, ab, sizeof(ab)), (unsigned long long)n,
+			    out->topics[i]->name);
 		else if (n > 0)
-			say(d, "warn", "dlq", "%s.dlq holds %llu dead letters, not growing (gtctl mq dlq "
-			                      "list %s)",
+			say(d, "warn", "dlq",
+			    "%s.dlq holds %llu dead letters, not growing (gtctl mq dlq "
+			    "list %s)",
 			    out->topics[i]->name, (unsigned long long)n, out->topics[i]->name);
 		else
 			say(d, "ok", "dlq", "%s.dlq is empty", out->topics[i]->name);
@@ -238,11 +247,12 @@ check_queue(doc *d, uint32_t max_lag, int64_t window)
 int
 ctl_cmd_doctor(ctl_ctx *c)
 {
-	static const ctl_col cols[] = {{"status", "STATUS"}, {"check", "CHECK"}, {"message", "MESSAGE"}};
-	doc                  d = {c, json_array(), 0, 0};
-	int64_t              stale_after, window;
-	uint32_t             max_lag;
-	int                  rc;
+	static const ctl_col cols[] = {
+	    {"status", "STATUS"}, {"check", "CHECK"}, {"message", "MESSAGE"}};
+	doc      d = {c, json_array(), 0, 0};
+	int64_t  stale_after, window;
+	uint32_t max_lag;
+	int      rc;
 
 	if (c->argc)
 		return ctl_usage_error(c, "no arguments expected");
@@ -256,8 +266,8 @@ ctl_cmd_doctor(ctl_ctx *c)
 	check_data(&d, stale_after);
 	check_queue(&d, max_lag, window);
 	if (c->fmt == CTL_OUT_TABLE)
-		printf("%s: %d failed, %d warnings\n", d.fails ? "problems found" : "all good", d.fails,
-		    d.warns);
+		printf("%s: %d failed, %d warnings\n", d.fails ? "problems found" : "all good",
+		       d.fails, d.warns);
 	else
 		ctl_out_rows(c, cols, 3, d.rows);
 	json_decref(d.rows);

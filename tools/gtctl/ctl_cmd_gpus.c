@@ -17,7 +17,7 @@ list_gpus(ctl_ctx *c, Gtpb__V1__ListGpusResponse **out)
 	Gtpb__V1__ListGpusRequest in = GTPB__V1__LIST_GPUS_REQUEST__INIT;
 
 	return ctl_call(c, ctl_telemetry_url(c), &gtpb__v1__telemetry_service__descriptor,
-	    "ListGpus", &in.base, (ProtobufCMessage **)out, 0, NULL);
+	                "ListGpus", &in.base, (ProtobufCMessage **)out, 0, NULL);
 }
 
 static json_t *
@@ -32,10 +32,17 @@ latest(const Gtpb__V1__GpuInfo *g, const char *metric)
 int
 ctl_cmd_gpus(ctl_ctx *c)
 {
-	static const ctl_col        cols[] = {{"gpu", "GPU"}, {"host", "HOST"}, {"index", "IDX"},
-	           {"model", "MODEL"}, {"temperature", "TEMP"}, {"utilization", "UTIL"},
-	           {"power_draw", "POWER"}, {"memory_used", "MEM_USED"}, {"records", "RECORDS"},
-	           {"age", "AGE"}, {"last_seen", "LAST_SEEN"}};
+	static const ctl_col        cols[] = {{"gpu", "GPU"},
+	                                      {"host", "HOST"},
+	                                      {"index", "IDX"},
+	                                      {"model", "MODEL"},
+	                                      {"temperature", "TEMP"},
+	                                      {"utilization", "UTIL"},
+	                                      {"power_draw", "POWER"},
+	                                      {"memory_used", "MEM_USED"},
+	                                      {"records", "RECORDS"},
+	                                      {"age", "AGE"},
+	                                      {"last_seen", "LAST_SEEN"}};
 	Gtpb__V1__ListGpusResponse *lr = NULL;
 	const char                 *host = ctl_opt(c, "host");
 	int                         only_stale = ctl_opt(c, "stale") != NULL;
@@ -61,15 +68,17 @@ ctl_cmd_gpus(ctl_ctx *c)
 			continue;
 		if (only_stale && !stale)
 			continue;
-		o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "gpu", g->gpu_key, "host", g->hostname,
-		    "index", (int)g->gpu_index, "model", g->model, "uuid", g->uuid, "device", g->device);
+		o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "gpu", g->gpu_key, "host",
+		              g->hostname, "index", (int)g->gpu_index, "model", g->model, "uuid",
+		              g->uuid, "device", g->device);
 		json_object_set_new(o, "temperature", latest(g, "temperature"));
 		json_object_set_new(o, "utilization", latest(g, "utilization"));
 		json_object_set_new(o, "power_draw", latest(g, "power_draw"));
 		json_object_set_new(o, "memory_used", latest(g, "memory_used"));
 		json_object_set_new(o, "records", json_integer((json_int_t)g->records));
 		json_object_set_new(o, "age", json_string(ctl_age(age, ab, sizeof(ab))));
-		json_object_set_new(o, "last_seen", json_string(ctl_ts(g->last_seen_ns, ts, sizeof(ts))));
+		json_object_set_new(o, "last_seen",
+		                    json_string(ctl_ts(g->last_seen_ns, ts, sizeof(ts))));
 		json_object_set_new(o, "last_seen_ns", json_integer(g->last_seen_ns));
 		json_object_set_new(o, "stale", json_boolean(stale));
 		json_array_append_new(rows, o);
@@ -83,8 +92,9 @@ ctl_cmd_gpus(ctl_ctx *c)
 int
 ctl_cmd_hosts(ctl_ctx *c)
 {
-	static const ctl_col        cols[] = {{"host", "HOST"}, {"gpus", "GPUS"}, {"stale", "STALE"},
-	           {"records", "RECORDS"}, {"age", "NEWEST_AGE"}, {"newest", "NEWEST"}};
+	static const ctl_col        cols[] = {{"host", "HOST"},      {"gpus", "GPUS"},
+	                                      {"stale", "STALE"},    {"records", "RECORDS"},
+	                                      {"age", "NEWEST_AGE"}, {"newest", "NEWEST"}};
 	Gtpb__V1__ListGpusResponse *lr = NULL;
 	json_t                     *byhost, *rows, *o;
 	const char                 *k;
@@ -102,20 +112,25 @@ ctl_cmd_hosts(ctl_ctx *c)
 
 		if (h == NULL) {
 			h = json_pack("{s:s, s:I, s:I, s:I, s:I}", "host", g->hostname, "gpus",
-			    (json_int_t)0, "stale", (json_int_t)0, "records", (json_int_t)0, "newest_ns",
-			    (json_int_t)0);
+			              (json_int_t)0, "stale", (json_int_t)0, "records",
+			              (json_int_t)0, "newest_ns", (json_int_t)0);
 			json_object_set_new(byhost, g->hostname, h);
 		}
-		json_object_set_new(h, "gpus", json_integer(json_integer_value(json_object_get(h, "gpus")) + 1));
-		json_object_set_new(h, "records", json_integer(json_integer_value(json_object_get(h, "records")) +
-		                                               (json_int_t)g->records));
+		json_object_set_new(
+		    h, "gpus", json_integer(json_integer_value(json_object_get(h, "gpus")) + 1));
+		json_object_set_new(h, "records",
+		                    json_integer(json_integer_value(json_object_get(h, "records")) +
+		                                 (json_int_t)g->records));
 		if (now - g->last_seen_ns > STALE_DEFAULT)
-			json_object_set_new(h, "stale", json_integer(json_integer_value(json_object_get(h, "stale")) + 1));
+			json_object_set_new(
+			    h, "stale",
+			    json_integer(json_integer_value(json_object_get(h, "stale")) + 1));
 		if (g->last_seen_ns > json_integer_value(json_object_get(h, "newest_ns")))
 			json_object_set_new(h, "newest_ns", json_integer(g->last_seen_ns));
 	}
 	rows = json_array();
-	json_object_foreach(byhost, k, o) {
+	json_object_foreach(byhost, k, o)
+	{
 		char    ts[64], ab[32];
 		int64_t n = json_integer_value(json_object_get(o, "newest_ns"));
 
@@ -142,7 +157,8 @@ set_metrics(ctl_ctx *c, Gtpb__V1__GetTelemetryRequest *in, char **buf, char **pt
 		return CTL_EXIT_OK;
 	if ((*buf = strdup(m)) == NULL)
 		return CTL_EXIT_REMOTE;
-	for (t = strtok_r(*buf, ",", &save); t && in->n_metrics < max; t = strtok_r(NULL, ",", &save))
+	for (t = strtok_r(*buf, ",", &save); t && in->n_metrics < max;
+	     t = strtok_r(NULL, ",", &save))
 		ptrs[in->n_metrics++] = t;
 	if (in->n_metrics == 0)
 		return ctl_usage_error(c, "--metric: a metric name (or a comma-separated list)");
@@ -153,7 +169,7 @@ set_metrics(ctl_ctx *c, Gtpb__V1__GetTelemetryRequest *in, char **buf, char **pt
 int
 ctl_cmd_telemetry(ctl_ctx *c)
 {
-	Gtpb__V1__GetTelemetryRequest  in = GTPB__V1__GET_TELEMETRY_REQUEST__INIT;
+	Gtpb__V1__GetTelemetryRequest   in = GTPB__V1__GET_TELEMETRY_REQUEST__INIT;
 	Gtpb__V1__GetTelemetryResponse *out = NULL;
 	char                           *mbuf = NULL, *mptr[32];
 	json_t                         *rows, *cols;
@@ -173,7 +189,7 @@ ctl_cmd_telemetry(ctl_ctx *c)
 	in.gpu = c->argv[0];
 	in.limit = limit;
 	rc = ctl_call(c, ctl_telemetry_url(c), &gtpb__v1__telemetry_service__descriptor,
-	    "GetTelemetry", &in.base, (ProtobufCMessage **)&out, 0, NULL);
+	              "GetTelemetry", &in.base, (ProtobufCMessage **)&out, 0, NULL);
 	free(mbuf);
 	if (rc != CTL_EXIT_OK)
 		return rc;
@@ -194,7 +210,7 @@ ctl_cmd_telemetry(ctl_ctx *c)
  * lines. Records at *cursor already written (skip of them) are not written again. */
 static void
 export_page(ctl_ctx *c, Gtpb__V1__GetTelemetryResponse *out, json_t **cols, int64_t cursor,
-    size_t *skip, size_t *written)
+            size_t *skip, size_t *written)
 {
 	json_t *rows = json_array(), *row;
 	size_t  i, seen_at_cursor = 0, k;
@@ -207,7 +223,8 @@ export_page(ctl_ctx *c, Gtpb__V1__GetTelemetryResponse *out, json_t **cols, int6
 	if (*cols == NULL) {
 		*cols = ctl_rec_columns(rows, 1);
 		if (c->fmt != CTL_OUT_JSON) {
-			json_array_foreach(*cols, k, row) {
+			json_array_foreach(*cols, k, row)
+			{
 				if (k)
 					fputc(',', stdout);
 				ctl_csv_field(stdout, json_string_value(row));
@@ -215,7 +232,8 @@ export_page(ctl_ctx *c, Gtpb__V1__GetTelemetryResponse *out, json_t **cols, int6
 			fputc('\n', stdout);
 		}
 	}
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		if (c->fmt == CTL_OUT_JSON) {
 			json_dumpf(row, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 			fputc('\n', stdout);
@@ -223,7 +241,8 @@ export_page(ctl_ctx *c, Gtpb__V1__GetTelemetryResponse *out, json_t **cols, int6
 			json_t *col;
 			char    buf[64];
 
-			json_array_foreach(*cols, k, col) {
+			json_array_foreach(*cols, k, col)
+			{
 				json_t *v = json_object_get(row, json_string_value(col));
 
 				if (k)
@@ -231,9 +250,11 @@ export_page(ctl_ctx *c, Gtpb__V1__GetTelemetryResponse *out, json_t **cols, int6
 				if (v == NULL)
 					continue;
 				if (json_is_real(v)) {
-					fputs(ctl_real(json_real_value(v), buf, sizeof(buf)), stdout);
+					fputs(ctl_real(json_real_value(v), buf, sizeof(buf)),
+					      stdout);
 				} else
-					ctl_csv_field(stdout, ctl_cell_text(v, buf, sizeof(buf), 3));
+					ctl_csv_field(stdout,
+					              ctl_cell_text(v, buf, sizeof(buf), 3));
 			}
 			fputc('\n', stdout);
 		}
@@ -254,7 +275,8 @@ ctl_cmd_export(ctl_ctx *c)
 	int                           rc;
 
 	if (c->argc != 1)
-		return ctl_usage_error(c, "usage: gtctl export GPU --since T [--until T] [-o csv|json]");
+		return ctl_usage_error(
+		    c, "usage: gtctl export GPU --since T [--until T] [-o csv|json]");
 	if ((rc = ctl_opt_u32(c, "page", 1000, &page)) != CTL_EXIT_OK ||
 	    (rc = ctl_opt_time(c, "since", &in.since_ns)) != CTL_EXIT_OK ||
 	    (rc = ctl_opt_time(c, "until", &in.until_ns)) != CTL_EXIT_OK ||
@@ -275,7 +297,7 @@ ctl_cmd_export(ctl_ctx *c)
 
 		in.since_ns = cursor;
 		rc = ctl_call(c, ctl_telemetry_url(c), &gtpb__v1__telemetry_service__descriptor,
-		    "GetTelemetry", &in.base, (ProtobufCMessage **)&out, 0, NULL);
+		              "GetTelemetry", &in.base, (ProtobufCMessage **)&out, 0, NULL);
 		if (rc != CTL_EXIT_OK)
 			break;
 		export_page(c, out, &cols, cursor, &skip, &written);

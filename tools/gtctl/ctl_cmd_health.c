@@ -53,16 +53,19 @@ ctl_svc_health(ctl_ctx *c, const ctl_svc *s, json_t **row)
 
 		json_object_set_new(o, "status", json_string(out->status ? out->status : "?"));
 		json_object_set_new(o, "version", json_string(out->version ? out->version : ""));
-		json_object_set_new(o, "uptime", json_string(ctl_age(out->uptime_ns, age, sizeof(age))));
+		json_object_set_new(o, "uptime",
+		                    json_string(ctl_age(out->uptime_ns, age, sizeof(age))));
 		json_object_set_new(o, "uptime_seconds", json_real((double)out->uptime_ns / 1e9));
 		json_object_set_new(o, "latency_ms", json_real((double)(gt_mono_ns() - t0) / 1e6));
 		for (size_t i = 0; i < out->n_details; i++)
-			json_object_set_new(det, out->details[i]->key, json_string(out->details[i]->value));
+			json_object_set_new(det, out->details[i]->key,
+			                    json_string(out->details[i]->value));
 		json_object_set_new(o, "details", det);
 		json_object_set_new(o, "error", json_null());
 		protobuf_c_message_free_unpacked(&out->base, NULL);
 	} else {
-		json_object_set_new(o, "status", json_string(rc == CTL_EXIT_UNREACHABLE ? "down" : "error"));
+		json_object_set_new(o, "status",
+		                    json_string(rc == CTL_EXIT_UNREACHABLE ? "down" : "error"));
 		json_object_set_new(o, "version", json_null());
 		json_object_set_new(o, "uptime", json_null());
 		json_object_set_new(o, "uptime_seconds", json_null());
@@ -77,9 +80,10 @@ ctl_svc_health(ctl_ctx *c, const ctl_svc *s, json_t **row)
 int
 ctl_cmd_health(ctl_ctx *c)
 {
-	static const ctl_col cols[] = {{"component", "COMPONENT"}, {"status", "STATUS"},
-	    {"version", "VERSION"}, {"uptime", "UPTIME"}, {"latency_ms", "LATENCY_MS"},
-	    {"url", "URL"}, {"error", "ERROR"}};
+	static const ctl_col cols[] = {
+	    {"component", "COMPONENT"}, {"status", "STATUS"},         {"version", "VERSION"},
+	    {"uptime", "UPTIME"},       {"latency_ms", "LATENCY_MS"}, {"url", "URL"},
+	    {"error", "ERROR"}};
 	json_t *rows = json_array();
 	int     n = 0, down = 0, bad = 0, remote = 0;
 	size_t  i;
@@ -92,8 +96,8 @@ ctl_cmd_health(ctl_ctx *c)
 
 		if (ctl_svc_lookup(c, name, &s) != 0) {
 			json_decref(rows);
-			return ctl_usage_error(c, "unknown component '%s' (mq, collector, streamer, gateway)",
-			    name);
+			return ctl_usage_error(
+			    c, "unknown component '%s' (mq, collector, streamer, gateway)", name);
 		}
 		rc = ctl_svc_health(c, &s, &row);
 		n++;
@@ -107,15 +111,17 @@ ctl_cmd_health(ctl_ctx *c)
 	}
 	ctl_out_rows(c, cols, sizeof(cols) / sizeof(cols[0]), rows);
 	if (remote) {
-		/* a component refused the call (a wrong token, say): a remote error, not ill health */
+		/* a component refused the call (a wrong token, say): a remote error, not ill health
+		 */
 		json_t *row;
 
-		json_array_foreach(rows, i, row) {
+		json_array_foreach(rows, i, row)
+		{
 			if (strcmp(json_string_value(json_object_get(row, "status")), "error") == 0)
 				fprintf(stderr, "gtctl health: %s %s: %s\n",
-				    json_string_value(json_object_get(row, "component")),
-				    json_string_value(json_object_get(row, "url")),
-				    json_string_value(json_object_get(row, "error")));
+				        json_string_value(json_object_get(row, "component")),
+				        json_string_value(json_object_get(row, "url")),
+				        json_string_value(json_object_get(row, "error")));
 		}
 		json_decref(rows);
 		return CTL_EXIT_REMOTE;
@@ -135,7 +141,8 @@ ctl_svc_stats(ctl_ctx *c, const ctl_svc *s, json_t **doc, int quiet)
 	int                      rc;
 
 	*doc = NULL;
-	rc = ctl_call(c, s->url, s->desc, "Stats", &in.base, (ProtobufCMessage **)&out, quiet, NULL);
+	rc =
+	    ctl_call(c, s->url, s->desc, "Stats", &in.base, (ProtobufCMessage **)&out, quiet, NULL);
 	if (rc != CTL_EXIT_OK)
 		return rc;
 	*doc = json_loads(out->json ? out->json : "", 0, &jerr);
@@ -157,27 +164,30 @@ flatten(json_t *rows, const char *comp, const char *prefix, json_t *v)
 	char        key[512];
 
 	if (json_is_object(v) && json_object_size(v) > 0) {
-		json_object_foreach(v, k, x) {
+		json_object_foreach(v, k, x)
+		{
 			snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", k);
 			flatten(rows, comp, key, x);
 		}
 		return;
 	}
-	json_array_append_new(rows, json_pack("{s:s, s:s, s:O}", "component", comp, "key", prefix,
-	                                "value", v));
+	json_array_append_new(
+	    rows, json_pack("{s:s, s:s, s:O}", "component", comp, "key", prefix, "value", v));
 }
 
 int
 ctl_cmd_stats(ctl_ctx *c)
 {
-	static const ctl_col cols[] = {{"component", "COMPONENT"}, {"key", "KEY"}, {"value", "VALUE"}};
+	static const ctl_col cols[] = {
+	    {"component", "COMPONENT"}, {"key", "KEY"}, {"value", "VALUE"}};
 	const char *def[4] = {"mq", "collector", "streamer", "gateway"};
 	size_t      n = c->gateway_url ? 4 : 3, i;
 	json_t     *all = json_object(), *rows = json_array();
 	int         worst = CTL_EXIT_OK;
 
 	if (c->argc > 1)
-		return ctl_usage_error(c, "one component at most (mq, collector, streamer, gateway)");
+		return ctl_usage_error(c,
+		                       "one component at most (mq, collector, streamer, gateway)");
 	if (c->argc == 1) {
 		def[0] = c->argv[0];
 		n = 1;
@@ -190,8 +200,8 @@ ctl_cmd_stats(ctl_ctx *c)
 		if (ctl_svc_lookup(c, def[i], &s) != 0) {
 			json_decref(all);
 			json_decref(rows);
-			return ctl_usage_error(c, "unknown component '%s' (mq, collector, streamer, gateway)",
-			    def[i]);
+			return ctl_usage_error(
+			    c, "unknown component '%s' (mq, collector, streamer, gateway)", def[i]);
 		}
 		if ((rc = ctl_svc_stats(c, &s, &doc, 0)) != CTL_EXIT_OK) {
 			if (rc > worst)

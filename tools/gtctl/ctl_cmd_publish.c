@@ -32,20 +32,21 @@ ctl_cmd_publish(ctl_ctx *c)
 	Gtpb__V1__HealthRequest   hin = GTPB__V1__HEALTH_REQUEST__INIT;
 	Gtpb__V1__HealthResponse *hout = NULL;
 	const char               *fmt = ctl_opt(c, "format");
-	const char               *topic = ctl_opt(c, "topic") ? ctl_opt(c, "topic") : "gpu-telemetry";
-	stm_reader_cfg            rc = {0};
-	stm_pipe_cfg              pc = {0};
-	stm_reader               *rd = NULL;
-	stm_pipe                 *pipe = NULL;
-	gt_metrics               *metrics = NULL;
-	stm_reader_stats          rs;
-	stm_pipe_stats            ps;
-	uint32_t                  batch;
-	gt_err                    rv, fin;
-	int                       ex, i;
+	const char      *topic = ctl_opt(c, "topic") ? ctl_opt(c, "topic") : "gpu-telemetry";
+	stm_reader_cfg   rc = {0};
+	stm_pipe_cfg     pc = {0};
+	stm_reader      *rd = NULL;
+	stm_pipe        *pipe = NULL;
+	gt_metrics      *metrics = NULL;
+	stm_reader_stats rs;
+	stm_pipe_stats   ps;
+	uint32_t         batch;
+	gt_err           rv, fin;
+	int              ex, i;
 
 	if (c->argc != 1)
-		return ctl_usage_error(c, "usage: gtctl publish FILE [--format auto|wide|dcgm|nvidia-smi]");
+		return ctl_usage_error(
+		    c, "usage: gtctl publish FILE [--format auto|wide|dcgm|nvidia-smi]");
 	if ((ex = ctl_opt_u32(c, "batch", 1000, &batch)) != CTL_EXIT_OK)
 		return ex;
 	if (batch == 0)
@@ -56,12 +57,13 @@ ctl_cmd_publish(ctl_ctx *c)
 			if (strcmp(stm_format_names[i], fmt) == 0)
 				break;
 		if (i > STM_FMT_SMI || stm_format_names[i] == NULL)
-			return ctl_usage_error(c, "--format: auto, wide, dcgm or nvidia-smi (got %s)", fmt);
+			return ctl_usage_error(
+			    c, "--format: auto, wide, dcgm or nvidia-smi (got %s)", fmt);
 		rc.format = (stm_format)i;
 	}
 	/* the broker first: unreachable (3) or a wrong token (1) before reading anything */
 	if ((ex = ctl_call(c, c->mq_url, &gtpb__v1__message_queue__descriptor, "Health", &hin.base,
-	         (ProtobufCMessage **)&hout, 0, NULL)) != CTL_EXIT_OK)
+	                   (ProtobufCMessage **)&hout, 0, NULL)) != CTL_EXIT_OK)
 		return ex;
 	protobuf_c_message_free_unpacked(&hout->base, NULL);
 
@@ -106,18 +108,18 @@ ctl_cmd_publish(ctl_ctx *c)
 		printf("{\"file\":\"%s\",\"topic\":\"%s\",\"format\":\"%s\",\"rows\":%llu,"
 		       "\"bad_rows\":%llu,\"records\":%llu,\"published\":%llu,\"duplicates\":%llu,"
 		       "\"failed\":%llu}\n",
-		    c->argv[0], topic, stm_format_names[stm_reader_format(rd)],
-		    (unsigned long long)rs.rows, (unsigned long long)rs.bad_rows,
-		    (unsigned long long)rs.records, (unsigned long long)ps.published,
-		    (unsigned long long)ps.duplicates,
-		    (unsigned long long)(ps.failed + ps.abandoned));
+		       c->argv[0], topic, stm_format_names[stm_reader_format(rd)],
+		       (unsigned long long)rs.rows, (unsigned long long)rs.bad_rows,
+		       (unsigned long long)rs.records, (unsigned long long)ps.published,
+		       (unsigned long long)ps.duplicates,
+		       (unsigned long long)(ps.failed + ps.abandoned));
 	else
 		printf("%s (%s): %llu rows, %llu bad, %llu records; published %llu to %s "
 		       "(%llu failed)\n",
-		    c->argv[0], stm_format_names[stm_reader_format(rd)], (unsigned long long)rs.rows,
-		    (unsigned long long)rs.bad_rows, (unsigned long long)rs.records,
-		    (unsigned long long)ps.published, topic,
-		    (unsigned long long)(ps.failed + ps.abandoned));
+		       c->argv[0], stm_format_names[stm_reader_format(rd)],
+		       (unsigned long long)rs.rows, (unsigned long long)rs.bad_rows,
+		       (unsigned long long)rs.records, (unsigned long long)ps.published, topic,
+		       (unsigned long long)(ps.failed + ps.abandoned));
 	if (rv != GT_OK && rv != GT_ECANCELED)
 		fprintf(stderr, "gtctl publish: %s\n", gt_strerror(rv));
 	ex = rv == GT_OK && fin == GT_OK ? CTL_EXIT_OK : CTL_EXIT_REMOTE;

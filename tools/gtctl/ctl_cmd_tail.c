@@ -36,13 +36,15 @@ print_rec(const ctl_ctx *c, const Gtpb__V1__TelemetryRecord *r, const char *metr
 
 	ctl_ts(r->timestamp_ns, ts, sizeof(ts));
 	if (c->fmt == CTL_OUT_JSON) {
-		json_t *o = json_pack("{s:s, s:I, s:s, s:s}", "timestamp", ts, "timestamp_ns",
-		    (json_int_t)r->timestamp_ns, "gpu", r->gpu_key, "host", r->hostname);
+		json_t *o =
+		    json_pack("{s:s, s:I, s:s, s:s}", "timestamp", ts, "timestamp_ns",
+		              (json_int_t)r->timestamp_ns, "gpu", r->gpu_key, "host", r->hostname);
 		json_t *m = json_object();
 
 		for (size_t i = 0; i < r->n_metrics; i++)
 			if (wanted(r->metrics[i]->key, metrics))
-				json_object_set_new(m, r->metrics[i]->key, json_real(r->metrics[i]->value));
+				json_object_set_new(m, r->metrics[i]->key,
+				                    json_real(r->metrics[i]->value));
 		json_object_set_new(o, "metrics", m);
 		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
@@ -96,7 +98,8 @@ ctl_cmd_tail(ctl_ctx *c)
 
 		ctl_feed_wait(f, -1, 200);
 		while ((count == 0 || seen < count) && (got = ctl_feed_recv(f, &b)) == 1) {
-			for (size_t i = 0; i < b->n_records && (count == 0 || seen < count); i++, seen++)
+			for (size_t i = 0; i < b->n_records && (count == 0 || seen < count);
+			     i++, seen++)
 				print_rec(c, b->records[i], metrics);
 			gtpb__v1__telemetry_batch__free_unpacked(b, NULL);
 		}

@@ -23,25 +23,25 @@
 #define STALE_NS (30 * GT_NS_PER_S)
 
 typedef struct top_state {
-	json_t     *gpus;     /* gpu key -> row object */
-	const char *sort;     /* column key */
-	const char *host;     /* filter: substring of the hostname */
-	const char *ns;       /* filter: namespace label */
-	uint64_t    updates;  /* records from the feed */
+	json_t     *gpus;    /* gpu key -> row object */
+	const char *sort;    /* column key */
+	const char *host;    /* filter: substring of the hostname */
+	const char *ns;      /* filter: namespace label */
+	uint64_t    updates; /* records from the feed */
 } top_state;
 
 static const struct {
 	char        key;
 	const char *col;
-} sort_keys[] = {{'g', "gpu"}, {'h', "host"}, {'t', "temperature"}, {'u', "utilization"},
-    {'p', "power_draw"}, {'m', "memory_used"}};
+} sort_keys[] = {{'g', "gpu"},         {'h', "host"},       {'t', "temperature"},
+                 {'u', "utilization"}, {'p', "power_draw"}, {'m', "memory_used"}};
 
 static const char *
 sort_col(const char *name)
 {
-	static const char *const names[][2] = {{"gpu", "gpu"}, {"host", "host"},
-	    {"temp", "temperature"}, {"util", "utilization"}, {"power", "power_draw"},
-	    {"mem", "memory_used"}};
+	static const char *const names[][2] = {{"gpu", "gpu"},          {"host", "host"},
+	                                       {"temp", "temperature"}, {"util", "utilization"},
+	                                       {"power", "power_draw"}, {"mem", "memory_used"}};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(name, names[i][0]) == 0 || strcmp(name, names[i][1]) == 0)
@@ -61,9 +61,9 @@ row_for(top_state *st, const char *key, const char *host)
 	json_t *row = json_object_get(st->gpus, key);
 
 	if (row == NULL) {
-		row = json_pack("{s:s, s:s, s:s, s:n, s:n, s:n, s:n, s:I}", "gpu", key, "host", host,
-		    "namespace", "", "temperature", "utilization", "power_draw", "memory_used",
-		    "last_seen_ns", (json_int_t)0);
+		row = json_pack("{s:s, s:s, s:s, s:n, s:n, s:n, s:n, s:I}", "gpu", key, "host",
+		                host, "namespace", "", "temperature", "utilization", "power_draw",
+		                "memory_used", "last_seen_ns", (json_int_t)0);
 		json_object_set_new(st->gpus, key, row);
 	}
 	return row;
@@ -77,7 +77,8 @@ seed(ctl_ctx *c, top_state *st)
 	int                         rc;
 
 	if ((rc = ctl_call(c, ctl_telemetry_url(c), &gtpb__v1__telemetry_service__descriptor,
-	         "ListGpus", &in.base, (ProtobufCMessage **)&out, 0, NULL)) != CTL_EXIT_OK)
+	                   "ListGpus", &in.base, (ProtobufCMessage **)&out, 0, NULL)) !=
+	    CTL_EXIT_OK)
 		return rc;
 	for (size_t i = 0; i < out->n_gpus; i++) {
 		const Gtpb__V1__GpuInfo *g = out->gpus[i];
@@ -95,13 +96,19 @@ seed(ctl_ctx *c, top_state *st)
 
 			tin.gpu = g->gpu_key;
 			tin.limit = 1;
-			if (ctl_call(c, ctl_telemetry_url(c), &gtpb__v1__telemetry_service__descriptor,
-			        "GetTelemetry", &tin.base, (ProtobufCMessage **)&tout, 1, NULL) == CTL_EXIT_OK) {
+			if (ctl_call(c, ctl_telemetry_url(c),
+			             &gtpb__v1__telemetry_service__descriptor, "GetTelemetry",
+			             &tin.base, (ProtobufCMessage **)&tout, 1,
+			             NULL) == CTL_EXIT_OK) {
 				for (size_t r = 0; r < tout->n_records; r++)
 					for (size_t l = 0; l < tout->records[r]->n_labels; l++)
-						if (strcmp(tout->records[r]->labels[l]->key, "namespace") == 0)
-							json_object_set_new(row, "namespace",
-							    json_string(tout->records[r]->labels[l]->value));
+						if (strcmp(tout->records[r]->labels[l]->key,
+						           "namespace") == 0)
+							json_object_set_new(
+							    row, "namespace",
+							    json_string(tout->records[r]
+							                    ->labels[l]
+							                    ->value));
 				protobuf_c_message_free_unpacked(&tout->base, NULL);
 			}
 		}
@@ -140,13 +147,14 @@ cmp_rows(const void *a, const void *b)
 	if (json_is_string(x) && json_is_string(y))
 		r = strcmp(json_string_value(x), json_string_value(y));
 	else if (json_is_number(x) && json_is_number(y)) /* numbers: highest first */
-		r = json_number_value(x) < json_number_value(y) ? 1
-		    : json_number_value(x) > json_number_value(y) ? -1 : 0;
+		r = json_number_value(x) < json_number_value(y)   ? 1
+		    : json_number_value(x) > json_number_value(y) ? -1
+		                                                  : 0;
 	else
 		r = json_is_number(x) ? -1 : json_is_number(y) ? 1 : 0;
 	if (r == 0)
 		r = strcmp(json_string_value(json_object_get(*(json_t *const *)a, "gpu")),
-		    json_string_value(json_object_get(*(json_t *const *)b, "gpu")));
+		           json_string_value(json_object_get(*(json_t *const *)b, "gpu")));
 	return r;
 }
 
@@ -160,7 +168,8 @@ snapshot(top_state *st)
 	int64_t     now = gt_now_ns();
 
 	v = calloc(json_object_size(st->gpus) + 1, sizeof(*v));
-	json_object_foreach(st->gpus, k, row) {
+	json_object_foreach(st->gpus, k, row)
+	{
 		const char *h = json_string_value(json_object_get(row, "host"));
 		const char *ns = json_string_value(json_object_get(row, "namespace"));
 		char        ab[32];
@@ -170,7 +179,8 @@ snapshot(top_state *st)
 			continue;
 		if (st->ns && (ns == NULL || strcmp(ns, st->ns) != 0))
 			continue;
-		json_object_set_new(row, "age", json_string(seen > 0 ? ctl_age(now - seen, ab, sizeof(ab)) : "-"));
+		json_object_set_new(
+		    row, "age", json_string(seen > 0 ? ctl_age(now - seen, ab, sizeof(ab)) : "-"));
 		json_object_set_new(row, "stale", json_boolean(seen <= 0 || now - seen > STALE_NS));
 		if (v)
 			v[n++] = row;
@@ -184,9 +194,15 @@ snapshot(top_state *st)
 	return rows;
 }
 
-static const ctl_col top_cols[] = {{"host", "HOST"}, {"gpu", "GPU"}, {"index", "IDX"},
-    {"temperature", "TEMP"}, {"utilization", "UTIL%"}, {"power_draw", "POWER_W"},
-    {"memory_used", "MEM_USED"}, {"namespace", "NAMESPACE"}, {"age", "AGE"}};
+static const ctl_col top_cols[] = {{"host", "HOST"},
+                                   {"gpu", "GPU"},
+                                   {"index", "IDX"},
+                                   {"temperature", "TEMP"},
+                                   {"utilization", "UTIL%"},
+                                   {"power_draw", "POWER_W"},
+                                   {"memory_used", "MEM_USED"},
+                                   {"namespace", "NAMESPACE"},
+                                   {"age", "AGE"}};
 #define NTOP (sizeof(top_cols) / sizeof(top_cols[0]))
 
 static const char *
@@ -224,15 +240,16 @@ draw(const ctl_ctx *c, top_state *st)
 		maxrows = ws.ws_row - 4;
 	fputs("\033[H\033[2J", f);
 	fprintf(f, "gtctl top  %s  %zu GPUs  sort: %s  feed updates: %llu\n",
-	    ctl_ts(gt_now_ns(), ts, sizeof(ts)), json_array_size(rows), st->sort,
-	    (unsigned long long)st->updates);
+	        ctl_ts(gt_now_ns(), ts, sizeof(ts)), json_array_size(rows), st->sort,
+	        (unsigned long long)st->updates);
 	fprintf(f, "%sq quit  g/h/t/u/p/m sort by gpu/host/temp/util/power/mem%s\n",
-	    c->color ? "\033[2m" : "", c->color ? "\033[0m" : "");
+	        c->color ? "\033[2m" : "", c->color ? "\033[0m" : "");
 	fputs(c->color ? "\033[7m" : "", f);
 	for (i = 0; i < NTOP; i++)
 		fprintf(f, "%-*s ", w[i], top_cols[i].title);
 	fputs(c->color ? "\033[0m\n" : "\n", f);
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		if ((int)i >= maxrows)
 			break;
 		for (size_t k = 0; k < NTOP; k++) {
@@ -240,8 +257,8 @@ draw(const ctl_ctx *c, top_state *st)
 			const char *col = c->color ? cell_color(row, top_cols[k].key) : NULL;
 			const char *t = ctl_cell_text(v, cell, sizeof(cell), 1);
 
-			fprintf(f, "%s%*.*s%s ", col ? col : "", json_is_number(v) ? w[k] : -w[k], w[k], t,
-			    col ? "\033[0m" : "");
+			fprintf(f, "%s%*.*s%s ", col ? col : "", json_is_number(v) ? w[k] : -w[k],
+			        w[k], t, col ? "\033[0m" : "");
 		}
 		fputc('\n', f);
 	}
@@ -317,7 +334,8 @@ live(ctl_ctx *c, top_state *st, int64_t interval)
 			for (ssize_t i = 0; i < n; i++) {
 				if (ch[i] == 'q' || ch[i] == 'Q')
 					quit = 1;
-				for (size_t k = 0; k < sizeof(sort_keys) / sizeof(sort_keys[0]); k++)
+				for (size_t k = 0; k < sizeof(sort_keys) / sizeof(sort_keys[0]);
+				     k++)
 					if (ch[i] == sort_keys[k].key) {
 						st->sort = sort_keys[k].col;
 						next = 0;
@@ -342,7 +360,7 @@ ctl_cmd_top(ctl_ctx *c)
 	st.sort = "gpu";
 	if (ctl_opt(c, "sort") && (st.sort = sort_col(ctl_opt(c, "sort"))) == NULL)
 		return ctl_usage_error(c, "--sort: gpu, host, temp, util, power or mem (got %s)",
-		    ctl_opt(c, "sort"));
+		                       ctl_opt(c, "sort"));
 	if ((rc = ctl_opt_dur(c, "interval", GT_NS_PER_S, &interval)) != CTL_EXIT_OK)
 		return rc;
 	st.host = ctl_opt(c, "host");

@@ -69,7 +69,8 @@ ctl_feed_recv(ctl_feed *f, Gtpb__V1__TelemetryBatch **batch)
 		p = nng_msg_body(m);
 		len = nng_msg_len(m);
 		nul = memchr(p, '\0', len);
-		*batch = nul ? gtpb__v1__telemetry_batch__unpack(NULL, len - (size_t)(nul + 1 - p), nul + 1)
+		*batch = nul ? gtpb__v1__telemetry_batch__unpack(NULL, len - (size_t)(nul + 1 - p),
+		                                                 nul + 1)
 		             : NULL;
 		nng_msg_free(m);
 		if (*batch != NULL)

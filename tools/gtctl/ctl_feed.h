@@ -16,7 +16,7 @@ int ctl_feed_fd(ctl_feed *f);
 /* Receive one batch without blocking: 1 and *batch (free with
  * gtpb__v1__telemetry_batch__free_unpacked) when one was waiting, 0 when none, -1 on error.
  * Undecodable messages are skipped (counted). */
-int ctl_feed_recv(ctl_feed *f, Gtpb__V1__TelemetryBatch **batch);
+int  ctl_feed_recv(ctl_feed *f, Gtpb__V1__TelemetryBatch **batch);
 void ctl_feed_close(ctl_feed *f);
 
 /* Wait until the terminal (fd, may be -1) or the feed is readable, or timeout_ms passes.

@@ -103,7 +103,8 @@ out_csv(const char **keys, size_t n, json_t *rows)
 		ctl_csv_field(stdout, keys[i]);
 	}
 	fputc('\n', stdout);
-	json_array_foreach(rows, r, row) {
+	json_array_foreach(rows, r, row)
+	{
 		for (i = 0; i < n; i++) {
 			json_t *v = json_object_get(row, keys[i]);
 
@@ -113,8 +114,8 @@ out_csv(const char **keys, size_t n, json_t *rows)
 				continue;
 			if (json_is_real(v))
 				ctl_real(json_real_value(v), buf, sizeof(buf));
-			ctl_csv_field(stdout,
-			    json_is_real(v) ? buf : ctl_cell_text(v, buf, sizeof(buf), 3));
+			ctl_csv_field(
+			    stdout, json_is_real(v) ? buf : ctl_cell_text(v, buf, sizeof(buf), 3));
 		}
 		fputc('\n', stdout);
 	}
@@ -132,9 +133,11 @@ out_table(const char **keys, const char **titles, size_t n, json_t *rows)
 		return;
 	for (i = 0; i < n; i++)
 		w[i] = strlen(titles[i]);
-	json_array_foreach(rows, r, row) {
+	json_array_foreach(rows, r, row)
+	{
 		for (i = 0; i < n; i++) {
-			size_t l = strlen(ctl_cell_text(json_object_get(row, keys[i]), buf, sizeof(buf), 1));
+			size_t l = strlen(
+			    ctl_cell_text(json_object_get(row, keys[i]), buf, sizeof(buf), 1));
 
 			if (l > w[i])
 				w[i] = l;
@@ -143,7 +146,8 @@ out_table(const char **keys, const char **titles, size_t n, json_t *rows)
 	for (i = 0; i < n; i++) {
 		int num = 0;
 
-		json_array_foreach(rows, r, row) {
+		json_array_foreach(rows, r, row)
+		{
 			json_t *v = json_object_get(row, keys[i]);
 
 			if (v && !json_is_null(v)) {
@@ -154,9 +158,11 @@ out_table(const char **keys, const char **titles, size_t n, json_t *rows)
 		if (num)
 			printf("%*s%s", (int)w[i], titles[i], i + 1 < n ? "  " : "\n");
 		else
-			printf("%-*s%s", i + 1 < n ? (int)w[i] : 0, titles[i], i + 1 < n ? "  " : "\n");
+			printf("%-*s%s", i + 1 < n ? (int)w[i] : 0, titles[i],
+			       i + 1 < n ? "  " : "\n");
 	}
-	json_array_foreach(rows, r, row) {
+	json_array_foreach(rows, r, row)
+	{
 		for (i = 0; i < n; i++) {
 			json_t     *v = json_object_get(row, keys[i]);
 			const char *t = ctl_cell_text(v, buf, sizeof(buf), 1);
@@ -207,7 +213,8 @@ ctl_out_rows_dyn(const ctl_ctx *c, json_t *cols, json_t *rows)
 	size_t      i, n = 0;
 	json_t     *v;
 
-	json_array_foreach(cols, i, v) {
+	json_array_foreach(cols, i, v)
+	{
 		if (n < 64)
 			keys[n++] = json_string_value(v);
 	}

@@ -6,9 +6,11 @@
 #include "ctl.h"
 #include "gtpb/v1/telemetry.pb-c.h"
 
-static const char *const canonical[] = {"temperature", "utilization", "memory_used",
-    "memory_free", "power_draw", "sm_clock", "mem_clock", "memory_utilization",
-    "encoder_utilization", "decoder_utilization", "fan_speed"};
+static const char *const canonical[] = {
+    "temperature",         "utilization",        "memory_used",
+    "memory_free",         "power_draw",         "sm_clock",
+    "mem_clock",           "memory_utilization", "encoder_utilization",
+    "decoder_utilization", "fan_speed"};
 #define NCANON (sizeof(canonical) / sizeof(canonical[0]))
 
 static int
@@ -55,8 +57,10 @@ ctl_rec_columns(json_t *rows, int with_gpu)
 		json_array_append_new(cols, json_string("gpu"));
 		json_array_append_new(cols, json_string("host"));
 	}
-	json_array_foreach(rows, i, row) {
-		json_object_foreach(row, k, v) {
+	json_array_foreach(rows, i, row)
+	{
+		json_object_foreach(row, k, v)
+		{
 			if (!is_fixed(k))
 				json_object_set_new(seen, k, json_true());
 		}

@@ -18,7 +18,6 @@ static struct {
 	char           why[128];
 } clients[CTL_MAX_CLIENTS];
 
-
 /* A blocking dial on a throwaway socket: refused or unresolvable fails at once. */
 static int
 probe(const char *url, char *why, size_t len)
@@ -88,8 +87,8 @@ ctl_telemetry_url(ctl_ctx *c)
 }
 
 int
-ctl_call(ctl_ctx *c, const char *url, const ProtobufCServiceDescriptor *desc,
-    const char *method, const ProtobufCMessage *in, ProtobufCMessage **out, int quiet, char *why)
+ctl_call(ctl_ctx *c, const char *url, const ProtobufCServiceDescriptor *desc, const char *method,
+         const ProtobufCMessage *in, ProtobufCMessage **out, int quiet, char *why)
 {
 	gt_rpc_client *cli = NULL;
 	gt_rpc_stub    stub;
@@ -105,12 +104,12 @@ ctl_call(ctl_ctx *c, const char *url, const ProtobufCServiceDescriptor *desc,
 		case GT_RPC_UNAVAILABLE:
 		case GT_RPC_DEADLINE_EXCEEDED:
 			snprintf(buf, sizeof(buf), "unreachable (%s: %s)",
-			    gt_rpc_code_name(stub.status.code), stub.status.message);
+			         gt_rpc_code_name(stub.status.code), stub.status.message);
 			rc = CTL_EXIT_UNREACHABLE;
 			break;
 		default:
 			snprintf(buf, sizeof(buf), "%s: %s", gt_rpc_code_name(stub.status.code),
-			    stub.status.message);
+			         stub.status.message);
 			rc = CTL_EXIT_REMOTE;
 		}
 		*out = NULL;

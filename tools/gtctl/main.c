@@ -17,11 +17,11 @@
 #define CTL_VERSION "0.1.0"
 
 /* Defaults: the ports tools/run-pipeline uses. */
-#define DFLT_GATEWAY   "tcp://127.0.0.1:9097"
-#define DFLT_MQ        "tcp://127.0.0.1:9091"
+#define DFLT_GATEWAY "tcp://127.0.0.1:9097"
+#define DFLT_MQ "tcp://127.0.0.1:9091"
 #define DFLT_COLLECTOR "tcp://127.0.0.1:9093"
-#define DFLT_PUB       "tcp://127.0.0.1:9094"
-#define DFLT_STREAMER  "tcp://127.0.0.1:9096"
+#define DFLT_PUB "tcp://127.0.0.1:9094"
+#define DFLT_STREAMER "tcp://127.0.0.1:9096"
 
 const ctl_optdef ctl_global_opts[] = {
     {"gateway-url", 1, "gateway RPC URL (env GT_GATEWAY_URL; default " DFLT_GATEWAY ")"},
@@ -39,31 +39,44 @@ const ctl_optdef ctl_global_opts[] = {
 
 static const ctl_optdef o_none[] = {{NULL, 0, NULL}};
 static const ctl_optdef o_gpus[] = {{"host", 1, "only this host"},
-    {"stale", 0, "only GPUs not seen for --stale-after"},
-    {"stale-after", 1, "age that makes a GPU stale (default 30s)"}, {NULL, 0, NULL}};
+                                    {"stale", 0, "only GPUs not seen for --stale-after"},
+                                    {"stale-after", 1, "age that makes a GPU stale (default 30s)"},
+                                    {NULL, 0, NULL}};
 static const ctl_optdef o_tele[] = {{"limit", 1, "records at most (default 20)"},
-    {"since", 1, "from (RFC 3339, unix ns, or -DURATION: -5m)"},
-    {"until", 1, "to (same forms)"}, {"metric", 1, "only this metric (comma-separated list)"},
-    {NULL, 0, NULL}};
+                                    {"since", 1, "from (RFC 3339, unix ns, or -DURATION: -5m)"},
+                                    {"until", 1, "to (same forms)"},
+                                    {"metric", 1, "only this metric (comma-separated list)"},
+                                    {NULL, 0, NULL}};
 static const ctl_optdef o_export[] = {{"since", 1, "from (RFC 3339, unix ns, or -DURATION)"},
-    {"until", 1, "to (same forms)"}, {"metric", 1, "only these metrics (comma-separated)"},
-    {"page", 1, "records per call (default 1000)"}, {NULL, 0, NULL}};
+                                      {"until", 1, "to (same forms)"},
+                                      {"metric", 1, "only these metrics (comma-separated)"},
+                                      {"page", 1, "records per call (default 1000)"},
+                                      {NULL, 0, NULL}};
 static const ctl_optdef o_tail[] = {{"metric", 1, "only these metrics (comma-separated)"},
-    {"count", 1, "exit after N records"}, {"duration", 1, "exit after this long"},
-    {NULL, 0, NULL}};
+                                    {"count", 1, "exit after N records"},
+                                    {"duration", 1, "exit after this long"},
+                                    {NULL, 0, NULL}};
 static const ctl_optdef o_top[] = {{"once", 0, "print one snapshot and exit"},
-    {"sort", 1, "gpu|host|temp|util|power|mem (default gpu)"},
-    {"host", 1, "only hosts containing this"}, {"namespace", 1, "only this namespace label"},
-    {"interval", 1, "redraw period (default 1s)"}, {NULL, 0, NULL}};
-static const ctl_optdef o_doctor[] = {{"stale-after", 1, "data older than this is stale (30s)"},
+                                   {"sort", 1, "gpu|host|temp|util|power|mem (default gpu)"},
+                                   {"host", 1, "only hosts containing this"},
+                                   {"namespace", 1, "only this namespace label"},
+                                   {"interval", 1, "redraw period (default 1s)"},
+                                   {NULL, 0, NULL}};
+static const ctl_optdef o_doctor[] = {
+    {"stale-after", 1, "data older than this is stale (30s)"},
     {"max-lag", 1, "consumer lag that is a problem (default 10000)"},
-    {"dlq-window", 1, "watch the DLQ this long for growth (default 1s)"}, {NULL, 0, NULL}};
-static const ctl_optdef o_mq[] = {{"yes", 0, "confirm a purge"},
-    {"limit", 1, "letters to list/replay (list default 100, replay 0 = all)"}, {NULL, 0, NULL}};
+    {"dlq-window", 1, "watch the DLQ this long for growth (default 1s)"},
+    {NULL, 0, NULL}};
+static const ctl_optdef o_mq[] = {
+    {"yes", 0, "confirm a purge"},
+    {"limit", 1, "letters to list/replay (list default 100, replay 0 = all)"},
+    {NULL, 0, NULL}};
 static const ctl_optdef o_publish[] = {{"format", 1, "auto|wide|dcgm|nvidia-smi (default auto)"},
-    {"topic", 1, "topic (default gpu-telemetry)"}, {"batch", 1, "records per Publish (1000)"},
-    {"hostname", 1, "hostname for records without one"},
-    {"columns", 1, "header for headerless nvidia-smi CSV"}, {NULL, 0, NULL}};
+                                       {"topic", 1, "topic (default gpu-telemetry)"},
+                                       {"batch", 1, "records per Publish (1000)"},
+                                       {"hostname", 1, "hostname for records without one"},
+                                       {"columns", 1, "header for headerless nvidia-smi CSV"},
+                                       {NULL, 0, NULL}};
 
 const ctl_cmd ctl_cmds[] = {
     {"health", ctl_cmd_health, o_none, "", "every component: status, version, uptime, latency"},
@@ -73,17 +86,17 @@ const ctl_cmd ctl_cmds[] = {
     {"gpus", ctl_cmd_gpus, o_gpus, "[--host H] [--stale]", "known GPUs and their latest values"},
     {"hosts", ctl_cmd_hosts, o_none, "", "hosts: GPUs, newest record"},
     {"telemetry", ctl_cmd_telemetry, o_tele, "GPU [--limit N] [--since T] [--until T] [--metric M]",
-        "stored records of one GPU, newest first"},
+     "stored records of one GPU, newest first"},
     {"export", ctl_cmd_export, o_export, "GPU --since T [-o csv|json]",
-        "every record of one GPU, oldest first, streamed"},
+     "every record of one GPU, oldest first, streamed"},
     {"tail", ctl_cmd_tail, o_tail, "[GPU...] [--metric M]", "live records as they are stored"},
     {"top", ctl_cmd_top, o_top, "[--once] [--sort K] [--host H] [--namespace N]",
-        "live fleet table (q quits)"},
+     "live fleet table (q quits)"},
     {"doctor", ctl_cmd_doctor, o_doctor, "", "check the whole path, in words"},
     {"mq", ctl_cmd_mq, o_mq, "dlq list|replay|purge TOPIC | purge TOPIC --yes",
-        "dead letters and topic purge"},
+     "dead letters and topic purge"},
     {"publish", ctl_cmd_publish, o_publish, "FILE [--format auto]",
-        "one-shot CSV import through the streamer's parser"},
+     "one-shot CSV import through the streamer's parser"},
     {"completion", ctl_cmd_completion, o_none, "bash", "shell completion script"},
 };
 const size_t ctl_ncmds = sizeof(ctl_cmds) / sizeof(ctl_cmds[0]);
@@ -145,7 +158,8 @@ ctl_opt_u32(const ctl_ctx *c, const char *name, uint32_t dflt, uint32_t *out)
 	if (v == NULL)
 		return CTL_EXIT_OK;
 	if (*v < '0' || *v > '9' || (x = strtoull(v, &end, 10), *end != '\0') || x > UINT32_MAX)
-		return ctl_usage_error(c, "--%s: a number from 0 to %u (got %s)", name, UINT32_MAX, v);
+		return ctl_usage_error(c, "--%s: a number from 0 to %u (got %s)", name, UINT32_MAX,
+		                       v);
 	*out = (uint32_t)x;
 	return CTL_EXIT_OK;
 }
@@ -159,7 +173,8 @@ ctl_opt_dur(const ctl_ctx *c, const char *name, int64_t dflt, int64_t *out)
 	if (v == NULL)
 		return CTL_EXIT_OK;
 	if (gt_duration_parse(v, out) != GT_OK || *out <= 0)
-		return ctl_usage_error(c, "--%s: a duration such as 500ms, 5s or 1h (got %s)", name, v);
+		return ctl_usage_error(c, "--%s: a duration such as 500ms, 5s or 1h (got %s)", name,
+		                       v);
 	return CTL_EXIT_OK;
 }
 
@@ -178,8 +193,9 @@ ctl_opt_time(const ctl_ctx *c, const char *name, int64_t *out)
 	}
 	if (gt_time_parse(v, out) != GT_OK || *out <= 0)
 		return ctl_usage_error(c,
-		    "--%s: RFC 3339 (2026-12-02T03:00:00Z), unix ns, or -DURATION such as -5m (got %s)",
-		    name, v);
+		                       "--%s: RFC 3339 (2026-12-02T03:00:00Z), unix ns, or "
+		                       "-DURATION such as -5m (got %s)",
+		                       name, v);
 	return CTL_EXIT_OK;
 }
 
@@ -235,8 +251,8 @@ global_opt(ctl_ctx *c, const char *name, const char *val, int *want_help)
 			return ctl_usage_error(c, "-o: table, json or csv (got %s)", val), -1;
 	} else if (strcmp(name, "timeout") == 0) {
 		if (gt_duration_parse(val, &ns) != GT_OK || ns <= 0)
-			return ctl_usage_error(c, "--timeout: a duration such as 500ms or 5s (got %s)",
-			           val),
+			return ctl_usage_error(
+			           c, "--timeout: a duration such as 500ms or 5s (got %s)", val),
 			       -1;
 		c->timeout_ns = ns;
 	} else
@@ -287,7 +303,8 @@ parse(ctl_ctx *c, int argc, char **argv, int *want_help)
 					if (strcmp(ctl_cmds[j].name, a) == 0)
 						c->cmd = &ctl_cmds[j];
 				if (c->cmd == NULL)
-					return ctl_usage_error(c, "unknown command '%s' (gtctl --help)", a);
+					return ctl_usage_error(
+					    c, "unknown command '%s' (gtctl --help)", a);
 				continue;
 			}
 			if (c->argc >= CTL_MAX_ARGS)
@@ -344,7 +361,7 @@ parse(ctl_ctx *c, int argc, char **argv, int *want_help)
 			return CTL_EXIT_USAGE;
 		if (r == 0)
 			return ctl_usage_error(c, "unknown option '--%s' (gtctl %s%s--help)", name,
-			    c->cmd ? c->cmd->name : "", c->cmd ? " " : "");
+			                       c->cmd ? c->cmd->name : "", c->cmd ? " " : "");
 	}
 	return CTL_EXIT_OK;
 }
@@ -358,9 +375,8 @@ main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	gt_log_open("gtctl", GT_LOG_OFF);
-	c.gateway_url = getenv("GT_GATEWAY_URL") && *getenv("GT_GATEWAY_URL")
-	                    ? getenv("GT_GATEWAY_URL")
-	                    : NULL;
+	c.gateway_url =
+	    getenv("GT_GATEWAY_URL") && *getenv("GT_GATEWAY_URL") ? getenv("GT_GATEWAY_URL") : NULL;
 	c.gateway_dflt = DFLT_GATEWAY;
 	c.mq_url = env_or("GT_MQ_URL", DFLT_MQ);
 	c.collector_url = env_or("GT_COLLECTOR_URL", DFLT_COLLECTOR);
