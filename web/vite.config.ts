@@ -32,7 +32,7 @@ export default defineConfig({
     },
   },
   test: {
-    environment: 'jsdom',
+    environment: 'node', // component tests opt in with @vitest-environment jsdom
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
   },
