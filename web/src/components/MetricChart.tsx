@@ -1,7 +1,7 @@
 // Time-series charts (Recharts). Animations are off: live points arrive every second or so.
 import { memo } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { formatAxis, formatClock, formatMetric, paddedDomain } from '../lib/format';
+import { formatAxis, formatClock, formatMetric, paddedDomain, timeTicks } from '../lib/format';
 import type { MetricDef } from '../lib/metrics';
 import type { Point } from '../lib/series';
 
@@ -25,8 +25,7 @@ interface Props {
 }
 
 function ChartImpl({ def, series, fromMs, toMs, height = 180, showLegend }: Props) {
-  const withSeconds = toMs - fromMs <= 60 * 60_000;
-  const multiDay = toMs - fromMs > 12 * 60 * 60_000;
+  const narrow = typeof window !== 'undefined' && window.innerWidth < 640;
   const tick = { fontSize: 11, fill: 'currentColor' };
   const yDomain = def.domain ?? paddedDomain(series.flatMap((s) => s.points.map((p) => p.v))) ?? ['auto', 'auto'];
   return (
@@ -40,11 +39,12 @@ function ChartImpl({ def, series, fromMs, toMs, height = 180, showLegend }: Prop
             scale="time"
             domain={[fromMs, toMs]}
             allowDataOverflow
-            tickFormatter={(t: number) => (multiDay ? formatClock(t, false) : formatClock(t, withSeconds && toMs - fromMs <= 15 * 60_000))}
+            ticks={timeTicks(fromMs, toMs, narrow ? 3 : 6)}
+            interval={0}
+            tickFormatter={(t: number) => formatClock(t, toMs - fromMs < 2 * 60_000)}
             tick={tick}
             stroke="currentColor"
             strokeOpacity={0.4}
-            minTickGap={40}
           />
           <YAxis
             dataKey="v"

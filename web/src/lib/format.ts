@@ -116,3 +116,17 @@ export function paddedDomain(values: number[]): [number, number] | null {
   const pad = (hi - lo) * 0.08;
   return [lo - pad, hi + pad];
 }
+
+const TICK_STEPS = [10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 14400, 21600].map((s) => s * 1000);
+
+/** Round-number time ticks (local clock) across [fromMs, toMs], at most `max` of them. */
+export function timeTicks(fromMs: number, toMs: number, max = 6): number[] {
+  if (!(toMs > fromMs)) return [];
+  const span = toMs - fromMs;
+  const step = TICK_STEPS.find((s) => span / s <= max) ?? Math.ceil(span / max / 3_600_000) * 3_600_000;
+  const tz = new Date(fromMs).getTimezoneOffset() * 60_000;
+  const first = Math.ceil((fromMs - tz) / step) * step + tz;
+  const out: number[] = [];
+  for (let t = first; t <= toMs; t += step) out.push(t);
+  return out;
+}

@@ -58,6 +58,8 @@ export class LiveConnection {
   private sub: Subscription | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private watchdog: ReturnType<typeof setTimeout> | null = null;
+  private pinger: ReturnType<typeof setInterval> | null = null;
+  private pings = 0;
   private heartbeatMs = 5000;
   private stopped = true;
   private status: LiveStatus = {
@@ -155,8 +157,19 @@ export class LiveConnection {
   private clearTimers(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.watchdog) clearTimeout(this.watchdog);
+    if (this.pinger) clearInterval(this.pinger);
     this.retryTimer = null;
     this.watchdog = null;
+    this.pinger = null;
+  }
+
+  /** A {"ping":n} every heartbeat period, so the gateway hears from a client that only listens. */
+  private startPinger(): void {
+    if (this.pinger) clearInterval(this.pinger);
+    this.pinger = setInterval(() => {
+      const ws = this.ws;
+      if (ws && ws.readyState === OPEN) ws.send(JSON.stringify({ ping: ++this.pings }));
+    }, this.heartbeatMs);
   }
 
   private detach(ws: WebSocketLike): void {
@@ -182,6 +195,7 @@ export class LiveConnection {
       this.setStatus({ state: 'live', connectedOnce: true, attempt: 0, retryAt: null });
       this.sendSubscription();
       this.armWatchdog();
+      this.startPinger();
       if (reconnected) this.opts.onReconnect?.();
     };
     ws.onmessage = (ev) => {
@@ -253,6 +267,7 @@ export class LiveConnection {
         if (Number.isFinite(hb) && hb >= 100) {
           this.heartbeatMs = hb;
           this.armWatchdog();
+          this.startPinger();
         }
         this.setStatus({ serverVersion: typeof msg.version === 'string' ? msg.version : null });
         return;
@@ -263,6 +278,7 @@ export class LiveConnection {
         return;
       }
       case 'heartbeat':
+      case 'pong':
         return;
       case 'error':
         console.warn('gateway websocket error:', msg.message);

@@ -125,14 +125,15 @@ function BackLink({ host }: { host?: string }) {
 
 function Identity({ gpu, stale, now }: { gpu: GpuState; stale: boolean; now: number }) {
   const labels = Object.entries(gpu.labels).filter(([, v]) => v !== '');
-  const rows: [string, string][] = [
-    ['Hostname', gpu.hostname || '–'],
-    ['UUID', gpu.uuid || '–'],
-    ['Model', gpu.model || '–'],
-    ['Device', gpu.device || '–'],
-    ['Index', gpu.index === null ? '–' : String(gpu.index)],
-    ['Key', gpu.key],
-    ['Last seen', formatAgo(gpu.lastSeen || null, now)],
+  // [label, value, wide on phones]
+  const rows: [string, string, boolean][] = [
+    ['Hostname', gpu.hostname || '–', false],
+    ['Device', gpu.device || '–', false],
+    ['Index', gpu.index === null ? '–' : String(gpu.index), false],
+    ['Last seen', formatAgo(gpu.lastSeen || null, now), false],
+    ['Model', gpu.model || '–', true],
+    ['UUID', gpu.uuid || '–', true],
+    ...(gpu.key !== gpu.uuid ? [['Key', gpu.key, true] as [string, string, boolean]] : []),
   ];
   return (
     <section className="card p-4" aria-labelledby="gpu-title">
@@ -148,9 +149,9 @@ function Identity({ gpu, stale, now }: { gpu: GpuState; stale: boolean; now: num
           {stale ? 'stale' : 'reporting'}
         </span>
       </div>
-      <dl className="mt-3 grid grid-cols-1 gap-x-6 gap-y-1.5 text-sm sm:grid-cols-2 lg:grid-cols-4">
-        {rows.map(([k, v]) => (
-          <div key={k} className="min-w-0">
+      <dl className="mt-3 grid grid-cols-2 gap-x-6 gap-y-1.5 text-sm lg:grid-cols-4">
+        {rows.map(([k, v, wide]) => (
+          <div key={k} className={`min-w-0 ${wide ? 'col-span-2 sm:col-span-1' : ''}`}>
             <dt className="muted text-xs">{k}</dt>
             <dd className="truncate font-mono text-[13px]" title={v}>
               {v}

@@ -111,11 +111,11 @@ export function PipelinePage() {
           label="WebSocket drops"
           value={formatNumber(gw?.ws?.frames_dropped ?? 0)}
           tone={(gw?.ws?.frames_dropped ?? 0) > 0 ? 'warn' : 'none'}
-          hint={`${formatNumber(gw?.ws?.clients ?? 0)} clients · this tab ${formatNumber(live.dropped)}`}
+          hint={`${formatNumber(gw?.ws?.clients ?? 0)} client${gw?.ws?.clients === 1 ? '' : 's'} · this tab ${formatNumber(live.dropped)}`}
         />
         <Stat
           label="Last record"
-          value={p.health?.last_record_age_seconds == null ? '–' : `${formatAge(p.health.last_record_age_seconds)} ago`}
+          value={p.health?.last_record_age_seconds == null ? '–' : p.health.last_record_age_seconds < 1 ? 'just now' : `${formatAge(p.health.last_record_age_seconds)} ago`}
           hint={p.health ? `${formatNumber(p.health.gpus ?? 0)} GPUs · ${formatNumber(p.health.stale_gpus ?? 0)} stale` : undefined}
           tone={(p.health?.last_record_age_seconds ?? 0) > 60 ? 'warn' : 'none'}
         />
@@ -165,8 +165,8 @@ export function PipelinePage() {
                     {c.error && status !== 'ok' && <div className="max-w-[18rem] truncate text-xs text-red-700 dark:text-red-400" title={c.error}>{c.error}</div>}
                   </td>
                   <td className="muted hidden px-3 py-2 font-mono text-xs md:table-cell">{c.url ?? '–'}</td>
-                  <td className="px-3 py-2 text-right whitespace-nowrap">{c.latency_ms == null ? '–' : `${formatNumber(c.latency_ms, 1)} ms`}</td>
-                  <td className="hidden px-3 py-2 text-right whitespace-nowrap sm:table-cell">{formatDuration(c.uptime_seconds)}</td>
+                  <td className="px-3 py-2 text-right whitespace-nowrap">{c.latency_ms == null || status === 'down' ? '–' : `${formatNumber(c.latency_ms, 1)} ms`}</td>
+                  <td className="hidden px-3 py-2 text-right whitespace-nowrap sm:table-cell">{status === 'down' ? '–' : formatDuration(c.uptime_seconds)}</td>
                   <td className="muted px-3 py-2 text-right text-xs whitespace-nowrap">{formatAgo(Number.isFinite(checked) ? checked : null, now)}</td>
                 </tr>
               );

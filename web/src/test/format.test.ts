@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAge, formatAgo, formatAxis, formatMemory, formatMetric, formatMiB, formatRate, formatRatio, formatWithUnit, paddedDomain } from '../lib/format';
+import { timeTicks, formatAge, formatAgo, formatAxis, formatMemory, formatMetric, formatMiB, formatRate, formatRatio, formatWithUnit, paddedDomain } from '../lib/format';
 
 describe('units', () => {
   it('puts each metric in its unit', () => {
@@ -68,5 +68,19 @@ describe('ages', () => {
     expect(formatAgo(now - 300, now)).toBe('just now');
     expect(formatAgo(now - 3000, now)).toBe('3 s ago');
     expect(formatAgo(null, now)).toBe('never');
+  });
+});
+
+describe('time ticks', () => {
+  it('puts round-number ticks across the window', () => {
+    const to = Date.UTC(2026, 11, 2, 3, 2, 17);
+    const t5 = timeTicks(to - 5 * 60_000, to);
+    expect(t5.length).toBeGreaterThanOrEqual(4);
+    expect(t5.length).toBeLessThanOrEqual(6);
+    expect(t5.every((t) => t % 60_000 === 0)).toBe(true);
+    expect(t5[0]).toBeGreaterThanOrEqual(to - 5 * 60_000);
+    const t24 = timeTicks(to - 24 * 3600_000, to);
+    expect(t24.length).toBeLessThanOrEqual(6);
+    expect(timeTicks(to, to)).toEqual([]);
   });
 });

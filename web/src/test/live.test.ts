@@ -42,6 +42,7 @@ class FakeSocket implements WebSocketLike {
 }
 
 const subs = (s: FakeSocket) => s.sent.map((m) => JSON.parse(m)).filter((m) => m.subscribe);
+const pings = (s: FakeSocket) => s.sent.map((m) => JSON.parse(m)).filter((m) => 'ping' in m);
 
 describe('LiveConnection', () => {
   let records: TelemetryRecord[];
@@ -146,6 +147,19 @@ describe('LiveConnection', () => {
     expect(conn.getStatus().state).toBe('offline');
     vi.advanceTimersByTime(500);
     expect(FakeSocket.all.length).toBe(2);
+  });
+
+  it('pings every heartbeat period while open', () => {
+    conn.start();
+    const s = FakeSocket.last;
+    s.open();
+    s.deliver({ type: 'hello', heartbeat_ms: 1000 });
+    for (let i = 0; i < 3; i++) {
+      vi.advanceTimersByTime(1000);
+      s.deliver({ type: 'pong', ping: i + 1 });
+    }
+    expect(pings(s)).toEqual([{ ping: 1 }, { ping: 2 }, { ping: 3 }]);
+    expect(conn.getStatus().state).toBe('live');
   });
 
   it('reconnectNow skips the wait; stop() stops retrying', () => {
