@@ -1,4 +1,4 @@
-import { useEffect, useMemo } from 'react';
+import { lazy, Suspense, useEffect, useMemo } from 'react';
 import { fetchGpus, fetchHosts, wsUrl } from './lib/api';
 import { RuntimeContext, type Runtime } from './lib/context';
 import { LiveConnection } from './lib/live';
@@ -7,11 +7,13 @@ import { FleetStore } from './lib/store';
 import { Header } from './components/Header';
 import { OfflineBanner } from './components/OfflineBanner';
 import { FleetPage } from './pages/FleetPage';
-import { GpuPage } from './pages/GpuPage';
-import { HostPage } from './pages/HostPage';
 import { IdlePage } from './pages/IdlePage';
 import { PipelinePage } from './pages/PipelinePage';
 import { NotFound } from './pages/NotFound';
+
+// the chart pages (and Recharts with them) load on first use: the fleet view does not need them
+const GpuPage = lazy(() => import('./pages/GpuPage').then((m) => ({ default: m.GpuPage })));
+const HostPage = lazy(() => import('./pages/HostPage').then((m) => ({ default: m.HostPage })));
 
 function createRuntime(): Runtime {
   const store = new FleetStore();
@@ -78,7 +80,7 @@ export function App() {
       <Header route={route} />
       <OfflineBanner />
       <main id="main" className="mx-auto w-full max-w-[1600px] px-3 pb-10 pt-4 sm:px-6">
-        {page}
+        <Suspense fallback={<p className="muted text-sm">Loading…</p>}>{page}</Suspense>
       </main>
     </RuntimeContext.Provider>
   );

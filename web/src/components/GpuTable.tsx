@@ -23,14 +23,17 @@ export function GpuTable({ gpus, now, groupByHost = true }: { gpus: GpuState[]; 
     }
   } else groups.push(['', gpus]);
 
+  // One small fixed-layout table per host, all with the same columns: an off-screen host skips
+  // style, layout and paint (content-visibility), so a 250-GPU fleet stays cheap to update.
   return (
-    <div className="card overflow-x-auto">
-      <table className="w-full border-collapse text-sm" data-testid="gpu-table">
+    <div className="card overflow-hidden" data-testid="gpu-table">
+      <table className="w-full table-fixed border-collapse text-sm">
+        <Cols />
         <thead className="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500 dark:bg-slate-900 dark:text-slate-400">
           <tr>
             <th scope="col" className="px-3 py-2 font-semibold">GPU</th>
             <th scope="col" className="hidden px-3 py-2 font-semibold lg:table-cell">Model</th>
-            <th scope="col" className="px-3 py-2 text-right font-semibold">Temp</th>
+            <th scope="col" className="px-2 py-2 text-right font-semibold">Temp</th>
             <th scope="col" className="px-3 py-2 font-semibold">Util</th>
             <th scope="col" className="hidden px-3 py-2 font-semibold sm:table-cell">Memory</th>
             <th scope="col" className="px-3 py-2 text-right font-semibold">Power</th>
@@ -38,16 +41,37 @@ export function GpuTable({ gpus, now, groupByHost = true }: { gpus: GpuState[]; 
             <th scope="col" className="hidden px-3 py-2 text-right font-semibold md:table-cell">Seen</th>
           </tr>
         </thead>
-        {groups.map(([host, list]) => (
-          <tbody key={host || '_'} className="border-t border-slate-200 dark:border-slate-800" data-host={host}>
-            {groupByHost && <HostRow host={host} list={list} now={now} />}
-            {list.map((g) => (
-              <GpuRow key={g.key} g={g} stale={isStale(g, now)} seen={formatAgo(g.lastSeen || null, now)} />
-            ))}
-          </tbody>
-        ))}
       </table>
+      {groups.map(([host, list]) => (
+        <div key={host || '_'} className="border-t border-slate-200 [content-visibility:auto] dark:border-slate-800" style={{ containIntrinsicSize: `auto ${(list.length * 52 + (groupByHost ? 34 : 0))}px` }}>
+          <table className="w-full table-fixed border-collapse text-sm">
+            <Cols />
+            <tbody data-host={host}>
+              {groupByHost && <HostRow host={host} list={list} now={now} />}
+              {list.map((g) => (
+                <GpuRow key={g.key} g={g} stale={isStale(g, now)} seen={formatAgo(g.lastSeen || null, now)} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ))}
     </div>
+  );
+}
+
+/** The shared column widths (the GPU column takes the rest). */
+function Cols() {
+  return (
+    <colgroup>
+      <col />
+      <col className="hidden w-56 lg:table-column" />
+      <col className="w-[4.5rem] sm:w-20" />
+      <col className="w-24 sm:w-32" />
+      <col className="hidden w-40 sm:table-column" />
+      <col className="w-[4.5rem] sm:w-24" />
+      <col className="hidden w-48 md:table-column" />
+      <col className="hidden w-24 md:table-column" />
+    </colgroup>
   );
 }
 
@@ -109,21 +133,21 @@ const GpuRow = memo(function GpuRow({ g, stale, seen }: { g: GpuState; stale: bo
             title={stale ? 'stale' : sev === 'none' ? 'ok' : sev}
             aria-hidden
           />
-          <div className="min-w-0">
-            <div className="font-medium">
+          <div className="min-w-0 flex-1">
+            <div className="truncate font-medium">
               GPU {g.index ?? '?'}
               {stale && <span className="ml-2 rounded bg-slate-200 px-1.5 py-0.5 text-[10px] font-semibold uppercase text-slate-700 dark:bg-slate-700 dark:text-slate-200">stale</span>}
             </div>
-            <div className="muted max-w-[11rem] truncate text-xs sm:max-w-[16rem]" title={g.uuid || g.key}>
+            <div className="muted truncate text-xs" title={g.uuid || g.key}>
               {g.labels.pod ? `${g.labels.namespace ? g.labels.namespace + '/' : ''}${g.labels.pod}` : g.uuid || g.key}
             </div>
           </div>
         </div>
       </td>
-      <td className="hidden max-w-[14rem] truncate px-3 py-2 text-xs lg:table-cell" title={g.model}>
+      <td className="hidden truncate px-3 py-2 text-xs lg:table-cell" title={g.model}>
         {g.model || '–'}
       </td>
-      <td className={`px-3 py-2 text-right whitespace-nowrap ${sevClass(severityOf('temperature', temp))}`}>
+      <td className={`px-2 py-2 text-right whitespace-nowrap ${sevClass(severityOf('temperature', temp))}`}>
         <Val id="temperature" v={temp} />
       </td>
       <td className="px-3 py-2">
@@ -132,11 +156,17 @@ const GpuRow = memo(function GpuRow({ g, stale, seen }: { g: GpuState; stale: bo
       <td className={`hidden px-3 py-2 sm:table-cell ${sevClass(severityOf('memory_pct', memPct))}`}>
         <Bar v={memPct ?? undefined} max={100} label={used === undefined ? undefined : formatMemory(used, free)} tone={severityOf('memory_pct', memPct) === 'ok' ? 'violet' : 'amber'} />
       </td>
-      <td className="px-3 py-2 text-right whitespace-nowrap">
+      <td className="truncate px-3 py-2 text-right whitespace-nowrap">
         <Val id="power_draw" v={power} />
       </td>
       <td className="hidden px-3 py-2 text-right whitespace-nowrap text-xs md:table-cell">
-        <Val id="sm_clock" v={sm} /> <span className="muted">/</span> <Val id="mem_clock" v={mc} />
+        {sm === undefined && mc === undefined ? (
+          <Val id="sm_clock" v={undefined} />
+        ) : (
+          <>
+            <Val id="sm_clock" v={sm} /> <span className="muted">/</span> <Val id="mem_clock" v={mc} />
+          </>
+        )}
       </td>
       <td className="muted hidden px-3 py-2 text-right text-xs whitespace-nowrap md:table-cell">{seen}</td>
     </tr>
@@ -153,7 +183,7 @@ function Bar({ v, max, label, tone }: { v: number | undefined; max: number; labe
   const pct = Math.max(0, Math.min(100, (v / max) * 100));
   const color = tone === 'sky' ? 'bg-sky-500' : tone === 'violet' ? 'bg-violet-500' : 'bg-amber-500';
   return (
-    <div className="min-w-[5.5rem]">
+    <div className="min-w-0">
       <div className="text-xs whitespace-nowrap">{label}</div>
       <div className="mt-1 h-1.5 w-full rounded-full bg-slate-200 dark:bg-slate-700" aria-hidden>
         <div className={`h-1.5 rounded-full ${color}`} style={{ width: `${pct}%` }} />

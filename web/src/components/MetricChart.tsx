@@ -1,7 +1,7 @@
 // Time-series charts (Recharts). Animations are off: live points arrive every second or so.
 import { memo } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { formatAxis, formatClock, formatMetric, paddedDomain, timeTicks } from '../lib/format';
+import { formatAxis, formatClock, formatMetric, niceTicks, paddedDomain, timeTicks } from '../lib/format';
 import type { MetricDef } from '../lib/metrics';
 import type { Point } from '../lib/series';
 
@@ -27,7 +27,7 @@ interface Props {
 function ChartImpl({ def, series, fromMs, toMs, height = 180, showLegend }: Props) {
   const narrow = typeof window !== 'undefined' && window.innerWidth < 640;
   const tick = { fontSize: 11, fill: 'currentColor' };
-  const yDomain = def.domain ?? paddedDomain(series.flatMap((s) => s.points.map((p) => p.v))) ?? ['auto', 'auto'];
+  const yDomain = def.domain ?? paddedDomain(series.flatMap((s) => s.points.map((p) => p.v)));
   return (
     <div className="text-slate-500 dark:text-slate-400" style={{ height }}>
       <ResponsiveContainer width="100%" height="100%">
@@ -49,7 +49,9 @@ function ChartImpl({ def, series, fromMs, toMs, height = 180, showLegend }: Prop
           <YAxis
             dataKey="v"
             type="number"
-            domain={yDomain}
+            domain={yDomain ?? ['auto', 'auto']}
+            ticks={yDomain ? niceTicks(yDomain) : undefined}
+            interval={0}
             tickFormatter={formatAxis}
             tick={tick}
             width={52}

@@ -100,7 +100,8 @@ export function formatAxis(v: number): string {
   return formatNumber(v, a >= 100 ? 0 : 1);
 }
 
-/** A y-axis range for points: padded, never empty (a flat line sits in the middle). */
+/** A y-axis range for points: padded, never empty (a flat line sits in the middle), with
+ * bounds on a round step so that the ticks read well (e.g. 7,900–8,500 by 100). */
 export function paddedDomain(values: number[]): [number, number] | null {
   let lo = Infinity, hi = -Infinity;
   for (const v of values) {
@@ -111,10 +112,31 @@ export function paddedDomain(values: number[]): [number, number] | null {
   if (lo === Infinity) return null;
   if (hi - lo < 1e-9) {
     const pad = Math.max(1, Math.abs(lo) * 0.05);
-    return [lo - pad, hi + pad];
+    lo -= pad;
+    hi += pad;
+  } else {
+    const pad = (hi - lo) * 0.05;
+    lo -= pad;
+    hi += pad;
   }
-  const pad = (hi - lo) * 0.08;
-  return [lo - pad, hi + pad];
+  const step = niceStep((hi - lo) / 4);
+  return [Math.floor(lo / step) * step, Math.ceil(hi / step) * step];
+}
+
+/** Ticks on a round step across a domain (about 4–5 of them). */
+export function niceTicks([lo, hi]: [number, number]): number[] {
+  const step = niceStep((hi - lo) / 4);
+  const out: number[] = [];
+  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + 1e-9 && out.length < 12; t += step) out.push(+t.toFixed(10));
+  return out;
+}
+
+/** 1, 2, 2.5 or 5 times a power of ten, at least `raw`. */
+export function niceStep(raw: number): number {
+  if (!(raw > 0)) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= raw - 1e-12) return m * p;
+  return 10 * p;
 }
 
 const TICK_STEPS = [10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 14400, 21600].map((s) => s * 1000);

@@ -37,7 +37,10 @@ export function IdlePage() {
       <div className="flex flex-wrap items-end justify-between gap-2">
         <div>
           <h1 className="text-xl font-semibold">Allocated but idle</h1>
-          <p className="muted text-sm">GPUs with a pod or namespace label whose utilization stayed below the threshold.</p>
+          <p className="muted text-sm">
+            GPUs with a pod or namespace label whose utilization stayed below the threshold, judged on the samples received since this
+            dashboard was opened (up to the chosen window).
+          </p>
         </div>
         <LoadNotice fleet={fleet} />
       </div>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { timeTicks, formatAge, formatAgo, formatAxis, formatMemory, formatMetric, formatMiB, formatRate, formatRatio, formatWithUnit, paddedDomain } from '../lib/format';
+import { niceTicks, timeTicks, formatAge, formatAgo, formatAxis, formatMemory, formatMetric, formatMiB, formatRate, formatRatio, formatWithUnit, paddedDomain } from '../lib/format';
 
 describe('units', () => {
   it('puts each metric in its unit', () => {
@@ -43,8 +43,12 @@ describe('units', () => {
     expect(formatAxis(250000)).toBe('250k');
   });
   it('pads a flat series so it does not sit on an axis', () => {
-    expect(paddedDomain([1980, 1980])).toEqual([1980 - 99, 1980 + 99]);
+    expect(paddedDomain([1980, 1980])).toEqual([1850, 2100]);
     expect(paddedDomain([0, 0])).toEqual([-1, 1]);
+    expect(paddedDomain([7968, 8432])).toEqual([7800, 8600]);
+    expect(niceTicks([7800, 8600])).toEqual([7800, 8000, 8200, 8400, 8600]);
+    expect(niceTicks([0, 100])).toEqual([0, 25, 50, 75, 100]);
+    expect(niceTicks([1850, 2100])).toEqual([1900, 2000, 2100]);
     expect(paddedDomain([])).toBeNull();
     const [lo, hi] = paddedDomain([10, 20])!;
     expect(lo).toBeLessThan(10);
