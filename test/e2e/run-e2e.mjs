@@ -189,6 +189,17 @@ try {
     await waitFor('all rows', async () => (await page.locator('tr[data-gpu]').count()) === fixtureGpus.size);
   });
 
+  await check('keyboard: heat map arrows + Enter open a GPU, Back returns', async () => {
+    await page.locator('[data-testid="heatmap"] [role="gridcell"][tabindex="0"]').focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    const second = `/gpu/${encodeURIComponent('GPU-e2e00000-0000-4000-8000-000000000002')}`;
+    await waitFor('GPU 1 of e2e-node-a', async () => new URL(page.url()).pathname === second);
+    await page.waitForSelector('[data-testid="gpu-title"]');
+    await page.goBack();
+    await waitFor('fleet again', async () => (await page.locator('tr[data-gpu]').count()) === fixtureGpus.size);
+  });
+
   const gpuKey = 'GPU-e2e00000-0000-4000-8000-000000000001';
   let pointsBefore = 0;
   await check('GPU detail: charts gain points live, without reload or repeated telemetry requests', async () => {
@@ -212,15 +223,17 @@ try {
     for (const r of telemetryRequests()) seen.set(r.url, (seen.get(r.url) ?? 0) + 1);
     const repeated = [...seen].filter(([, n]) => n > 1);
     if (repeated.length) throw new Error(`repeated: ${repeated.map(([u, n]) => `${u} x${n}`).join(', ')}`);
-    const n1 = telemetryRequests().length;
+    const total = telemetryRequests().length;
+    const mine = (r) => r.url.includes(`/api/v1/gpus/${encodeURIComponent(gpuKey)}/`);
+    const n1 = telemetryRequests().filter(mine).length;
     if (n1 === 0) throw new Error('no history request at all');
     await sleep(4000);
-    if (telemetryRequests().length !== n1) throw new Error('telemetry/aggregate requested again without a window change (polling?)');
+    if (telemetryRequests().length !== total) throw new Error('telemetry/aggregate requested again without a window change (polling?)');
     // a window change asks each metric once more
     await page.click('[data-window="15m"]');
     await waitFor('15 min history', async () => telemetryRequests().some((r) => r.url.includes('since=-15m')));
     await sleep(2500);
-    const w15 = telemetryRequests().filter((r) => r.url.includes('since=-15m'));
+    const w15 = telemetryRequests().filter((r) => mine(r) && r.url.includes('since=-15m'));
     const u15 = new Set(w15.map((r) => r.url));
     if (w15.length !== u15.size) throw new Error('a 15 min history URL was requested twice');
     if (w15.length !== n1) throw new Error(`5 min asked ${n1} URLs, 15 min asked ${w15.length}`);

@@ -169,7 +169,9 @@ const server = createServer((req, res) => {
       file = join(root, 'index.html');
     }
     const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
-    res.writeHead(200, { 'Content-Type': types[extname(file)] ?? 'application/octet-stream' });
+    // the strict policy a gateway may send (no inline scripts or styles sheets)
+    const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; font-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+    res.writeHead(200, { 'Content-Type': types[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': csp });
     return createReadStream(file).pipe(res);
   }
   send(res, 404, { error: { code: 404, message: `no route ${p}` } });

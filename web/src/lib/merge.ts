@@ -113,7 +113,8 @@ export function metricValue(g: GpuState, id: string): number | undefined {
   return g.metrics[id]?.v;
 }
 
-export const STALE_AFTER_MS = 60_000;
+// the gateway's default --stale-after
+export const STALE_AFTER_MS = 30_000;
 
 /** Stale when nothing arrived for STALE_AFTER_MS, or the gateway said so and nothing arrived since. */
 export function isStale(g: GpuState, nowMs: number, staleAfterMs = STALE_AFTER_MS): boolean {

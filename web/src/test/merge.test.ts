@@ -65,7 +65,7 @@ describe('merging per-metric records (DCGM: one metric per record)', () => {
     expect(isStale(g, T0 + 1000)).toBe(true);
     const fresh = mergeRecord(g, { gpu_key: 'k', timestamp_ns: ns(T0 + 1000), metrics: { utilization: 5 } });
     expect(isStale(fresh, T0 + 2000)).toBe(false);
-    expect(isStale(fresh, T0 + 1000 + 61_000)).toBe(true);
+    expect(isStale(fresh, T0 + 1000 + 31_000)).toBe(true);
     expect(gpuLabel(fresh)).toBe('h · GPU 2');
   });
 });
