@@ -44,10 +44,10 @@ export function GpuTable({ gpus, now, groupByHost = true }: { gpus: GpuState[]; 
       </table>
       {groups.map(([host, list]) => (
         <div key={host || '_'} className="border-t border-slate-200 [content-visibility:auto] dark:border-slate-800" style={{ containIntrinsicSize: `auto ${(list.length * 52 + (groupByHost ? 34 : 0))}px` }}>
-          <table className="w-full table-fixed border-collapse text-sm">
+          {groupByHost && <HostRow host={host} list={list} now={now} />}
+          <table className="w-full table-fixed border-collapse text-sm" aria-label={groupByHost ? `GPUs of ${host}` : undefined}>
             <Cols />
             <tbody data-host={host}>
-              {groupByHost && <HostRow host={host} list={list} now={now} />}
               {list.map((g) => (
                 <GpuRow key={g.key} g={g} stale={isStale(g, now)} seen={formatAgo(g.lastSeen || null, now)} />
               ))}
@@ -77,18 +77,17 @@ function Cols() {
 
 function HostRow({ host, list, now }: { host: string; list: GpuState[]; now: number }) {
   const stale = list.filter((g) => isStale(g, now)).length;
+  // outside the table: a row spanning "all columns" would change the fixed layout's column count
   return (
-    <tr className="bg-slate-100/70 dark:bg-slate-800/50">
-      <th scope="rowgroup" colSpan={8} className="px-3 py-1.5 text-left text-xs font-semibold">
-        <Link href={hostHref(host)} className="link text-sm">
-          {host}
-        </Link>
-        <span className="muted ml-2 font-normal">
-          {list.length} GPU{list.length === 1 ? '' : 's'}
-          {stale > 0 && <span className="ml-2 text-slate-600 dark:text-slate-300">· {stale} stale</span>}
-        </span>
-      </th>
-    </tr>
+    <h3 className="bg-slate-100/70 px-3 py-1.5 text-xs font-semibold dark:bg-slate-800/50">
+      <Link href={hostHref(host)} className="link text-sm">
+        {host}
+      </Link>
+      <span className="muted ml-2 font-normal">
+        {list.length} GPU{list.length === 1 ? '' : 's'}
+        {stale > 0 && <span className="ml-2 text-slate-600 dark:text-slate-300">· {stale} stale</span>}
+      </span>
+    </h3>
   );
 }
 

@@ -13,6 +13,7 @@ export { default as Moon } from 'lucide-react/icons/moon';
 export { default as RefreshCw } from 'lucide-react/icons/refresh-cw';
 export { default as Search } from 'lucide-react/icons/search';
 export { default as Server } from 'lucide-react/icons/server';
+export { default as SlidersHorizontal } from 'lucide-react/icons/sliders-horizontal';
 export { default as Sun } from 'lucide-react/icons/sun';
 export { default as TriangleAlert } from 'lucide-react/icons/triangle-alert';
 export { default as Wifi } from 'lucide-react/icons/wifi';

@@ -1,7 +1,7 @@
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { GpuTable } from '../components/GpuTable';
 import { HeatMap } from '../components/HeatMap';
-import { FilterX, Search } from '../components/icons';
+import { FilterX, Search, SlidersHorizontal } from '../components/icons';
 import { Stat } from '../components/Stat';
 import { LoadNotice } from '../components/LoadNotice';
 import { useFleet, useNow, useSubscription } from '../lib/context';
@@ -41,6 +41,7 @@ export function FleetPage() {
   const shown = useMemo(() => fleet.gpus.filter((g) => matchesFilter(g, f, now)), [fleet.gpus, search, now]); // eslint-disable-line react-hooks/exhaustive-deps
   const totals = useMemo(() => fleetTotals(fleet.gpus, now), [fleet.gpus, now]);
   const active = isFilterActive(f);
+  const [showFilters, setShowFilters] = useState(false);
 
   return (
     <div className="space-y-4">
@@ -74,6 +75,16 @@ export function FleetPage() {
             />
           </span>
         </label>
+        <button
+          type="button"
+          className="btn sm:hidden"
+          aria-expanded={showFilters}
+          aria-controls="fleet-filters"
+          onClick={() => setShowFilters((v) => !v)}
+        >
+          <SlidersHorizontal className="h-4 w-4" aria-hidden /> Filters{active ? ' •' : ''}
+        </button>
+        <div id="fleet-filters" className={`${showFilters ? 'flex' : 'hidden'} w-full flex-wrap items-end gap-2 sm:flex sm:w-auto sm:contents`}>
         <Select label="Host" value={f.host} onChange={(v) => setQueryParam('host', v)} options={[['', 'All hosts'], ...fleet.hosts.map((h) => [h, h] as [string, string])]} />
         <Select label="Model" value={f.model} onChange={(v) => setQueryParam('model', v)} options={[['', 'All models'], ...models.map((m) => [m, m] as [string, string])]} />
         <Select label="Freshness" value={f.stale} onChange={(v) => setQueryParam('stale', v === 'all' ? null : v)} options={[['all', 'All'], ['fresh', 'Reporting'], ['stale', 'Stale only']]} />
@@ -92,6 +103,7 @@ export function FleetPage() {
             <input className="input w-20" inputMode="decimal" placeholder="value" value={f.value} disabled={!f.metric} onChange={(e) => setQueryParam('v', e.target.value)} />
           </label>
         </fieldset>
+        </div>
         {active && (
           <button
             type="button"
