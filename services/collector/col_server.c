@@ -25,7 +25,7 @@
 #include "gt/gt_json.h"
 #include "gt/gt_log.h"
 #include "gt/gt_metrics.h"
-#include "gt/gt_pb.h"
+#include "gt/gt_record.h"
 #include "gt/gt_rpc.h"
 #include "gt/gt_signal.h"
 #include "gt/gt_time.h"
@@ -156,8 +156,6 @@ on_stored(void *arg, col_rec *const *recs, const uint8_t *const *payloads, const
 		return;
 	for (i = 0; i < n; i++) {
 		gt_buf *b = col_map_find_h(s->pub_bufs, recs[i]->gpu_key, recs[i]->key_hash);
-		uint8_t hdr[11];
-		size_t  hl = 0;
 
 		if (b == NULL) {
 			if ((b = calloc(1, sizeof(*b))) == NULL)
@@ -168,10 +166,7 @@ on_stored(void *arg, col_rec *const *recs, const uint8_t *const *payloads, const
 				continue;
 			}
 		}
-		hdr[hl++] = 0x0a; /* field 1 (records), length-delimited */
-		hl += gt_pb_put_varint(hdr + hl, lens[i]);
-		gt_buf_append(b, hdr, hl);
-		gt_buf_append(b, payloads[i], lens[i]);
+		gt_record_batch_put(b, payloads[i], lens[i]);
 	}
 	col_map_each(s->pub_bufs, pub_flush_cb, s);
 }
