@@ -1,6 +1,6 @@
-/* col_api.c - the query API: HTTP routes (/health /stats /metrics /telemetry /gpus) and the
- * gtpb.v1.TelemetryService RPC handlers, both answered from the cache and the files
- * (col_query.h). */
+/* col_api.c - the query API: HTTP routes (/telemetry /gpus; /health /stats /metrics through the
+ * common service shell gt_svc) and the gtpb.v1.TelemetryService RPC handlers, both answered
+ * from the cache and the files (col_query.h). */
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -68,48 +68,6 @@ parse_uint(const char *v, uint64_t max, uint64_t *out)
 }
 
 /* ---- HTTP ---- */
-
-static void
-h_health(gt_http_req *req, void *arg)
-{
-	col_server        *s = arg;
-	col_consumer_stats st;
-	gt_buf             b;
-
-	col_consumer_stats_get(s->consumer, &st);
-	gt_buf_init(&b);
-	gt_buf_printf(&b,
-	              "{\"status\":\"%s\",\"service\":\"collector\",\"version\":\"%s\","
-	              "\"uptime_seconds\":%.3f,\"mq_connected\":%s}",
-	              st.connected ? "ok" : "degraded", COL_VERSION,
-	              (double)(gt_mono_ns() - s->start_mono) / 1e9,
-	              st.connected ? "true" : "false");
-	gt_http_reply_json(req, 200, &b);
-	gt_buf_fini(&b);
-}
-
-static void
-h_stats(gt_http_req *req, void *arg)
-{
-	gt_buf b;
-
-	gt_buf_init(&b);
-	col_server_stats_json(arg, &b);
-	gt_http_reply_json(req, 200, &b);
-	gt_buf_fini(&b);
-}
-
-static void
-h_metrics(gt_http_req *req, void *arg)
-{
-	col_server *s = arg;
-	gt_buf      b;
-
-	gt_buf_init(&b);
-	gt_metrics_prometheus(s->metrics, &b);
-	gt_http_reply(req, 200, "text/plain; version=0.0.4", b.data, b.len);
-	gt_buf_fini(&b);
-}
 
 static void
 reply_pb(gt_http_req *req, const ProtobufCMessage *m)
@@ -521,32 +479,16 @@ static void
 r_stats(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__StatsRequest *in,
         Gtpb__V1__StatsResponse_Closure closure, void *cd)
 {
-	Gtpb__V1__StatsResponse out = GTPB__V1__STATS_RESPONSE__INIT;
-	gt_buf                  b;
-
 	(void)in;
-	gt_buf_init(&b);
-	col_server_stats_json(svc_server(svc), &b);
-	out.json = b.data ? b.data : "";
-	closure(&out, cd);
-	gt_buf_fini(&b);
+	gt_svc_rpc_stats(svc_server(svc)->shell, closure, cd);
 }
 
 static void
 r_health(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__HealthRequest *in,
          Gtpb__V1__HealthResponse_Closure closure, void *cd)
 {
-	col_server              *s = svc_server(svc);
-	Gtpb__V1__HealthResponse out = GTPB__V1__HEALTH_RESPONSE__INIT;
-	col_consumer_stats       st;
-
 	(void)in;
-	col_consumer_stats_get(s->consumer, &st);
-	out.status = st.connected ? "ok" : "degraded";
-	out.service = "collector";
-	out.version = COL_VERSION;
-	out.uptime_ns = gt_mono_ns() - s->start_mono;
-	closure(&out, cd);
+	gt_svc_rpc_health(svc_server(svc)->shell, closure, cd);
 }
 
 /* ---- wiring ---- */
@@ -556,9 +498,7 @@ col_api_routes(col_server *s)
 {
 	gt_err rv;
 
-	if ((rv = gt_http_route(s->http, "GET", "/health", h_health, s, 0)) != GT_OK ||
-	    (rv = gt_http_route(s->http, "GET", "/stats", h_stats, s, 0)) != GT_OK ||
-	    (rv = gt_http_route(s->http, "GET", "/metrics", h_metrics, s, 0)) != GT_OK ||
+	if ((rv = gt_svc_routes(s->shell, s->http)) != GT_OK ||
 	    (rv = gt_http_route(s->http, "GET", "/telemetry/{gpu}", h_telemetry, s,
 	                        GT_HTTP_WORKER)) != GT_OK ||
 	    (rv = gt_http_route(s->http, "GET", "/telemetry/{host}/{index}", h_telemetry, s,
