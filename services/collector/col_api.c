@@ -11,6 +11,7 @@
 #include "col_server_int.h"
 #include "gt/gt_json.h"
 #include "gt/gt_log.h"
+#include "gt/gt_query.h"
 #include "gt/gt_time.h"
 
 /* The RPC handlers find the server through the service struct. */
@@ -18,53 +19,6 @@ static col_server *
 svc_server(Gtpb__V1__TelemetryService_Service *svc)
 {
 	return (col_server *)((char *)svc - offsetof(col_server, svc));
-}
-
-/* ---- query helpers ---- */
-
-/* Parse "a,b,c" into q->metrics (pointers into buf, which is modified). */
-static int
-parse_metrics(char *buf, col_query *q)
-{
-	char *save = NULL, *t;
-
-	for (t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
-		if (*t == '\0')
-			continue;
-		if (q->nmetrics == COL_QUERY_MAX_METRICS)
-			return -1;
-		q->metrics[q->nmetrics++] = t;
-	}
-	return 0;
-}
-
-static int
-parse_bool(const char *v, int *out)
-{
-	if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes")) {
-		*out = 1;
-		return 0;
-	}
-	if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no")) {
-		*out = 0;
-		return 0;
-	}
-	return -1;
-}
-
-static int
-parse_uint(const char *v, uint64_t max, uint64_t *out)
-{
-	char              *end;
-	unsigned long long x;
-
-	if (*v < '0' || *v > '9')
-		return -1;
-	x = strtoull(v, &end, 10);
-	if (*end != '\0' || x > max)
-		return -1;
-	*out = x;
-	return 0;
 }
 
 /* ---- HTTP ---- */
@@ -87,15 +41,16 @@ reply_pb(gt_http_req *req, const ProtobufCMessage *m)
 static void
 h_telemetry(gt_http_req *req, void *arg)
 {
-	col_server *s = arg;
-	col_query   q;
-	col_result  res;
-	const char *v;
-	char        mbuf[1024], kbuf[1200];
-	uint64_t    u;
-	int64_t     t0 = gt_mono_ns();
-	size_t      i;
-	gt_err      rv;
+	col_server      *s = arg;
+	col_query        q;
+	col_result       res;
+	gt_query_metrics qm;
+	const char      *v;
+	char             kbuf[1200], msg[160];
+	uint64_t         u;
+	int64_t          t0 = gt_mono_ns(), now;
+	size_t           i;
+	gt_err           rv;
 
 	col_query_init(&q);
 	/* The key: /telemetry/{gpu}, /telemetry/{host}/{index} (keys "hostname/gpu_index": lws
@@ -115,33 +70,26 @@ h_telemetry(gt_http_req *req, void *arg)
 		gt_http_error(req, 400, "missing parameter gpu");
 		return;
 	}
+	now = gt_now_ns();
 	if ((v = gt_http_req_query(req, "limit")) != NULL) {
-		if (parse_uint(v, COL_QUERY_MAX_LIMIT, &u) != 0 || u == 0) {
-			gt_http_error(req, 400, "invalid parameter limit: want an integer 1..%d",
-			              COL_QUERY_MAX_LIMIT);
-			return;
-		}
+		if (gt_query_uint("limit", v, 1, COL_QUERY_MAX_LIMIT, &u, msg, sizeof(msg)) != GT_OK)
+			goto bad;
 		q.limit = (size_t)u;
 	}
-	if ((v = gt_http_req_query(req, "reverse")) != NULL && parse_bool(v, &q.reverse) != 0) {
-		gt_http_error(req, 400, "invalid parameter reverse: want true or false");
-		return;
-	}
-	if ((v = gt_http_req_query(req, "since")) != NULL && gt_time_parse(v, &q.since) != GT_OK) {
-		gt_http_error(req, 400, "invalid parameter since: want RFC 3339 or unix ns");
-		return;
-	}
-	if ((v = gt_http_req_query(req, "until")) != NULL && gt_time_parse(v, &q.until) != GT_OK) {
-		gt_http_error(req, 400, "invalid parameter until: want RFC 3339 or unix ns");
-		return;
-	}
+	if ((v = gt_http_req_query(req, "reverse")) != NULL &&
+	    gt_query_bool("reverse", v, &q.reverse, msg, sizeof(msg)) != GT_OK)
+		goto bad;
+	if ((v = gt_http_req_query(req, "since")) != NULL &&
+	    gt_query_time("since", v, now, &q.since, msg, sizeof(msg)) != GT_OK)
+		goto bad;
+	if ((v = gt_http_req_query(req, "until")) != NULL &&
+	    gt_query_time("until", v, now, &q.until, msg, sizeof(msg)) != GT_OK)
+		goto bad;
 	if ((v = gt_http_req_query(req, "metric")) != NULL) {
-		snprintf(mbuf, sizeof(mbuf), "%s", v);
-		if (strlen(v) >= sizeof(mbuf) || parse_metrics(mbuf, &q) != 0) {
-			gt_http_error(req, 400, "invalid parameter metric: at most %d names",
-			              COL_QUERY_MAX_METRICS);
-			return;
-		}
+		if (gt_query_metrics_parse("metric", v, &qm, msg, sizeof(msg)) != GT_OK)
+			goto bad;
+		for (i = 0; i < qm.n; i++)
+			q.metrics[q.nmetrics++] = qm.names[i];
 	}
 	if (!col_store_has(s->store, q.gpu)) {
 		gt_http_error(req, 404, "no such gpu: %s", q.gpu);
@@ -151,7 +99,8 @@ h_telemetry(gt_http_req *req, void *arg)
 		if (rv == GT_ENOENT)
 			gt_http_error(req, 404, "no such gpu: %s", q.gpu);
 		else
-			gt_http_error(req, 500, "query failed: %s", gt_strerror(rv));
+			gt_http_error(req, gt_query_http_status_err(rv), "query failed: %s",
+			              gt_strerror(rv));
 		return;
 	}
 	if (gt_http_req_wants_protobuf(req)) {
@@ -198,6 +147,9 @@ h_telemetry(gt_http_req *req, void *arg)
 	}
 	col_result_fini(&res);
 	gt_hist_observe_ns(s->m_query, gt_mono_ns() - t0);
+	return;
+bad:
+	gt_http_error(req, 400, "%s", msg);
 }
 
 /* A ListGpusResponse view of the store's GPU list (strings borrowed from v); one answer for
@@ -389,8 +341,7 @@ r_get_telemetry(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__GetTele
 		return;
 	}
 	if ((rv = col_query_run(s->store, s->cache, &q, &res)) != GT_OK) {
-		gt_rpc_fail(cd, rv == GT_ENOENT ? GT_RPC_NOT_FOUND : GT_RPC_INTERNAL,
-		            "query failed: %s", gt_strerror(rv));
+		gt_rpc_fail(cd, gt_rpc_code_from_err(rv), "query failed: %s", gt_strerror(rv));
 		closure(NULL, cd);
 		return;
 	}
@@ -445,8 +396,8 @@ r_aggregate(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__AggregateRe
 	rv = col_query_aggregate(s->store, s->cache, in->gpu, in->metric, since, until, step, &pts,
 	                         &n);
 	if (rv != GT_OK) {
-		gt_rpc_fail(cd, rv == GT_EINVAL ? GT_RPC_INVALID_ARGUMENT : GT_RPC_INTERNAL,
-		            "aggregate: %s", rv == GT_EINVAL ? "too many steps" : gt_strerror(rv));
+		gt_rpc_fail(cd, gt_rpc_code_from_err(rv), "aggregate: %s",
+		            rv == GT_EINVAL ? "too many steps" : gt_strerror(rv));
 		closure(NULL, cd);
 		return;
 	}
