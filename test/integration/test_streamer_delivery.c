@@ -59,7 +59,7 @@ streamer_start(tmq *m, const char *csv, const char *topic, const char *const *ex
 	argv[n++] = csvflag;
 	argv[n++] = mq;
 	argv[n++] = topicflag;
-	argv[n++] = "--http-port=0";
+	argv[n++] = "--port=0";
 	argv[n++] = "--bind=127.0.0.1";
 	argv[n++] = "--rpc-url=tcp://127.0.0.1:0";
 	for (size_t i = 0; extra && extra[i]; i++)
@@ -540,7 +540,7 @@ test_streamer_waits_for_a_late_broker(void **state)
 	gt_proc    *p;
 	got         g = {0};
 	const char *extra[] = {rpcflag, NULL};
-	const char *argv[] = {"gt-streamer", csvflag, mqurl, "--http-port=-1", "--rpc-url=", "--rpc-timeout=300ms",
+	const char *argv[] = {"gt-streamer", csvflag, mqurl, "--port=-1", "--rpc-url=", "--rpc-timeout=300ms",
 	    "--topic=late", NULL};
 	(void)state;
 
