@@ -323,7 +323,7 @@ test_collector_live_feed_publishes_stored_records(void **state)
 	}
 	assert_int_equal(got, 10);
 	/* Stop the publisher before closing the subscriber: nng 1.5.2's nng_close() can
-	 * deadlock with traffic in flight (TOOLCHAIN.md). */
+	 * deadlock with traffic in flight. */
 	tc_stop(&col);
 	nng_close(sub);
 	free(pub);
