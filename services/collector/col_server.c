@@ -263,16 +263,29 @@ col_server_stats_members(void *arg, gt_buf *b, int *first)
 	return gt_buf_putc(b, '}');
 }
 
-/* /health: ok while connected to the broker, else degraded. */
+/* /health and the Health RPC: ok, or degraded with the reason: no broker, or the files cannot
+ * be written (the collector then fetches nothing until they can: nothing is acked that is not
+ * stored). */
 static void
 health_details(void *arg, gt_svc_health *h)
 {
 	col_server        *s = arg;
 	col_consumer_stats st;
+	const char        *why = NULL;
 
 	col_consumer_stats_get(s->consumer, &st);
-	h->status = st.connected ? "ok" : "degraded";
+	if (st.write_stalled)
+		why = st.write_error == GT_EFULL ? "writes failing: disk full"
+		                                 : "writes failing: I/O error";
+	else if (st.sync_error != GT_OK)
+		why = "fsync failing";
+	else if (!st.connected)
+		why = "gt-mq unreachable";
+	h->status = why ? "degraded" : "ok";
 	gt_svc_health_bool(h, "mq_connected", st.connected);
+	gt_svc_health_bool(h, "writes_ok", !st.write_stalled && st.sync_error == GT_OK);
+	if (why)
+		gt_svc_health_str(h, "reason", why);
 }
 
 static double

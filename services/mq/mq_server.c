@@ -276,6 +276,8 @@ mq_server_new(mq_server **out, const mq_config *cfg)
 	                                     "publish requests recognised as resends");
 	s->m_waits =
 	    gt_metrics_counter(s->metrics, "fetch_parked_total", NULL, "long-polls parked");
+	s->m_cancelled = gt_metrics_counter(s->metrics, "fetch_cancelled_total", NULL,
+	                                    "parked long-polls dropped because their client left");
 	s->m_publish_lat =
 	    gt_metrics_hist(s->metrics, "publish_seconds", NULL, "publish handler time");
 
@@ -292,6 +294,8 @@ mq_server_new(mq_server **out, const mq_config *cfg)
 	s->tcfg.hook_arg = s;
 	s->tcfg.group_ttl = cfg->group_ttl;
 	s->tcfg.on_group_deleted = mq_persist_on_group_deleted;
+	/* first deliveries are collected into runs only when there is a WAL to log them */
+	s->tcfg.on_delivered = cfg->persistence ? mq_persist_on_delivered : NULL;
 
 	if (cfg->persistence) {
 		if ((rv = mq_persist_open(s)) != GT_OK)
