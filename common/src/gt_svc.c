@@ -187,10 +187,11 @@ gt_svc_routes(gt_svc *s, gt_http *h)
 {
 	gt_err rv;
 
-	if ((rv = gt_http_route(h, "GET", "/health", http_health, s, 0)) != GT_OK ||
+	/* with a token: /stats requires it, /health and /metrics (probes, scrapers) stay open */
+	if ((rv = gt_http_route(h, "GET", "/health", http_health, s, GT_HTTP_OPEN)) != GT_OK ||
 	    (rv = gt_http_route(h, "GET", "/stats", http_stats, s, 0)) != GT_OK)
 		return rv;
-	return gt_http_route(h, "GET", "/metrics", http_metrics, s, 0);
+	return gt_http_route(h, "GET", "/metrics", http_metrics, s, GT_HTTP_OPEN);
 }
 
 /* ---- RPC ---- */

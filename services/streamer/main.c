@@ -240,6 +240,7 @@ server_init(stm_server *s, stm_config *cfg)
 		hc.service = "streamer";
 		hc.bind = cfg->bind;
 		hc.port = (int)cfg->http_port;
+		hc.token = *cfg->token ? cfg->token : NULL; /* /health and /metrics stay open */
 		if ((rv = gt_http_new(&s->http, &hc)) != GT_OK ||
 		    (rv = gt_svc_routes(s->shell, s->http)) != GT_OK ||
 		    (rv = gt_http_start(s->http)) != GT_OK) {

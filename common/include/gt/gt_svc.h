@@ -61,7 +61,8 @@ gt_err gt_svc_new(gt_svc **out, const gt_svc_cfg *cfg);
 /* Accepts NULL. The routes of gt_svc_routes must be gone (their gt_http freed) first. */
 void gt_svc_free(gt_svc *s);
 
-/* gt_svc_routes registers GET /health, /stats and /metrics on h (before gt_http_start). */
+/* gt_svc_routes registers GET /health, /stats and /metrics on h (before gt_http_start). With
+ * the gt_http's token set, /stats requires it; /health and /metrics are GT_HTTP_OPEN. */
 gt_err gt_svc_routes(gt_svc *s, gt_http *h);
 
 /* Seconds since gt_svc_new (monotonic clock). */

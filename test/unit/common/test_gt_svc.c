@@ -192,6 +192,36 @@ test_gt_svc_http_routes(void **state)
 	gt_metrics_free(st.metrics);
 }
 
+/* With a token: /stats requires it, /health and /metrics stay open (probes, scrapers). */
+static void
+test_gt_svc_token_guards_stats_only(void **state)
+{
+	svc_state   st = {0};
+	gt_svc_cfg  cfg = {.service = "demo", .health = t_health, .stats = t_stats, .arg = &st};
+	gt_http_cfg hc = {.service = "demo", .bind = "127.0.0.1", .token = "s3cret"};
+	gt_svc     *s;
+	gt_http    *h;
+	ht_resp     r;
+	(void)state;
+
+	assert_int_equal(gt_svc_new(&s, &cfg), GT_OK);
+	assert_int_equal(gt_http_new(&h, &hc), GT_OK);
+	assert_int_equal(gt_svc_routes(s, h), GT_OK);
+	assert_int_equal(gt_http_start(h), GT_OK);
+	assert_int_equal(ht_get(gt_http_port(h), "/health", &r), 200);
+	ht_resp_free(&r);
+	assert_int_equal(ht_get(gt_http_port(h), "/metrics", &r), 200);
+	ht_resp_free(&r);
+	assert_int_equal(ht_get(gt_http_port(h), "/stats", &r), 401);
+	ht_resp_free(&r);
+	assert_int_equal(ht_req(gt_http_port(h), "GET", "/stats", "Authorization: Bearer s3cret\r\n",
+	                        NULL, &r),
+	                 200);
+	ht_resp_free(&r);
+	gt_http_free(h);
+	gt_svc_free(s);
+}
+
 int
 main(void)
 {
@@ -199,6 +229,7 @@ main(void)
 	    cmocka_unit_test(test_gt_svc_health_and_stats_documents),
 	    cmocka_unit_test(test_gt_svc_rpc_answers),
 	    cmocka_unit_test(test_gt_svc_http_routes),
+	    cmocka_unit_test(test_gt_svc_token_guards_stats_only),
 	};
 	gt_log_open("test", GT_LOG_ERROR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
