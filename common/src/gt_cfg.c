@@ -162,18 +162,39 @@ cfg_set(cfg_ctx *c, const gt_cfg_opt *o, const char *v, const char *src)
 			gt_buf_fini(&all);
 		}
 		return GT_EINVAL;
+	case GT_CFG_T_ALIAS:
+		break; /* resolved by cfg_find */
 	}
 	return GT_EINVAL;
 }
 
 static const gt_cfg_opt *
-cfg_find(cfg_ctx *c, const char *name, size_t n)
+cfg_find_exact(const gt_cfg_opt *opts, size_t nopts, const char *name, size_t n)
 {
-	for (size_t i = 0; i < c->nopts; i++) {
-		if (strlen(c->opts[i].name) == n && strncmp(c->opts[i].name, name, n) == 0)
-			return &c->opts[i];
+	for (size_t i = 0; i < nopts; i++) {
+		if (strlen(opts[i].name) == n && strncmp(opts[i].name, name, n) == 0)
+			return &opts[i];
 	}
 	return NULL;
+}
+
+/* The option a name means, an alias resolved to its target (NULL: unknown, or an alias of
+ * an unknown or aliased name). */
+static const gt_cfg_opt *
+cfg_resolve(const gt_cfg_opt *opts, size_t nopts, const gt_cfg_opt *o)
+{
+	if (o != NULL && o->type == GT_CFG_T_ALIAS) {
+		o = o->def ? cfg_find_exact(opts, nopts, o->def, strlen(o->def)) : NULL;
+		if (o != NULL && o->type == GT_CFG_T_ALIAS)
+			return NULL;
+	}
+	return o;
+}
+
+static const gt_cfg_opt *
+cfg_find(cfg_ctx *c, const char *name, size_t n)
+{
+	return cfg_resolve(c->opts, c->nopts, cfg_find_exact(c->opts, c->nopts, name, n));
 }
 
 static gt_err
@@ -234,6 +255,13 @@ cfg_usage(cfg_ctx *c, const char *summary)
 	for (size_t i = 0; i < c->nopts; i++) {
 		const gt_cfg_opt *o = &c->opts[i];
 		const char       *arg = "";
+
+		if (o->type == GT_CFG_T_ALIAS) {
+			gt_cfg_env_name(o->name, env, sizeof(env));
+			gt_buf_printf(&b, "  --%s\n      old name of --%s   env: %s\n", o->name,
+			    o->def ? o->def : "", env);
+			continue;
+		}
 		switch (o->type) {
 		case GT_CFG_T_STR:
 			arg = " STR";
@@ -252,6 +280,8 @@ cfg_usage(cfg_ctx *c, const char *summary)
 			break;
 		case GT_CFG_T_ENUM:
 			arg = " CHOICE";
+			break;
+		case GT_CFG_T_ALIAS:
 			break;
 		}
 		gt_cfg_env_name(o->name, env, sizeof(env));
@@ -283,6 +313,9 @@ gt_cfg_json(const gt_cfg_opt *opts, size_t nopts, const void *cfg)
 	gt_buf_putc(&b, '{');
 	for (size_t i = 0; i < nopts; i++) {
 		const void *f = (const char *)cfg + opts[i].offset;
+
+		if (opts[i].type == GT_CFG_T_ALIAS)
+			continue;
 		gt_json_key(&b, &first, opts[i].name);
 		switch (opts[i].type) {
 		case GT_CFG_T_STR:
@@ -303,6 +336,8 @@ gt_cfg_json(const gt_cfg_opt *opts, size_t nopts, const void *cfg)
 			break;
 		case GT_CFG_T_ENUM:
 			gt_json_cstr(&b, opts[i].choices[*(const int *)f]);
+			break;
+		case GT_CFG_T_ALIAS:
 			break;
 		}
 	}
@@ -397,6 +432,14 @@ gt_cfg_load_ex(const gt_cfg_opt *opts, size_t nopts, void *cfg, int argc, char *
 	}
 	for (size_t i = 0; i < nopts; i++) {
 		const char *d = opts[i].def ? opts[i].def : "";
+
+		if (opts[i].type == GT_CFG_T_ALIAS) {
+			if (cfg_resolve(opts, nopts, &opts[i]) == NULL) {
+				rv = cfg_fail(&c, "--%s: alias of an unknown option", opts[i].name);
+				goto fail;
+			}
+			continue;
+		}
 		if (opts[i].type == GT_CFG_T_STR || *d != '\0') {
 			if ((rv = cfg_set(&c, &opts[i], d, "default for --")) != GT_OK)
 				goto fail;
@@ -418,7 +461,8 @@ gt_cfg_load_ex(const gt_cfg_opt *opts, size_t nopts, void *cfg, int argc, char *
 			gt_cfg_env_name(opts[i].name, env, sizeof(env));
 			if (strlen(env) == (size_t)(eq - *e) && strncmp(env, *e, (size_t)(eq - *e)) == 0) {
 				snprintf(src, sizeof(src), "%s: --", env);
-				if ((rv = cfg_set(&c, &opts[i], eq + 1, src)) != GT_OK)
+				if ((rv = cfg_set(&c, cfg_resolve(opts, nopts, &opts[i]), eq + 1, src)) !=
+				    GT_OK)
 					goto fail;
 			}
 		}

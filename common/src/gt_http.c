@@ -402,7 +402,7 @@ gt_http_start(gt_http *h)
 			if (strcmp(h->bind, "::") != 0)
 				info.iface = h->bind;
 		} else {
-			/* lws 4.1 ignores an IPv4 iface unless IPv6 is off (TOOLCHAIN.md). */
+			/* lws 4.1 ignores an IPv4 iface unless IPv6 is off (it binds *:port). */
 			info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 			if (strcmp(h->bind, "0.0.0.0") != 0)
 				info.iface = h->bind;

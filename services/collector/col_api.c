@@ -1,6 +1,6 @@
-/* col_api.c - the query API: HTTP routes (/health /stats /metrics /telemetry /gpus) and the
- * gtpb.v1.TelemetryService RPC handlers, both answered from the cache and the files
- * (col_query.h). */
+/* col_api.c - the query API: HTTP routes (/telemetry /gpus; /health /stats /metrics through the
+ * common service shell gt_svc) and the gtpb.v1.TelemetryService RPC handlers, both answered
+ * from the cache and the files (col_query.h). */
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include "col_server_int.h"
 #include "gt/gt_json.h"
 #include "gt/gt_log.h"
+#include "gt/gt_query.h"
 #include "gt/gt_time.h"
 
 /* The RPC handlers find the server through the service struct. */
@@ -20,117 +21,7 @@ svc_server(Gtpb__V1__TelemetryService_Service *svc)
 	return (col_server *)((char *)svc - offsetof(col_server, svc));
 }
 
-/* ---- query helpers ---- */
-
-/* Parse "a,b,c" into q->metrics (pointers into buf, which is modified). */
-static int
-parse_metrics(char *buf, col_query *q)
-{
-	char *save = NULL, *t;
-
-	for (t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
-		if (*t == '\0')
-			continue;
-		if (q->nmetrics == COL_QUERY_MAX_METRICS)
-			return -1;
-		q->metrics[q->nmetrics++] = t;
-	}
-	return 0;
-}
-
-static int
-parse_bool(const char *v, int *out)
-{
-	if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes")) {
-		*out = 1;
-		return 0;
-	}
-	if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no")) {
-		*out = 0;
-		return 0;
-	}
-	return -1;
-}
-
-static int
-parse_uint(const char *v, uint64_t max, uint64_t *out)
-{
-	char              *end;
-	unsigned long long x;
-
-	if (*v < '0' || *v > '9')
-		return -1;
-	x = strtoull(v, &end, 10);
-	if (*end != '\0' || x > max)
-		return -1;
-	*out = x;
-	return 0;
-}
-
 /* ---- HTTP ---- */
-
-/* ok, or degraded with the reason: no broker, or the files cannot be written (the
- * collector then fetches nothing until they can: nothing is acked that is not stored). */
-static const char *
-health_status(const col_consumer_stats *st, const char **why)
-{
-	*why = NULL;
-	if (st->write_stalled)
-		*why = st->write_error == GT_EFULL ? "writes failing: disk full"
-		                                   : "writes failing: I/O error";
-	else if (st->sync_error != GT_OK)
-		*why = "fsync failing";
-	else if (!st->connected)
-		*why = "gt-mq unreachable";
-	return *why ? "degraded" : "ok";
-}
-
-static void
-h_health(gt_http_req *req, void *arg)
-{
-	col_server        *s = arg;
-	col_consumer_stats st;
-	gt_buf             b;
-	const char        *why, *status;
-
-	col_consumer_stats_get(s->consumer, &st);
-	status = health_status(&st, &why);
-	gt_buf_init(&b);
-	gt_buf_printf(&b,
-	              "{\"status\":\"%s\",\"service\":\"collector\",\"version\":\"%s\","
-	              "\"uptime_seconds\":%.3f,\"mq_connected\":%s,\"writes_ok\":%s",
-	              status, COL_VERSION, (double)(gt_mono_ns() - s->start_mono) / 1e9,
-	              st.connected ? "true" : "false",
-	              st.write_stalled || st.sync_error != GT_OK ? "false" : "true");
-	if (why)
-		gt_buf_printf(&b, ",\"reason\":\"%s\"", why);
-	gt_buf_puts(&b, "}");
-	gt_http_reply_json(req, 200, &b);
-	gt_buf_fini(&b);
-}
-
-static void
-h_stats(gt_http_req *req, void *arg)
-{
-	gt_buf b;
-
-	gt_buf_init(&b);
-	col_server_stats_json(arg, &b);
-	gt_http_reply_json(req, 200, &b);
-	gt_buf_fini(&b);
-}
-
-static void
-h_metrics(gt_http_req *req, void *arg)
-{
-	col_server *s = arg;
-	gt_buf      b;
-
-	gt_buf_init(&b);
-	gt_metrics_prometheus(s->metrics, &b);
-	gt_http_reply(req, 200, "text/plain; version=0.0.4", b.data, b.len);
-	gt_buf_fini(&b);
-}
 
 static void
 reply_pb(gt_http_req *req, const ProtobufCMessage *m)
@@ -150,15 +41,16 @@ reply_pb(gt_http_req *req, const ProtobufCMessage *m)
 static void
 h_telemetry(gt_http_req *req, void *arg)
 {
-	col_server *s = arg;
-	col_query   q;
-	col_result  res;
-	const char *v;
-	char        mbuf[1024], kbuf[1200];
-	uint64_t    u;
-	int64_t     t0 = gt_mono_ns();
-	size_t      i;
-	gt_err      rv;
+	col_server      *s = arg;
+	col_query        q;
+	col_result       res;
+	gt_query_metrics qm;
+	const char      *v;
+	char             kbuf[1200], msg[160];
+	uint64_t         u;
+	int64_t          t0 = gt_mono_ns(), now;
+	size_t           i;
+	gt_err           rv;
 
 	col_query_init(&q);
 	/* The key: /telemetry/{gpu}, /telemetry/{host}/{index} (keys "hostname/gpu_index": lws
@@ -178,33 +70,26 @@ h_telemetry(gt_http_req *req, void *arg)
 		gt_http_error(req, 400, "missing parameter gpu");
 		return;
 	}
+	now = gt_now_ns();
 	if ((v = gt_http_req_query(req, "limit")) != NULL) {
-		if (parse_uint(v, COL_QUERY_MAX_LIMIT, &u) != 0 || u == 0) {
-			gt_http_error(req, 400, "invalid parameter limit: want an integer 1..%d",
-			              COL_QUERY_MAX_LIMIT);
-			return;
-		}
+		if (gt_query_uint("limit", v, 1, COL_QUERY_MAX_LIMIT, &u, msg, sizeof(msg)) != GT_OK)
+			goto bad;
 		q.limit = (size_t)u;
 	}
-	if ((v = gt_http_req_query(req, "reverse")) != NULL && parse_bool(v, &q.reverse) != 0) {
-		gt_http_error(req, 400, "invalid parameter reverse: want true or false");
-		return;
-	}
-	if ((v = gt_http_req_query(req, "since")) != NULL && gt_time_parse(v, &q.since) != GT_OK) {
-		gt_http_error(req, 400, "invalid parameter since: want RFC 3339 or unix ns");
-		return;
-	}
-	if ((v = gt_http_req_query(req, "until")) != NULL && gt_time_parse(v, &q.until) != GT_OK) {
-		gt_http_error(req, 400, "invalid parameter until: want RFC 3339 or unix ns");
-		return;
-	}
+	if ((v = gt_http_req_query(req, "reverse")) != NULL &&
+	    gt_query_bool("reverse", v, &q.reverse, msg, sizeof(msg)) != GT_OK)
+		goto bad;
+	if ((v = gt_http_req_query(req, "since")) != NULL &&
+	    gt_query_time("since", v, now, &q.since, msg, sizeof(msg)) != GT_OK)
+		goto bad;
+	if ((v = gt_http_req_query(req, "until")) != NULL &&
+	    gt_query_time("until", v, now, &q.until, msg, sizeof(msg)) != GT_OK)
+		goto bad;
 	if ((v = gt_http_req_query(req, "metric")) != NULL) {
-		snprintf(mbuf, sizeof(mbuf), "%s", v);
-		if (strlen(v) >= sizeof(mbuf) || parse_metrics(mbuf, &q) != 0) {
-			gt_http_error(req, 400, "invalid parameter metric: at most %d names",
-			              COL_QUERY_MAX_METRICS);
-			return;
-		}
+		if (gt_query_metrics_parse("metric", v, &qm, msg, sizeof(msg)) != GT_OK)
+			goto bad;
+		for (i = 0; i < qm.n; i++)
+			q.metrics[q.nmetrics++] = qm.names[i];
 	}
 	if (!col_store_has(s->store, q.gpu)) {
 		gt_http_error(req, 404, "no such gpu: %s", q.gpu);
@@ -214,7 +99,8 @@ h_telemetry(gt_http_req *req, void *arg)
 		if (rv == GT_ENOENT)
 			gt_http_error(req, 404, "no such gpu: %s", q.gpu);
 		else
-			gt_http_error(req, 500, "query failed: %s", gt_strerror(rv));
+			gt_http_error(req, gt_query_http_status_err(rv), "query failed: %s",
+			              gt_strerror(rv));
 		return;
 	}
 	if (gt_http_req_wants_protobuf(req)) {
@@ -261,6 +147,9 @@ h_telemetry(gt_http_req *req, void *arg)
 	}
 	col_result_fini(&res);
 	gt_hist_observe_ns(s->m_query, gt_mono_ns() - t0);
+	return;
+bad:
+	gt_http_error(req, 400, "%s", msg);
 }
 
 /* A ListGpusResponse view of the store's GPU list (strings borrowed from v); one answer for
@@ -452,8 +341,7 @@ r_get_telemetry(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__GetTele
 		return;
 	}
 	if ((rv = col_query_run(s->store, s->cache, &q, &res)) != GT_OK) {
-		gt_rpc_fail(cd, rv == GT_ENOENT ? GT_RPC_NOT_FOUND : GT_RPC_INTERNAL,
-		            "query failed: %s", gt_strerror(rv));
+		gt_rpc_fail(cd, gt_rpc_code_from_err(rv), "query failed: %s", gt_strerror(rv));
 		closure(NULL, cd);
 		return;
 	}
@@ -522,8 +410,8 @@ r_aggregate(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__AggregateRe
 	rv = col_query_aggregate(s->store, s->cache, in->gpu, in->metric, since, until, step, &pts,
 	                         &n);
 	if (rv != GT_OK) {
-		gt_rpc_fail(cd, rv == GT_EINVAL ? GT_RPC_INVALID_ARGUMENT : GT_RPC_INTERNAL,
-		            "aggregate: %s", rv == GT_EINVAL ? "too many steps" : gt_strerror(rv));
+		gt_rpc_fail(cd, gt_rpc_code_from_err(rv), "aggregate: %s",
+		            rv == GT_EINVAL ? "too many steps" : gt_strerror(rv));
 		closure(NULL, cd);
 		return;
 	}
@@ -556,41 +444,16 @@ static void
 r_stats(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__StatsRequest *in,
         Gtpb__V1__StatsResponse_Closure closure, void *cd)
 {
-	Gtpb__V1__StatsResponse out = GTPB__V1__STATS_RESPONSE__INIT;
-	gt_buf                  b;
-
 	(void)in;
-	gt_buf_init(&b);
-	col_server_stats_json(svc_server(svc), &b);
-	out.json = b.data ? b.data : "";
-	closure(&out, cd);
-	gt_buf_fini(&b);
+	gt_svc_rpc_stats(svc_server(svc)->shell, closure, cd);
 }
 
 static void
 r_health(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__HealthRequest *in,
          Gtpb__V1__HealthResponse_Closure closure, void *cd)
 {
-	col_server              *s = svc_server(svc);
-	Gtpb__V1__HealthResponse out = GTPB__V1__HEALTH_RESPONSE__INIT;
-	col_consumer_stats       st;
-	const char              *why;
-	Gtpb__V1__HealthResponse__DetailsEntry de = GTPB__V1__HEALTH_RESPONSE__DETAILS_ENTRY__INIT,
-	                                       *dp[1] = {&de};
-
 	(void)in;
-	col_consumer_stats_get(s->consumer, &st);
-	out.status = (char *)health_status(&st, &why);
-	if (why) {
-		de.key = "reason";
-		de.value = (char *)why;
-		out.n_details = 1;
-		out.details = dp;
-	}
-	out.service = "collector";
-	out.version = COL_VERSION;
-	out.uptime_ns = gt_mono_ns() - s->start_mono;
-	closure(&out, cd);
+	gt_svc_rpc_health(svc_server(svc)->shell, closure, cd);
 }
 
 /* ---- wiring ---- */
@@ -600,9 +463,7 @@ col_api_routes(col_server *s)
 {
 	gt_err rv;
 
-	if ((rv = gt_http_route(s->http, "GET", "/health", h_health, s, GT_HTTP_OPEN)) != GT_OK ||
-	    (rv = gt_http_route(s->http, "GET", "/stats", h_stats, s, 0)) != GT_OK ||
-	    (rv = gt_http_route(s->http, "GET", "/metrics", h_metrics, s, GT_HTTP_OPEN)) != GT_OK ||
+	if ((rv = gt_svc_routes(s->shell, s->http)) != GT_OK ||
 	    (rv = gt_http_route(s->http, "GET", "/telemetry/{gpu}", h_telemetry, s,
 	                        GT_HTTP_WORKER)) != GT_OK ||
 	    (rv = gt_http_route(s->http, "GET", "/telemetry/{host}/{index}", h_telemetry, s,

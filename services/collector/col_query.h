@@ -12,10 +12,12 @@
 #include "col_cache.h"
 #include "col_file.h"
 #include "col_rec.h"
+#include "gt/gt_query.h"
 
-#define COL_QUERY_MAX_METRICS 32
-#define COL_QUERY_DEFAULT_LIMIT 100
-#define COL_QUERY_MAX_LIMIT 100000
+/* The REST limits are common (gt_query.h): the gateway checks the same ones. */
+#define COL_QUERY_MAX_METRICS GT_QUERY_MAX_METRICS
+#define COL_QUERY_DEFAULT_LIMIT GT_QUERY_DEFAULT_LIMIT
+#define COL_QUERY_MAX_LIMIT GT_QUERY_MAX_LIMIT
 
 typedef struct col_query {
 	const char *gpu;

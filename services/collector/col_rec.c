@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "col_rec.h"
-#include "gt/gt_pb.h"
+#include "gt/gt_record.h"
 
 typedef struct rec_alloc {
 	char *p; /* next free byte */
@@ -110,152 +110,46 @@ col_rec_new_pb(col_rec **out, const Gtpb__V1__TelemetryRecord *pb, const char *k
 	return GT_OK;
 }
 
-/* A string from the wire, cut at an embedded NUL: records hold C strings (the same view
- * protobuf-c's unpack gives through col_rec_new_pb). */
-static rec_str_view
-wire_str(const uint8_t *p, size_t n)
-{
-	return (rec_str_view){(const char *)p, strnlen((const char *)p, n)};
-}
-
-/* One map entry (field 1 key: string; field 2 value: double when is_double, else string).
- * Missing fields are the defaults ("" and 0), as protobuf-c unpacks them. */
-static gt_err
-wire_entry(const uint8_t *p, const uint8_t *end, int is_double, rec_str_view *k, rec_str_view *v,
-           double *d)
-{
-	gt_pb_field f;
-
-	*k = *v = (rec_str_view){"", 0};
-	*d = 0;
-	while (p < end) {
-		if (gt_pb_next_field(&p, end, &f) != GT_OK)
-			return GT_EPROTO;
-		if (f.num == 1) {
-			if (f.type != GT_PB_LEN)
-				return GT_EPROTO;
-			*k = wire_str(f.p, f.len);
-		} else if (f.num == 2) {
-			if (is_double) {
-				if (f.type != GT_PB_I64)
-					return GT_EPROTO;
-				memcpy(d, &f.u, sizeof(*d));
-			} else {
-				if (f.type != GT_PB_LEN)
-					return GT_EPROTO;
-				*v = wire_str(f.p, f.len);
-			}
-		}
-	}
-	return GT_OK;
-}
-
-/* Map entries remembered by the first pass of col_rec_new_wire (more: the second pass reads
+/* Map entries col_rec_new_wire keeps from gt_record_decode's pass (more: the iterator reads
  * them again from the bytes). */
 #define WIRE_KEEP 64
-
-typedef struct wire_kept {
-	int          is_metric;
-	rec_str_view k, v;
-	double       d;
-} wire_kept;
-
-static void
-wire_put(const wire_kept *e, col_metric *m, col_label *l, size_t *fm, size_t *fl, rec_alloc *a)
-{
-	if (e->is_metric) {
-		m[*fm].name = rec_str(a, e->k.p, e->k.n);
-		m[(*fm)++].value = e->d;
-	} else {
-		l[*fl].key = rec_str(a, e->k.p, e->k.n);
-		l[(*fl)++].value = rec_str(a, e->v.p, e->v.n);
-	}
-}
 
 gt_err
 col_rec_new_wire(col_rec **out, const uint8_t *buf, size_t len, const char *key, size_t key_len)
 {
-	/* TelemetryRecord field number -> identity string slot (-1: not a string field) */
-	static const int8_t slot[11] = {-1,      -1,       RS_KEY, RS_HOST, -1,       RS_DEVICE,
-	                                RS_UUID, RS_MODEL, -1,     -1,      RS_GPU_ID};
-	const uint8_t      *p, *end = buf + len;
-	gt_pb_field         f;
-	rec_str_view        str[RS_N];
-	wire_kept           kept[WIRE_KEEP], *e;
-	size_t              nm = 0, nl = 0, nk = 0, fm = 0, fl = 0, strbytes = 0, i;
-	int64_t             ts = 0;
-	int32_t             idx = 0;
-	col_rec            *r;
-	col_metric         *m;
-	col_label          *l;
-	rec_alloc           a;
+	/* view slot -> col_rec string slot */
+	static const int slot[GT_RECORD_NSTR] = {
+	    [GT_RECORD_GPU_KEY] = RS_KEY, [GT_RECORD_HOSTNAME] = RS_HOST,
+	    [GT_RECORD_DEVICE] = RS_DEVICE, [GT_RECORD_UUID] = RS_UUID,
+	    [GT_RECORD_MODEL] = RS_MODEL, [GT_RECORD_GPU_ID] = RS_GPU_ID};
+	gt_record_view  v;
+	gt_record_entry kept[WIRE_KEEP], e;
+	gt_record_iter  it;
+	rec_str_view    str[RS_N];
+	size_t          fm = 0, fl = 0, i;
+	col_rec        *r;
+	col_metric     *m;
+	col_label      *l;
+	rec_alloc       a;
 
-	for (i = 0; i < RS_N; i++)
-		str[i] = (rec_str_view){"", 0};
-	/* pass 1: scalars (the last occurrence wins, as in protobuf), sizes, wire checks */
-	for (p = buf; p < end;) {
-		wire_kept tmp;
-
-		if (gt_pb_next_field(&p, end, &f) != GT_OK)
-			return GT_EPROTO;
-		switch (f.num) {
-		case 1:
-		case 4:
-			if (f.type != GT_PB_VARINT)
-				return GT_EPROTO;
-			if (f.num == 1)
-				ts = (int64_t)f.u;
-			else
-				idx = (int32_t)(uint32_t)f.u;
-			break;
-		case 2:
-		case 3:
-		case 5:
-		case 6:
-		case 7:
-		case 10:
-			if (f.type != GT_PB_LEN)
-				return GT_EPROTO;
-			str[slot[f.num]] = wire_str(f.p, f.len);
-			break;
-		case 8:
-		case 9:
-			e = nk < WIRE_KEEP ? &kept[nk++] : &tmp;
-			e->is_metric = f.num == 8;
-			if (f.type != GT_PB_LEN || wire_entry(f.p, f.p + f.len, e->is_metric, &e->k,
-			                                      &e->v, &e->d) != GT_OK)
-				return GT_EPROTO;
-			if (e->is_metric)
-				nm++;
-			else
-				nl++;
-			strbytes += e->k.n + 1 + (e->is_metric ? 0 : e->v.n + 1);
-			break;
-		default:
-			break; /* unknown field: skipped */
-		}
-	}
+	if (gt_record_decode(&v, buf, len, kept, WIRE_KEEP) != GT_OK)
+		return GT_EPROTO;
+	for (i = 0; i < GT_RECORD_NSTR; i++)
+		str[slot[i]] = (rec_str_view){v.str[i].p, v.str[i].n};
 	if (str[RS_KEY].n == 0 && key != NULL)
-		str[RS_KEY] = wire_str((const uint8_t *)key, key_len);
-	if ((r = rec_new(str, nm, nl, strbytes, &m, &l, &a)) == NULL)
+		str[RS_KEY] = (rec_str_view){key, strnlen(key, key_len)};
+	if ((r = rec_new(str, v.n_metrics, v.n_labels, v.entry_bytes, &m, &l, &a)) == NULL)
 		return GT_ENOMEM;
-	r->ts_ns = ts;
-	r->gpu_index = idx;
-	/* pass 2: the map entries in wire order: the kept ones, then any others re-read */
-	for (i = 0; i < nk; i++)
-		wire_put(&kept[i], m, l, &fm, &fl, &a);
-	if (nm + nl > nk) {
-		size_t seen = 0;
-
-		for (p = buf; p < end;) {
-			wire_kept tmp;
-
-			gt_pb_next_field(&p, end, &f); /* checked in pass 1 */
-			if ((f.num != 8 && f.num != 9) || seen++ < WIRE_KEEP)
-				continue;
-			tmp.is_metric = f.num == 8;
-			wire_entry(f.p, f.p + f.len, tmp.is_metric, &tmp.k, &tmp.v, &tmp.d);
-			wire_put(&tmp, m, l, &fm, &fl, &a);
+	r->ts_ns = v.timestamp_ns;
+	r->gpu_index = v.gpu_index;
+	gt_record_iter_init(&it);
+	while (gt_record_iter_next(&v, &it, &e)) {
+		if (e.is_metric) {
+			m[fm].name = rec_str(&a, e.key.p, e.key.n);
+			m[fm++].value = e.num;
+		} else {
+			l[fl].key = rec_str(&a, e.key.p, e.key.n);
+			l[fl++].value = rec_str(&a, e.value.p, e.value.n);
 		}
 	}
 	*out = r;

@@ -40,8 +40,8 @@ typedef struct col_rec {
 /* col_rec_new_pb copies pb into a new record (refs = 1). key overrides pb->gpu_key when not
  * NULL. */
 gt_err col_rec_new_pb(col_rec **out, const Gtpb__V1__TelemetryRecord *pb, const char *key);
-/* col_rec_new_wire builds a record straight from a packed TelemetryRecord (no protobuf-c
- * tree: two passes over the bytes, one allocation). gpu_key, when empty, is key (key_len
+/* col_rec_new_wire builds a record straight from a packed TelemetryRecord with the common
+ * codec (gt_record_decode: no protobuf-c tree, one allocation). gpu_key, when empty, is key (key_len
  * bytes, may be NULL). GT_EPROTO when the bytes are not a TelemetryRecord. */
 gt_err col_rec_new_wire(col_rec **out, const uint8_t *p, size_t len, const char *key,
                         size_t key_len);

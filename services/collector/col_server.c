@@ -2,9 +2,6 @@
  * feed, lifecycle. The query API is col_api.c. */
 #include <inttypes.h>
 #include <limits.h>
-#include <nng/nng.h>
-#include <nng/protocol/pubsub0/pub.h>
-#include <nng/transport/tcp/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +22,7 @@
 #include "gt/gt_json.h"
 #include "gt/gt_log.h"
 #include "gt/gt_metrics.h"
-#include "gt/gt_pb.h"
+#include "gt/gt_record.h"
 #include "gt/gt_rpc.h"
 #include "gt/gt_signal.h"
 #include "gt/gt_time.h"
@@ -72,7 +69,8 @@ static const gt_cfg_opt col_opts[] = {
                "per GPU: delete the oldest rotated files past this size (0 = keep)"),
     GT_CFG_INT("index-every", col_config, index_every, "128", 1, 1000000,
                "lines per sparse time-index block"),
-    GT_CFG_INT("api-port", col_config, api_port, "8080", 0, 65535, "HTTP port (0 = ephemeral)"),
+    GT_CFG_INT("port", col_config, api_port, "8080", 0, 65535, "HTTP port (0 = ephemeral)"),
+    GT_CFG_ALIAS("api-port", "port"),
     GT_CFG_STR("bind", col_config, bind, "0.0.0.0", "HTTP bind address"),
     GT_CFG_INT("http-workers", col_config, http_workers, "2", 1, 64,
                "threads for file-reading HTTP routes"),
@@ -141,23 +139,14 @@ pub_flush_cb(const char *key, void *val, void *arg)
 {
 	col_server *s = arg;
 	gt_buf     *b = val;
-	nng_msg    *m;
-	size_t      kl = strlen(key);
+	gt_err      rv;
 
 	if (b->len == 0)
 		return;
-	if (nng_msg_alloc(&m, kl + 1 + b->len) == 0) {
-		char *p = nng_msg_body(m);
-
-		memcpy(p, key, kl + 1);
-		memcpy(p + kl + 1, b->data, b->len);
-		if (nng_sendmsg(s->pub, m, NNG_FLAG_NONBLOCK) == 0)
-			gt_counter_inc(s->m_pub);
-		else {
-			nng_msg_free(m);
-			gt_counter_inc(s->m_pub_drop);
-		}
-	}
+	if ((rv = gt_feed_send(s->pub, key, b->data, b->len)) == GT_OK)
+		gt_counter_inc(s->m_pub);
+	else if (rv == GT_EFULL)
+		gt_counter_inc(s->m_pub_drop);
 	gt_buf_reset(b);
 }
 
@@ -168,12 +157,10 @@ on_stored(void *arg, col_rec *const *recs, const uint8_t *const *payloads, const
 	col_server *s = arg;
 	size_t      i;
 
-	if (!s->pub_open)
+	if (s->pub == NULL)
 		return;
 	for (i = 0; i < n; i++) {
 		gt_buf *b = col_map_find_h(s->pub_bufs, recs[i]->gpu_key, recs[i]->key_hash);
-		uint8_t hdr[11];
-		size_t  hl = 0;
 
 		if (b == NULL) {
 			if ((b = calloc(1, sizeof(*b))) == NULL)
@@ -184,10 +171,7 @@ on_stored(void *arg, col_rec *const *recs, const uint8_t *const *payloads, const
 				continue;
 			}
 		}
-		hdr[hl++] = 0x0a; /* field 1 (records), length-delimited */
-		hl += gt_pb_put_varint(hdr + hl, lens[i]);
-		gt_buf_append(b, hdr, hl);
-		gt_buf_append(b, payloads[i], lens[i]);
+		gt_record_batch_put(b, payloads[i], lens[i]);
 	}
 	col_map_each(s->pub_bufs, pub_flush_cb, s);
 }
@@ -203,86 +187,105 @@ hit_rate(const col_cache_stats *cs)
 }
 
 gt_err
-col_server_stats_json(col_server *s, gt_buf *b)
+col_server_stats_members(void *arg, gt_buf *b, int *first)
 {
+	col_server        *s = arg;
 	col_cache_stats    cs;
 	col_store_stats    fs;
 	col_consumer_stats st;
-	int                first = 1;
 
 	col_cache_stats_get(s->cache, &cs);
 	col_store_stats_get(s->store, &fs);
 	col_consumer_stats_get(s->consumer, &st);
-	gt_buf_putc(b, '{');
-	gt_json_key(b, &first, "service");
-	gt_json_cstr(b, "collector");
-	gt_json_key(b, &first, "total_processed");
+	gt_json_key(b, first, "total_processed");
 	gt_json_uint(b, st.stored);
-	gt_json_key(b, &first, "active_gpus");
+	gt_json_key(b, first, "active_gpus");
 	gt_json_uint(b, fs.gpus);
-	gt_json_key(b, &first, "file_entries");
+	gt_json_key(b, first, "file_entries");
 	gt_json_uint(b, fs.lines);
-	gt_json_key(b, &first, "cache_entries");
+	gt_json_key(b, first, "cache_entries");
 	gt_json_uint(b, cs.entries);
-	gt_json_key(b, &first, "uptime_seconds");
-	gt_json_dbl(b, (double)(gt_mono_ns() - s->start_mono) / 1e9);
-	gt_json_key(b, &first, "cache_hit_rate");
+	gt_json_key(b, first, "cache_hit_rate");
 	gt_json_dbl(b, hit_rate(&cs));
-	gt_json_key(b, &first, "cache_hits");
+	gt_json_key(b, first, "cache_hits");
 	gt_json_uint(b, cs.hits);
-	gt_json_key(b, &first, "cache_misses");
+	gt_json_key(b, first, "cache_misses");
 	gt_json_uint(b, cs.misses);
-	gt_json_key(b, &first, "cache_bytes");
+	gt_json_key(b, first, "cache_bytes");
 	gt_json_uint(b, cs.bytes);
-	gt_json_key(b, &first, "cache_gpus");
+	gt_json_key(b, first, "cache_gpus");
 	gt_json_uint(b, cs.gpus);
-	gt_json_key(b, &first, "cache_evicted_gpus");
+	gt_json_key(b, first, "cache_evicted_gpus");
 	gt_json_uint(b, cs.evicted_gpus);
 	/* lag: fetched but not yet acked (in the pipeline or waiting for fsync) */
-	gt_json_key(b, &first, "lag");
+	gt_json_key(b, first, "lag");
 	gt_json_uint(b,
 	             st.fetched > st.acked + st.invalid ? st.fetched - st.acked - st.invalid : 0);
-	gt_json_key(b, &first, "write_latency_ms");
+	gt_json_key(b, first, "write_latency_ms");
 	gt_buf_printf(b, "{\"p50\":%.3f,\"p99\":%.3f}", st.write_p50_ms, st.write_p99_ms);
-	gt_json_key(b, &first, "fsync_latency_ms");
+	gt_json_key(b, first, "fsync_latency_ms");
 	gt_buf_printf(b, "{\"p50\":%.3f,\"p99\":%.3f}", st.fsync_p50_ms, st.fsync_p99_ms);
-	gt_json_key(b, &first, "pending_acks");
+	gt_json_key(b, first, "pending_acks");
 	gt_json_uint(b, st.pending_acks);
-	gt_json_key(b, &first, "fetched");
+	gt_json_key(b, first, "fetched");
 	gt_json_uint(b, st.fetched);
-	gt_json_key(b, &first, "acked");
+	gt_json_key(b, first, "acked");
 	gt_json_uint(b, st.acked);
-	gt_json_key(b, &first, "duplicates");
+	gt_json_key(b, first, "duplicates");
 	gt_json_uint(b, st.duplicates);
-	gt_json_key(b, &first, "invalid");
+	gt_json_key(b, first, "invalid");
 	gt_json_uint(b, st.invalid);
-	gt_json_key(b, &first, "broker_epoch");
+	gt_json_key(b, first, "broker_epoch");
 	gt_buf_printf(b, "\"%" PRIu64 "\"", st.epoch);
-	gt_json_key(b, &first, "connected");
+	gt_json_key(b, first, "connected");
 	gt_buf_puts(b, st.connected ? "true" : "false");
-	gt_json_key(b, &first, "checkpoints");
+	gt_json_key(b, first, "checkpoints");
 	gt_json_uint(b, st.checkpoints);
-	gt_json_key(b, &first, "file_bytes");
+	gt_json_key(b, first, "file_bytes");
 	gt_json_uint(b, fs.bytes);
-	gt_json_key(b, &first, "file_segments");
+	gt_json_key(b, first, "file_segments");
 	gt_json_uint(b, fs.segments);
-	gt_json_key(b, &first, "rotations");
+	gt_json_key(b, first, "rotations");
 	gt_json_uint(b, fs.rotations);
-	gt_json_key(b, &first, "retention_deleted");
+	gt_json_key(b, first, "retention_deleted");
 	gt_json_uint(b, fs.deleted_segments);
-	gt_json_key(b, &first, "repaired_files");
+	gt_json_key(b, first, "repaired_files");
 	gt_json_uint(b, fs.repaired_files);
-	gt_json_key(b, &first, "index_blocks_read");
+	gt_json_key(b, first, "index_blocks_read");
 	gt_json_uint(b, fs.blocks_read);
-	gt_json_key(b, &first, "metrics");
+	gt_json_key(b, first, "metrics");
 	gt_buf_putc(b, '{');
 	{
 		int f2 = 1;
 
 		gt_metrics_json(s->metrics, b, &f2);
 	}
-	gt_buf_putc(b, '}');
 	return gt_buf_putc(b, '}');
+}
+
+/* /health and the Health RPC: ok, or degraded with the reason: no broker, or the files cannot
+ * be written (the collector then fetches nothing until they can: nothing is acked that is not
+ * stored). */
+static void
+health_details(void *arg, gt_svc_health *h)
+{
+	col_server        *s = arg;
+	col_consumer_stats st;
+	const char        *why = NULL;
+
+	col_consumer_stats_get(s->consumer, &st);
+	if (st.write_stalled)
+		why = st.write_error == GT_EFULL ? "writes failing: disk full"
+		                                 : "writes failing: I/O error";
+	else if (st.sync_error != GT_OK)
+		why = "fsync failing";
+	else if (!st.connected)
+		why = "gt-mq unreachable";
+	h->status = why ? "degraded" : "ok";
+	gt_svc_health_bool(h, "mq_connected", st.connected);
+	gt_svc_health_bool(h, "writes_ok", !st.write_stalled && st.sync_error == GT_OK);
+	if (why)
+		gt_svc_health_str(h, "reason", why);
 }
 
 static double
@@ -360,7 +363,6 @@ col_server_new(col_server **out, const col_config *cfg)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return GT_ENOMEM;
 	s->cfg = cfg;
-	s->start_mono = gt_mono_ns();
 	col_api_service_init(s);
 	if ((rv = gt_metrics_new(&s->metrics, "gt_collector_")) != GT_OK ||
 	    (rv = col_map_new(&s->pub_bufs)) != GT_OK || (rv = col_ckpt_new(&s->ckpt)) != GT_OK)
@@ -486,6 +488,16 @@ col_server_new(col_server **out, const col_config *cfg)
 	gt_metrics_gauge_fn(s->metrics, "gpus", NULL, "GPUs with files", g_gpus, s->store);
 	gt_metrics_gauge_fn(s->metrics, "file_entries", NULL, "records in the files", g_lines,
 	                    s->store);
+	{
+		gt_svc_cfg sc = {.service = "collector",
+		                 .metrics = s->metrics,
+		                 .health = health_details,
+		                 .stats = col_server_stats_members,
+		                 .arg = s};
+
+		if ((rv = gt_svc_new(&s->shell, &sc)) != GT_OK)
+			goto fail;
+	}
 	*out = s;
 	return GT_OK;
 fail:
@@ -500,24 +512,12 @@ col_server_start(col_server *s)
 	gt_rpc_server_cfg rcfg = {0};
 	gt_http_cfg       hcfg = {0};
 	gt_err            rv;
-	int               nrv;
 
 	/* live feed */
 	if (cfg->pub_url && *cfg->pub_url) {
-		nng_listener l;
-		int          port = 0;
-
-		if ((nrv = nng_pub0_open(&s->pub)) != 0)
-			return gt_err_from_nng(nrv);
-		s->pub_open = 1;
-		if ((nrv = nng_listen(s->pub, cfg->pub_url, &l, 0)) != 0) {
-			GT_LOGE("pub.listen_failed", GT_KV_STR("url", cfg->pub_url),
-			        GT_KV_STR("error", nng_strerror(nrv)));
-			return gt_err_from_nng(nrv);
-		}
-		if (strncmp(cfg->pub_url, "tcp", 3) == 0)
-			nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port);
-		gt_rpc_dial_url(s->pub_url, sizeof(s->pub_url), cfg->pub_url, port);
+		if ((rv = gt_feed_open(&s->pub, cfg->pub_url)) != GT_OK)
+			return rv;
+		snprintf(s->pub_url, sizeof(s->pub_url), "%s", gt_feed_url(s->pub));
 	}
 	/* RPC */
 	rcfg.url = cfg->rpc_url;
@@ -579,8 +579,7 @@ col_server_free(col_server *s)
 	gt_http_free(s->http);
 	gt_rpc_server_free(s->rpc);
 	col_consumer_free(s->consumer);
-	if (s->pub_open)
-		nng_close(s->pub);
+	gt_feed_close(s->pub);
 	col_store_close(s->store);
 	col_cache_free(s->cache);
 	col_ckpt_free(s->ckpt);
@@ -589,6 +588,7 @@ col_server_free(col_server *s)
 		col_map_each(s->pub_bufs, pub_buf_free, NULL);
 		col_map_free(s->pub_bufs);
 	}
+	gt_svc_free(s->shell);
 	gt_metrics_free(s->metrics);
 	free(s->consumer_name);
 	free(s->ckpt_path);

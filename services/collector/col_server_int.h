@@ -12,17 +12,16 @@
 #include "col_map.h"
 #include "col_server.h"
 #include "gt/gt_buf.h"
+#include "gt/gt_feed.h"
 #include "gt/gt_http.h"
 #include "gt/gt_metrics.h"
 #include "gt/gt_rpc.h"
+#include "gt/gt_svc.h"
 #include "gtpb/v1/collector.pb-c.h"
-
-#define COL_VERSION "0.1.0"
 
 struct col_server {
 	const col_config                  *cfg;
 	char                              *consumer_name, *ckpt_path;
-	int64_t                            start_mono;
 	gt_metrics                        *metrics;
 	col_cache                         *cache;
 	col_ckpt                          *ckpt;
@@ -33,8 +32,8 @@ struct col_server {
 	col_consumer                      *consumer;
 	gt_rpc_server                     *rpc;
 	gt_http                           *http;
-	nng_socket                         pub;
-	int                                pub_open;
+	gt_feed                           *pub; /* live feed; NULL = off */
+	gt_svc                            *shell;
 	char                               rpc_url[256], pub_url[256];
 	col_map                           *pub_bufs; /* writer thread only: gpu key -> gt_buf* */
 	gt_counter                        *m_pub, *m_pub_drop;
@@ -42,8 +41,8 @@ struct col_server {
 	Gtpb__V1__TelemetryService_Service svc;
 };
 
-/* col_server.c: the /stats document (also the RPC Stats answer). */
-gt_err col_server_stats_json(col_server *s, gt_buf *b);
+/* col_server.c: the collector's /stats members (also the RPC Stats answer), for s->shell. */
+gt_err col_server_stats_members(void *arg, gt_buf *b, int *first);
 /* col_api.c: the HTTP routes on s->http; the RPC service struct s->svc. */
 gt_err col_api_routes(col_server *s);
 void   col_api_service_init(col_server *s);

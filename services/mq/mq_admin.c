@@ -1,5 +1,6 @@
 /* mq_admin.c - the administrative side: Stats/Topics/Health/DLQ RPCs and the HTTP admin
- * endpoints (/health, /stats, /topics, /metrics). None of this is on the hot path. */
+ * endpoints (/health, /stats, /metrics through the common service shell gt_svc; /topics).
+ * None of this is on the hot path. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +12,17 @@
 
 /* ---- stats ---- */
 
+/* The broker's /stats members (gt_svc adds service, version, uptime_seconds). */
 static gt_err
-stats_json(mq_server *s, gt_buf *b)
+stats_members(void *arg, gt_buf *b, int *ofirst)
 {
-	int      first = 1, n = atomic_load(&s->ntopics);
-	uint64_t total = 0, total_acked = 0;
+	mq_server *s = arg;
+	int        first = 1, n = atomic_load(&s->ntopics);
+	int        subs = s->pub != NULL ? gt_feed_subscribers(s->pub) : 0;
+	uint64_t   total = 0, total_acked = 0;
 
-	gt_buf_puts(b, "{\"topics\":{");
+	gt_json_key(b, ofirst, "topics");
+	gt_buf_putc(b, '{');
 	for (int i = 0; i < n; i++) {
 		srv_topic     *st = s->topics[i];
 		mq_topic_stats ts;
@@ -29,7 +34,7 @@ stats_json(mq_server *s, gt_buf *b)
 		gt_json_key(b, &first, mq_topic_name(st->t));
 		gt_buf_printf(b,
 		              "{\"messages\":%llu,\"subscribers\":%d,\"throughput_msg_per_sec\":",
-		              (unsigned long long)ts.messages, atomic_load(&s->subscribers));
+		              (unsigned long long)ts.messages, subs);
 		gt_json_dbl(b, st->rate);
 		gt_buf_printf(
 		    b,
@@ -74,9 +79,8 @@ stats_json(mq_server *s, gt_buf *b)
 		}
 		pthread_mutex_unlock(&st->mu);
 	}
-	gt_buf_printf(b, "},\"total_processed\":%llu,\"total_acked\":%llu,\"uptime_seconds\":",
+	gt_buf_printf(b, "},\"total_processed\":%llu,\"total_acked\":%llu",
 	              (unsigned long long)total, (unsigned long long)total_acked);
-	gt_json_dbl(b, (double)(gt_mono_ns() - s->start_mono) / 1e9);
 	gt_buf_printf(b, ",\"epoch\":%llu,\"persistence\":%s", (unsigned long long)s->epoch,
 	              s->wal ? "true" : "false");
 	if (s->wal != NULL) {
@@ -95,52 +99,43 @@ stats_json(mq_server *s, gt_buf *b)
 		int mfirst = 1;
 		gt_metrics_json(s->metrics, b, &mfirst);
 	}
-	return gt_buf_puts(b, "}}");
+	return gt_buf_puts(b, "}");
+}
+
+static void
+health_details(void *arg, gt_svc_health *h)
+{
+	mq_server *s = arg;
+
+	h->status = atomic_load(&s->stopping) ? "down" : "ok";
+	gt_svc_health_int(h, "epoch", (int64_t)s->epoch);
+	gt_svc_health_bool(h, "persistence", s->wal != NULL);
+}
+
+gt_err
+mq_admin_shell(mq_server *s)
+{
+	gt_svc_cfg c = {.service = "mq",
+	                .metrics = s->metrics,
+	                .health = health_details,
+	                .stats = stats_members,
+	                .arg = s};
+
+	return gt_svc_new(&s->shell, &c);
 }
 
 void
 mq_admin_stats(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closure, void *cdata)
 {
-	Gtpb__V1__StatsResponse r = GTPB__V1__STATS_RESPONSE__INIT;
-	gt_buf                  b;
-
 	(void)in;
-	gt_buf_init(&b);
-	if (stats_json(s, &b) != GT_OK) {
-		gt_buf_fini(&b);
-		gt_rpc_fail(cdata, GT_RPC_INTERNAL, "out of memory");
-		closure(NULL, cdata);
-		return;
-	}
-	r.json = b.data;
-	closure(&r.base, cdata);
-	gt_buf_fini(&b);
+	gt_svc_rpc_stats(s->shell, (Gtpb__V1__StatsResponse_Closure)closure, cdata);
 }
 
 void
 mq_admin_health(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closure, void *cdata)
 {
-	Gtpb__V1__HealthResponse               r = GTPB__V1__HEALTH_RESPONSE__INIT;
-	Gtpb__V1__HealthResponse__DetailsEntry e[2], *ep[2];
-	char                                   epoch[32];
-
 	(void)in;
-	snprintf(epoch, sizeof(epoch), "%llu", (unsigned long long)s->epoch);
-	for (int i = 0; i < 2; i++) {
-		gtpb__v1__health_response__details_entry__init(&e[i]);
-		ep[i] = &e[i];
-	}
-	e[0].key = "epoch";
-	e[0].value = epoch;
-	e[1].key = "persistence";
-	e[1].value = s->wal ? "on" : "off";
-	r.status = atomic_load(&s->stopping) ? "down" : "ok";
-	r.service = "mq";
-	r.version = MQ_VERSION;
-	r.uptime_ns = gt_mono_ns() - s->start_mono;
-	r.n_details = 2;
-	r.details = ep;
-	closure(&r.base, cdata);
+	gt_svc_rpc_health(s->shell, (Gtpb__V1__HealthResponse_Closure)closure, cdata);
 }
 
 void
@@ -463,36 +458,6 @@ mq_admin_purge(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closur
 /* ---- HTTP ---- */
 
 static void
-http_health(gt_http_req *req, void *arg)
-{
-	mq_server *s = arg;
-	gt_buf     b;
-
-	gt_buf_init(&b);
-	gt_buf_printf(
-	    &b, "{\"status\":\"%s\",\"service\":\"mq\",\"version\":\"%s\",\"uptime_seconds\":",
-	    atomic_load(&s->stopping) ? "down" : "ok", MQ_VERSION);
-	gt_json_dbl(&b, (double)(gt_mono_ns() - s->start_mono) / 1e9);
-	gt_buf_printf(&b, ",\"epoch\":%llu,\"persistence\":%s}", (unsigned long long)s->epoch,
-	              s->wal ? "true" : "false");
-	gt_http_reply_json(req, 200, &b);
-	gt_buf_fini(&b);
-}
-
-static void
-http_stats(gt_http_req *req, void *arg)
-{
-	gt_buf b;
-
-	gt_buf_init(&b);
-	if (stats_json(arg, &b) != GT_OK)
-		gt_http_error(req, 500, "out of memory");
-	else
-		gt_http_reply_json(req, 200, &b);
-	gt_buf_fini(&b);
-}
-
-static void
 http_topics(gt_http_req *req, void *arg)
 {
 	mq_server *s = arg;
@@ -532,27 +497,12 @@ http_topics(gt_http_req *req, void *arg)
 	gt_buf_fini(&b);
 }
 
-static void
-http_metrics(gt_http_req *req, void *arg)
-{
-	mq_server *s = arg;
-	gt_buf     b;
-
-	gt_buf_init(&b);
-	gt_metrics_prometheus(s->metrics, &b);
-	gt_http_reply(req, 200, "text/plain; version=0.0.4", b.data, b.len);
-	gt_buf_fini(&b);
-}
-
 gt_err
 mq_admin_routes(mq_server *s)
 {
 	gt_err rv;
 
-	if ((rv = gt_http_route(s->http, "GET", "/health", http_health, s, GT_HTTP_OPEN)) !=
-	        GT_OK ||
-	    (rv = gt_http_route(s->http, "GET", "/stats", http_stats, s, 0)) != GT_OK ||
-	    (rv = gt_http_route(s->http, "GET", "/topics", http_topics, s, 0)) != GT_OK)
+	if ((rv = gt_svc_routes(s->shell, s->http)) != GT_OK)
 		return rv;
-	return gt_http_route(s->http, "GET", "/metrics", http_metrics, s, GT_HTTP_OPEN);
+	return gt_http_route(s->http, "GET", "/topics", http_topics, s, 0);
 }

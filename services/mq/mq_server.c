@@ -7,7 +7,6 @@
  * the gt_http thread serves admin requests; the main thread waits for a signal. Each topic
  * has one mutex that guards its mq_topic and its list of parked fetches. */
 #include <nng/nng.h>
-#include <nng/protocol/pubsub0/pub.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -115,37 +114,14 @@ done:
 
 /* ---- live feed ---- */
 
-static void
-pub_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	mq_server *s = arg;
-
-	(void)p;
-	if (ev == NNG_PIPE_EV_ADD_POST)
-		atomic_fetch_add(&s->subscribers, 1);
-	else if (ev == NNG_PIPE_EV_REM_POST)
-		atomic_fetch_sub(&s->subscribers, 1);
-}
-
 void
 mq_srv_pub_send(mq_server *s, const char *topic, const ProtobufCBinaryData *msgs, size_t n)
 {
-	size_t tl = strlen(topic);
-
-	if (!s->pub_open || atomic_load(&s->subscribers) <= 0)
+	if (s->pub == NULL || gt_feed_subscribers(s->pub) <= 0)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		nng_msg *m;
-		if (nng_msg_alloc(&m, tl + 1 + msgs[i].len) != 0)
+	for (size_t i = 0; i < n; i++)
+		if (gt_feed_send(s->pub, topic, msgs[i].data, msgs[i].len) == GT_ENOMEM)
 			return;
-		uint8_t *b = nng_msg_body(m);
-		memcpy(b, topic, tl);
-		b[tl] = 0;
-		if (msgs[i].len > 0) /* the empty Message{}: data may be NULL */
-			memcpy(b + tl + 1, msgs[i].data, msgs[i].len);
-		if (nng_sendmsg(s->pub, m, NNG_FLAG_NONBLOCK) != 0)
-			nng_msg_free(m);
-	}
 }
 
 /* Method table: one row per rpc of MessageQueue in mq.proto. */
@@ -274,17 +250,16 @@ mq_server_new(mq_server **out, const mq_config *cfg)
 	gt_rpc_server_cfg rc = {0};
 	gt_http_cfg       hc = {0};
 	gt_err            rv;
-	int               r;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return GT_ENOMEM;
 	s->cfg = *cfg;
-	s->start_mono = gt_mono_ns();
 	pthread_rwlock_init(&s->topics_lock, NULL);
 	pthread_mutex_init(&s->pool_mu, NULL);
 	*out = s;
 
-	if ((rv = gt_metrics_new(&s->metrics, "gt_mq_")) != GT_OK)
+	if ((rv = gt_metrics_new(&s->metrics, "gt_mq_")) != GT_OK ||
+	    (rv = mq_admin_shell(s)) != GT_OK)
 		return rv;
 	s->m_published =
 	    gt_metrics_counter(s->metrics, "published_total", NULL, "messages accepted");
@@ -360,21 +335,9 @@ mq_server_new(mq_server **out, const mq_config *cfg)
 		return rv;
 
 	if (cfg->pub_url != NULL && *cfg->pub_url) {
-		nng_listener l;
-		int          port = 0;
-		if ((r = nng_pub0_open(&s->pub)) != 0)
-			return gt_err_from_nng(r);
-		s->pub_open = 1;
-		nng_pipe_notify(s->pub, NNG_PIPE_EV_ADD_POST, pub_pipe_cb, s);
-		nng_pipe_notify(s->pub, NNG_PIPE_EV_REM_POST, pub_pipe_cb, s);
-		if ((r = nng_listen(s->pub, cfg->pub_url, &l, 0)) != 0) {
-			GT_LOGE("pub.listen_failed", GT_KV_STR("url", cfg->pub_url),
-			        GT_KV_STR("error", nng_strerror(r)));
-			return gt_err_from_nng(r);
-		}
-		if (strncmp(cfg->pub_url, "tcp", 3) == 0)
-			nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port);
-		gt_rpc_dial_url(s->pub_url, sizeof(s->pub_url), cfg->pub_url, port);
+		if ((rv = gt_feed_open(&s->pub, cfg->pub_url)) != GT_OK)
+			return rv;
+		snprintf(s->pub_url, sizeof(s->pub_url), "%s", gt_feed_url(s->pub));
 	}
 
 	hc.service = "mq";
@@ -427,8 +390,7 @@ mq_server_free(mq_server *s)
 	gt_rpc_server_free(s->rpc);
 	mq_srv_wake_all(s, 1);
 	gt_http_free(s->http);
-	if (s->pub_open)
-		nng_close(s->pub);
+	gt_feed_close(s->pub);
 	if (s->wal != NULL)
 		mq_wal_close(s->wal);
 	n = atomic_load(&s->ntopics);
@@ -449,6 +411,7 @@ mq_server_free(mq_server *s)
 		mq_fetch_out_fini(&p->out);
 		free(p);
 	}
+	gt_svc_free(s->shell);
 	gt_metrics_free(s->metrics);
 	pthread_rwlock_destroy(&s->topics_lock);
 	pthread_mutex_destroy(&s->pool_mu);

@@ -10,9 +10,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "gt/gt_feed.h"
 #include "gt/gt_http.h"
 #include "gt/gt_metrics.h"
 #include "gt/gt_rpc.h"
+#include "gt/gt_svc.h"
 #include "gtpb/v1/mq.pb-c.h"
 #include "mq_server.h"
 #include "mq_topic.h"
@@ -20,7 +22,6 @@
 
 #define MQ_MAX_TOPICS 256
 #define MQ_NAME_MAX 128
-#define MQ_VERSION "0.1.0"
 
 /* ---- server state ---- */
 
@@ -53,16 +54,14 @@ typedef struct out_pool {
 struct mq_server {
 	mq_config                      cfg;
 	uint64_t                       epoch;
-	int64_t                        start_mono;
 	gt_rpc_server                 *rpc;
 	gt_http                       *http;
 	gt_metrics                    *metrics;
 	Gtpb__V1__MessageQueue_Service svc;
 	ProtobufCServiceDescriptor     desc;
 	ProtobufCMethodDescriptor      methods[16];
-	nng_socket                     pub;
-	int                            pub_open;
-	atomic_int                     subscribers;
+	gt_feed                       *pub; /* live feed; NULL = off */
+	gt_svc                        *shell;
 	atomic_int                     parked; /* long-polls parked, all topics */
 	pthread_rwlock_t               topics_lock;
 	srv_topic                     *topics[MQ_MAX_TOPICS];
@@ -123,6 +122,9 @@ void   mq_admin_dlq_list(mq_server *s, const ProtobufCMessage *in, ProtobufCClos
 void   mq_admin_dlq_replay(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c, void *d);
 void   mq_admin_dlq_purge(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c, void *d);
 void   mq_admin_purge(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c, void *d);
+/* mq_admin_shell builds s->shell (health, stats, metrics: gt_svc); mq_admin_routes registers
+ * its routes and /topics. */
+gt_err mq_admin_shell(mq_server *s);
 gt_err mq_admin_routes(mq_server *s);
 
 #endif

@@ -21,18 +21,18 @@
 #include "gt/gt_metrics.h"
 #include "gt/gt_rpc.h"
 #include "gt/gt_signal.h"
+#include "gt/gt_svc.h"
 #include "gt/gt_time.h"
 #include "stm_config.h"
 #include "stm_pipe.h"
 #include "stm_reader.h"
 #include "gtpb/v1/streamer.pb-c.h"
 
-#define VERSION "0.1.0"
-
 typedef struct stm_server {
 	stm_config *cfg;
 	gt_metrics *metrics;
 	gt_http    *http;
+	gt_svc     *shell;
 	gt_rpc_server *rpc;
 	char        rpc_url[256];
 	Gtpb__V1__Streamer_Service svc;
@@ -97,40 +97,35 @@ on_record(Gtpb__V1__TelemetryRecord *rec, const stm_rec_info *info, void *arg)
 static const char *const stm_states[] = {"streaming", "draining", "done"};
 
 static void
-http_health(gt_http_req *req, void *arg)
+health_details(void *arg, gt_svc_health *h)
 {
 	stm_server *s = arg;
-	gt_buf      b;
 
-	gt_buf_init(&b);
-	gt_buf_printf(&b, "{\"status\":\"ok\",\"service\":\"streamer\",\"version\":\"%s\","
-	                  "\"state\":\"%s\",\"uptime_ms\":%lld}",
-	    VERSION, stm_states[atomic_load(&s->state)],
-	    (long long)((gt_mono_ns() - s->started) / GT_NS_PER_MS));
-	gt_http_reply_json(req, 200, &b);
-	gt_buf_fini(&b);
+	gt_svc_health_str(h, "state", stm_states[atomic_load(&s->state)]);
+	gt_svc_health_str(h, "format", stm_format_names[atomic_load(&s->fmt)]);
 }
 
-/* The /stats document (also the answer of the Stats RPC). */
-static void
-stats_json(stm_server *s, gt_buf *b)
+/* The streamer's /stats members (also the answer of the Stats RPC); gt_svc adds service,
+ * version and uptime_seconds. */
+static gt_err
+stats_members(void *arg, gt_buf *b, int *ofirst)
 {
+	stm_server    *s = arg;
 	stm_pipe_stats ps;
 	int            first = 1;
 
 	stm_pipe_get_stats(s->pipe, &ps);
-	gt_buf_puts(b, "{\"service\":\"streamer\",\"csv\":");
+	gt_json_key(b, ofirst, "csv");
 	gt_json_cstr(b, s->cfg->csv);
 	gt_buf_puts(b, ",\"format\":");
 	gt_json_cstr(b, stm_format_names[atomic_load(&s->fmt)]);
 	gt_buf_printf(b,
 	    ",\"topic\":\"%s\",\"workers\":%lld,\"rate_per_worker\":%g,\"batch\":%lld,\"loop\":%s,"
-	    "\"uptime_ms\":%lld,"
 	    "\"rows\":%llu,\"bad_rows\":%llu,\"records\":%llu,\"passes\":%llu,"
 	    "\"queued\":%llu,\"published\":%llu,\"duplicates\":%llu,\"failed\":%llu,"
 	    "\"abandoned\":%llu,\"requests\":%llu,\"retries\":%llu,\"metrics\":{",
 	    s->cfg->topic, (long long)s->cfg->workers, s->cfg->rate, (long long)s->cfg->batch,
-	    s->cfg->loop ? "true" : "false", (long long)((gt_mono_ns() - s->started) / GT_NS_PER_MS),
+	    s->cfg->loop ? "true" : "false",
 	    (unsigned long long)gt_counter_get(s->c_rows),
 	    (unsigned long long)gt_counter_get(s->c_bad),
 	    (unsigned long long)gt_counter_get(s->c_records),
@@ -143,30 +138,7 @@ stats_json(stm_server *s, gt_buf *b)
 	for (int i = 0; i < STM_BAD__COUNT; i++)
 		gt_buf_printf(b, "%s\"%s\":%llu", i ? "," : "", stm_bad_reason_name((stm_bad_reason)i),
 		    (unsigned long long)gt_counter_get(s->c_bad_by[i]));
-	gt_buf_puts(b, "}}");
-}
-
-static void
-http_stats(gt_http_req *req, void *arg)
-{
-	gt_buf b;
-
-	gt_buf_init(&b);
-	stats_json(arg, &b);
-	gt_http_reply_json(req, 200, &b);
-	gt_buf_fini(&b);
-}
-
-static void
-http_metrics(gt_http_req *req, void *arg)
-{
-	stm_server *s = arg;
-	gt_buf      b;
-
-	gt_buf_init(&b);
-	gt_metrics_prometheus(s->metrics, &b);
-	gt_http_reply(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len);
-	gt_buf_fini(&b);
+	return gt_buf_puts(b, "}");
 }
 
 /* ---------------------------------------------------------------- RPC (gtpb.v1.Streamer) */
@@ -181,39 +153,16 @@ static void
 r_stats(Gtpb__V1__Streamer_Service *svc, const Gtpb__V1__StatsRequest *in,
     Gtpb__V1__StatsResponse_Closure closure, void *cd)
 {
-	Gtpb__V1__StatsResponse out = GTPB__V1__STATS_RESPONSE__INIT;
-	gt_buf                  b;
-
 	(void)in;
-	gt_buf_init(&b);
-	stats_json(svc_server(svc), &b);
-	out.json = b.data ? b.data : "";
-	closure(&out, cd);
-	gt_buf_fini(&b);
+	gt_svc_rpc_stats(svc_server(svc)->shell, closure, cd);
 }
 
 static void
 r_health(Gtpb__V1__Streamer_Service *svc, const Gtpb__V1__HealthRequest *in,
     Gtpb__V1__HealthResponse_Closure closure, void *cd)
 {
-	stm_server                           *s = svc_server(svc);
-	Gtpb__V1__HealthResponse              out = GTPB__V1__HEALTH_RESPONSE__INIT;
-	Gtpb__V1__HealthResponse__DetailsEntry d[2], *dp[2] = {&d[0], &d[1]};
-
 	(void)in;
-	gtpb__v1__health_response__details_entry__init(&d[0]);
-	gtpb__v1__health_response__details_entry__init(&d[1]);
-	d[0].key = "state";
-	d[0].value = (char *)stm_states[atomic_load(&s->state)];
-	d[1].key = "format";
-	d[1].value = (char *)stm_format_names[atomic_load(&s->fmt)];
-	out.status = "ok";
-	out.service = "streamer";
-	out.version = VERSION;
-	out.uptime_ns = gt_mono_ns() - s->started;
-	out.n_details = 2;
-	out.details = dp;
-	closure(&out, cd);
+	gt_svc_rpc_health(svc_server(svc)->shell, closure, cd);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -249,6 +198,16 @@ server_init(stm_server *s, stm_config *cfg)
 		         "CSV rows skipped as malformed, by reason")) == NULL)
 			return GT_ENOMEM;
 	}
+	{
+		gt_svc_cfg sc = {.service = "streamer",
+		                 .metrics = s->metrics,
+		                 .health = health_details,
+		                 .stats = stats_members,
+		                 .arg = s};
+
+		if ((rv = gt_svc_new(&s->shell, &sc)) != GT_OK)
+			return rv;
+	}
 
 	rc.format = (stm_format)cfg->format;
 	rc.columns = cfg->columns;
@@ -283,11 +242,7 @@ server_init(stm_server *s, stm_config *cfg)
 		hc.port = (int)cfg->http_port;
 		hc.token = *cfg->token ? cfg->token : NULL; /* /health and /metrics stay open */
 		if ((rv = gt_http_new(&s->http, &hc)) != GT_OK ||
-		    (rv = gt_http_route(s->http, "GET", "/health", http_health, s,
-		                        GT_HTTP_OPEN)) != GT_OK ||
-		    (rv = gt_http_route(s->http, "GET", "/stats", http_stats, s, 0)) != GT_OK ||
-		    (rv = gt_http_route(s->http, "GET", "/metrics", http_metrics, s,
-		                        GT_HTTP_OPEN)) != GT_OK ||
+		    (rv = gt_svc_routes(s->shell, s->http)) != GT_OK ||
 		    (rv = gt_http_start(s->http)) != GT_OK) {
 			GT_LOGE("http.start", GT_KV_ERR(rv), GT_KV_INT("port", cfg->http_port));
 			return rv;
@@ -317,6 +272,7 @@ server_fini(stm_server *s)
 {
 	gt_rpc_server_free(s->rpc);
 	gt_http_free(s->http);
+	gt_svc_free(s->shell);
 	stm_pipe_free(s->pipe);
 	stm_reader_free(s->reader);
 	gt_metrics_free(s->metrics);

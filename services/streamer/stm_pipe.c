@@ -15,9 +15,9 @@
 #include "gt/gt_hash.h"
 #include "gt/gt_log.h"
 #include "gt/gt_queue.h"
+#include "gt/gt_record.h"
 #include "gt/gt_rpc.h"
 #include "gtpb/v1/mq.pb-c.h"
-#include "stm_codec.h"
 #include "stm_pipe.h"
 #include "stm_rate.h"
 
@@ -444,7 +444,7 @@ stm_pipe_put(stm_pipe *p, Gtpb__V1__TelemetryRecord *rec, int stamp_now)
 		w->cur = c;
 	}
 	klen = strlen(rec->gpu_key);
-	plen = stm_codec_size(rec);
+	plen = gt_record_size(rec);
 	need = klen + 1 + plen;
 	if (c->data.len + need > UINT32_MAX)
 		return GT_ENOMEM;
@@ -455,7 +455,7 @@ stm_pipe_put(stm_pipe *p, Gtpb__V1__TelemetryRecord *rec, int stamp_now)
 	memcpy(c->data.data + c->data.len, rec->gpu_key, klen + 1);
 	c->data.len += klen + 1;
 	e->pay_off = (uint32_t)c->data.len;
-	e->pay_len = (uint32_t)stm_codec_pack(rec, (uint8_t *)c->data.data + c->data.len);
+	e->pay_len = (uint32_t)gt_record_pack(rec, (uint8_t *)c->data.data + c->data.len);
 	c->data.len += e->pay_len;
 	e->patch_ts = (uint32_t)(patch && stm_pipe_patch_ts((uint8_t *)c->data.data + e->pay_off,
 	                                       e->pay_len, rec->timestamp_ns));

@@ -1,17 +1,77 @@
-/* fuzz_col_wire.c - the collector's hand-written wire readers against protobuf-c.
- * Byte 0 chooses the message: even = TelemetryRecord (col_rec_new_wire), odd = FetchResponse
- * (col_fetch_parse); the rest is the message. Both readers must give protobuf-c's verdict and,
- * when it decodes, the same content. */
+/* fuzz_col_wire.c - the hand-written wire readers of the ingest path against protobuf-c.
+ * Byte 0 chooses the message: even = TelemetryRecord (the common codec gt_record: the
+ * collector's col_rec_new_wire and gt_record_pb_new_wire, then re-encoded by gt_record_pack),
+ * odd = FetchResponse (col_fetch_parse); the rest is the message. Every reader must give
+ * protobuf-c's verdict and, when it decodes, the same content. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "col_fetch.h"
 #include "col_map.h"
 #include "col_rec.h"
 #include "fuzz_check.h"
+#include "gt/gt_record.h"
 #include "gtpb/v1/mq.pb-c.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Hides (hide = 1) or restores (0) the unknown fields protobuf-c keeps in pb and its map
+ * entries: the codec drops unknown fields, protobuf-c packs them back. */
+static void
+unknowns(Gtpb__V1__TelemetryRecord *pb, int hide)
+{
+	static unsigned saved[1 << 16];
+	size_t          k = 0, i;
+
+#define UNK(m)                                                                                     \
+	do {                                                                                       \
+		FUZZ_CHECK(k < sizeof(saved) / sizeof(saved[0]));                                  \
+		if (hide) {                                                                        \
+			saved[k++] = (m)->base.n_unknown_fields;                                   \
+			(m)->base.n_unknown_fields = 0;                                            \
+		} else {                                                                           \
+			(m)->base.n_unknown_fields = saved[k++];                                   \
+		}                                                                                  \
+	} while (0)
+	UNK(pb);
+	for (i = 0; i < pb->n_metrics; i++)
+		UNK(pb->metrics[i]);
+	for (i = 0; i < pb->n_labels; i++)
+		UNK(pb->labels[i]);
+#undef UNK
+}
+
+/* gt_record_pb_new_wire gives protobuf-c's struct (unknown fields aside): both pack to the
+ * same bytes, and gt_record_pack packs it to those bytes too. */
+static void
+check_rec_pb(const uint8_t *p, size_t n, Gtpb__V1__TelemetryRecord *pb)
+{
+	gt_err                     rv;
+	Gtpb__V1__TelemetryRecord *c = gt_record_pb_new_wire(p, n, &rv);
+	size_t                     la, lb, lc;
+	uint8_t                   *a, *b, *cc;
+
+	FUZZ_CHECK(c != NULL && rv == GT_OK);
+	unknowns(pb, 1);
+	la = gtpb__v1__telemetry_record__get_packed_size(pb);
+	lb = gtpb__v1__telemetry_record__get_packed_size(c);
+	lc = gt_record_size(c);
+	FUZZ_CHECK(la == lb && la == lc);
+	a = malloc(la + 1);
+	b = malloc(la + 1);
+	cc = malloc(la + 1);
+	FUZZ_CHECK(a && b && cc);
+	FUZZ_CHECK(gtpb__v1__telemetry_record__pack(pb, a) == la);
+	FUZZ_CHECK(gtpb__v1__telemetry_record__pack(c, b) == la);
+	FUZZ_CHECK(gt_record_pack(c, cc) == la);
+	FUZZ_CHECK(memcmp(a, b, la) == 0 && memcmp(a, cc, la) == 0);
+	unknowns(pb, 0);
+	free(a);
+	free(b);
+	free(cc);
+	free(c);
+}
 
 static void
 check_rec(const uint8_t *p, size_t n)
@@ -22,8 +82,10 @@ check_rec(const uint8_t *p, size_t n)
 	uint32_t                   i;
 
 	FUZZ_CHECK((pb == NULL) == (rv != GT_OK));
-	if (pb == NULL)
+	if (pb == NULL) {
+		FUZZ_CHECK(gt_record_pb_new_wire(p, n, &rv) == NULL && rv == GT_EPROTO);
 		return;
+	}
 	FUZZ_CHECK(col_rec_new_pb(&b, pb, pb->gpu_key[0] ? NULL : "fallback") == GT_OK);
 	FUZZ_CHECK(strcmp(a->gpu_key, b->gpu_key) == 0 && a->key_hash == b->key_hash);
 	FUZZ_CHECK(a->key_hash == col_map_hash(a->gpu_key, strlen(a->gpu_key)));
@@ -42,6 +104,7 @@ check_rec(const uint8_t *p, size_t n)
 	}
 	col_rec_rele(a);
 	col_rec_rele(b);
+	check_rec_pb(p, n, pb);
 	protobuf_c_message_free_unpacked(&pb->base, NULL);
 }
 

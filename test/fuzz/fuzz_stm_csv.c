@@ -11,7 +11,7 @@
 
 #include "fuzz_check.h"
 #include "gt/gt_log.h"
-#include "stm_codec.h"
+#include "gt/gt_record.h"
 #include "stm_reader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,7 +44,7 @@ static gt_err
 emit(Gtpb__V1__TelemetryRecord *rec, const stm_rec_info *info, void *arg)
 {
 	fuzz_in *in = arg;
-	size_t   n = stm_codec_size(rec), n2 = gtpb__v1__telemetry_record__get_packed_size(rec);
+	size_t   n = gt_record_size(rec), n2 = gtpb__v1__telemetry_record__get_packed_size(rec);
 	uint8_t *a = malloc(n + 1), *b = malloc(n2 + 1);
 	Gtpb__V1__TelemetryRecord *back;
 
@@ -52,7 +52,7 @@ emit(Gtpb__V1__TelemetryRecord *rec, const stm_rec_info *info, void *arg)
 	FUZZ_CHECK(info->ts_source ? rec->timestamp_ns > 0 : rec->timestamp_ns == 0);
 	FUZZ_CHECK(line_len(in, info->line) <= in->max_line);
 	FUZZ_CHECK(n == n2);
-	FUZZ_CHECK(stm_codec_pack(rec, a) == n);
+	FUZZ_CHECK(gt_record_pack(rec, a) == n);
 	FUZZ_CHECK(gtpb__v1__telemetry_record__pack(rec, b) == n2);
 	FUZZ_CHECK(memcmp(a, b, n) == 0);
 	FUZZ_CHECK((back = gtpb__v1__telemetry_record__unpack(NULL, n, a)) != NULL);

@@ -125,6 +125,37 @@ test_collector_publish_query_back_in_order(void **state)
 			    bad[i][1]));
 			json_decref(j);
 		}
+		/* metric=: a name too long says so (it used to say "at most 32 names"); too many names */
+		{
+			static char big[6000];
+			const char *msg;
+			int         n = snprintf(big, sizeof(big), "/telemetry/%s?metric=", key);
+
+			memset(big + n, 'm', 5000);
+			big[n + 5000] = '\0';
+			assert_int_equal(tc_get(&col, big, NULL, &j, NULL, NULL), 400);
+			msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+			assert_non_null(strstr(msg, "metric"));
+			assert_non_null(strstr(msg, "at most 128 characters"));
+			json_decref(j);
+			n = snprintf(big, sizeof(big), "/telemetry/%s?metric=", key);
+			for (i = 0; i < 33; i++)
+				n += snprintf(big + n, sizeof(big) - (size_t)n, "m%zu,", i);
+			assert_int_equal(tc_get(&col, big, NULL, &j, NULL, NULL), 400);
+			msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+			assert_non_null(strstr(msg, "at most 32 names"));
+			json_decref(j);
+		}
+		/* relative times (common gt_query): the records are of 2025 (TS0), so since=-15m finds
+		 * none and until=now finds them */
+		snprintf(path, sizeof(path), "/telemetry/%s?since=-15m", key);
+		assert_int_equal(tc_get(&col, path, NULL, &j, NULL, NULL), 200);
+		assert_int_equal(json_integer_value(json_object_get(j, "count")), 0);
+		json_decref(j);
+		snprintf(path, sizeof(path), "/telemetry/%s?until=now&limit=2", key);
+		assert_int_equal(tc_get(&col, path, NULL, &j, NULL, NULL), 200);
+		assert_int_equal(json_integer_value(json_object_get(j, "count")), 2);
+		json_decref(j);
 		assert_int_equal(tc_get(&col, "/telemetry/no-such-gpu", NULL, &j, NULL, NULL), 404);
 		assert_non_null(j);
 		assert_non_null(json_object_get(j, "error"));
@@ -321,7 +352,7 @@ test_collector_live_feed_publishes_stored_records(void **state)
 	}
 	assert_int_equal(got, 10);
 	/* Stop the publisher before closing the subscriber: nng 1.5.2's nng_close() can
-	 * deadlock with traffic in flight (TOOLCHAIN.md). */
+	 * deadlock with traffic in flight. */
 	tc_stop(&col);
 	nng_close(sub);
 	free(pub);

@@ -140,7 +140,7 @@ void
 tc_col_spawn(tc_svc *c, const tc_svc *mq, const char *dir, const char *consumer,
     const char *const *extra)
 {
-	const char *argv[48] = {"gt-collector", "--api-port", "0", "--bind", "127.0.0.1", "--rpc-url",
+	const char *argv[48] = {"gt-collector", "--port", "0", "--bind", "127.0.0.1", "--rpc-url",
 	    "tcp://127.0.0.1:0", "--pub-url", "tcp://127.0.0.1:0", "--mq-url", mq->rpc_url,
 	    "--data-dir", dir, "--consumer", consumer, "--fetch-wait", "200ms", "--workers", "2"};
 	size_t      n = 19;

@@ -27,7 +27,7 @@ run(const char *const *args, char *reason, size_t len)
 
 	argv[n++] = "gt-streamer";
 	argv[n++] = "--mq-url=tcp://127.0.0.1:1"; /* nothing listens: nothing is published */
-	argv[n++] = "--http-port=-1";
+	argv[n++] = "--http-port=-1"; /* the old name of --port, an alias */
 	argv[n++] = "--rpc-url=";
 	for (size_t i = 0; args[i]; i++)
 		argv[n++] = args[i];

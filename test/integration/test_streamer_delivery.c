@@ -59,7 +59,7 @@ streamer_start(tmq *m, const char *csv, const char *topic, const char *const *ex
 	argv[n++] = csvflag;
 	argv[n++] = mq;
 	argv[n++] = topicflag;
-	argv[n++] = "--http-port=0";
+	argv[n++] = "--port=0";
 	argv[n++] = "--bind=127.0.0.1";
 	argv[n++] = "--rpc-url=tcp://127.0.0.1:0";
 	for (size_t i = 0; extra && extra[i]; i++)
@@ -363,11 +363,22 @@ test_streamer_sigterm_drains_and_exits_0(void **state)
 
 	assert_int_equal(gt_test_http(port, "GET", "/health", NULL, NULL, 0, &body, NULL), 200);
 	assert_non_null(strstr(body, "\"status\":\"ok\""));
+	{
+		/* the uptime field every service shares (was uptime_ms here) */
+		json_t *j = json_loads(body, 0, NULL);
+		assert_non_null(j);
+		assert_true(json_is_number(json_object_get(j, "uptime_seconds")));
+		assert_null(json_object_get(j, "uptime_ms"));
+		assert_string_equal(json_string_value(json_object_get(j, "service")), "streamer");
+		json_decref(j);
+	}
 	free(body);
 	assert_int_equal(gt_test_http(port, "GET", "/stats", NULL, NULL, 0, &body, NULL), 200);
 	{
 		json_t *j = json_loads(body, 0, NULL);
 		assert_non_null(j);
+		assert_true(json_is_number(json_object_get(j, "uptime_seconds")));
+		assert_null(json_object_get(j, "uptime_ms"));
 		assert_string_equal(json_string_value(json_object_get(j, "format")), "wide");
 		assert_true(json_integer_value(json_object_get(j, "published")) > 0);
 		json_decref(j);
@@ -529,7 +540,7 @@ test_streamer_waits_for_a_late_broker(void **state)
 	gt_proc    *p;
 	got         g = {0};
 	const char *extra[] = {rpcflag, NULL};
-	const char *argv[] = {"gt-streamer", csvflag, mqurl, "--http-port=-1", "--rpc-url=", "--rpc-timeout=300ms",
+	const char *argv[] = {"gt-streamer", csvflag, mqurl, "--port=-1", "--rpc-url=", "--rpc-timeout=300ms",
 	    "--topic=late", NULL};
 	(void)state;
 

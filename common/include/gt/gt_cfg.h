@@ -35,6 +35,7 @@ typedef enum gt_cfg_type {
 	GT_CFG_T_BOOL, /* bool; "--flag" alone means true; true/false/1/0/yes/no/on/off */
 	GT_CFG_T_ENUM, /* int: index into choices (NULL-terminated) */
 	GT_CFG_T_DBL,  /* double, bounds [dmin, dmax] */
+	GT_CFG_T_ALIAS, /* another name (flag, env twin, config key) of the option named in def */
 } gt_cfg_type;
 
 typedef struct gt_cfg_opt {
@@ -54,6 +55,9 @@ typedef struct gt_cfg_opt {
 #define GT_CFG_BOOL(n, T, f, d, h) {n, GT_CFG_T_BOOL, offsetof(T, f), d, 0, 0, 0, 0, NULL, h}
 #define GT_CFG_ENUM(n, T, f, d, ch, h) {n, GT_CFG_T_ENUM, offsetof(T, f), d, 0, 0, 0, 0, ch, h}
 #define GT_CFG_DBL(n, T, f, d, lo, hi, h) {n, GT_CFG_T_DBL, offsetof(T, f), d, 0, 0, lo, hi, NULL, h}
+/* An old name kept working: GT_CFG_ALIAS("api-port", "port") makes --api-port, GT_API_PORT and
+ * the config key "api-port" set --port. Not shown by --print-config; --help lists it. */
+#define GT_CFG_ALIAS(n, target) {n, GT_CFG_T_ALIAS, 0, target, 0, 0, 0, 0, NULL, NULL}
 
 /* gt_cfg_load sets every field named in the table. Returns GT_OK, GT_EDONE (--help or
  * --print-config handled: exit 0) or GT_EINVAL (message printed: exit 2). On error nothing

@@ -1,8 +1,8 @@
 /* gt_gpu_metrics.h - the one table of GPU metric names: canonical <-> DCGM <-> nvidia-smi.
  *
- * Canonical names (DESIGN.md "Data model"): temperature, utilization, memory_used, memory_free,
- * power_draw, sm_clock, mem_clock, memory_utilization, encoder_utilization, decoder_utilization,
- * fan_speed. Lookups go both ways: the streamer maps CSV columns in, the gateway exports DCGM
+ * Canonical names (the keys of TelemetryRecord.metrics, proto/gtpb/v1/telemetry.proto):
+ * temperature, utilization, memory_used, memory_free, power_draw, sm_clock, mem_clock,
+ * memory_utilization, encoder_utilization, decoder_utilization, fan_speed. Lookups go both ways: the streamer maps CSV columns in, the gateway exports DCGM
  * names back. Pure functions, any thread.
  */
 #ifndef GT_GPU_METRICS_H

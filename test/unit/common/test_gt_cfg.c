@@ -182,6 +182,105 @@ test_cfg_help_and_print_config_are_done(void **state)
 	gt_cfg_free(opts, GT_NELEM(opts), &c);
 }
 
+static const gt_cfg_opt alias_opts[] = {
+    GT_CFG_INT("port", tcfg, port, "9090", -1, 65535, "HTTP port"),
+    GT_CFG_ALIAS("api-port", "port"),
+    GT_CFG_ALIAS("http-port", "port"),
+    GT_CFG_STR("mq-url", tcfg, url, "tcp://127.0.0.1:9091", "broker URL"),
+};
+
+static gt_err
+load_alias(const gt_cfg_opt *o, size_t n, tcfg *c, char **argv, char **envp, char *err)
+{
+	int argc = 0;
+
+	while (argv[argc])
+		argc++;
+	memset(c, 0, sizeof(*c));
+	return gt_cfg_load_ex(o, n, c, argc, argv, envp, "gt-test", "test", err, 256);
+}
+
+/* Old flag names kept as aliases: flag, env twin and config key set the option they name. */
+static void
+test_cfg_alias_sets_its_target_everywhere(void **state)
+{
+	tcfg   c;
+	char  *argv1[] = {"x", "--api-port=7", NULL};
+	char  *argv2[] = {"x", "--http-port", "8", NULL};
+	char  *argv3[] = {"x", "--http-port=9", NULL};
+	char  *argv4[] = {"x", "--print-config", "--api-port=11", NULL};
+	char  *none[] = {"x", NULL};
+	char  *env1[] = {"GT_HTTP_PORT=-1", NULL};
+	char  *env2[] = {"GT_PORT=5", NULL};
+	char   err[256] = "";
+	char  *j;
+	json_t *root;
+	(void)state;
+
+	assert_int_equal(load_alias(alias_opts, GT_NELEM(alias_opts), &c, argv1, NULL, err), GT_OK);
+	assert_int_equal(c.port, 7);
+	gt_cfg_free(alias_opts, GT_NELEM(alias_opts), &c);
+	assert_int_equal(load_alias(alias_opts, GT_NELEM(alias_opts), &c, argv2, NULL, err), GT_OK);
+	assert_int_equal(c.port, 8);
+	gt_cfg_free(alias_opts, GT_NELEM(alias_opts), &c);
+	/* env twin of the alias */
+	assert_int_equal(load_alias(alias_opts, GT_NELEM(alias_opts), &c, none, env1, err), GT_OK);
+	assert_int_equal(c.port, -1);
+	gt_cfg_free(alias_opts, GT_NELEM(alias_opts), &c);
+	/* a flag (any name) beats the env (any name) */
+	assert_int_equal(load_alias(alias_opts, GT_NELEM(alias_opts), &c, argv3, env2, err), GT_OK);
+	assert_int_equal(c.port, 9);
+	gt_cfg_free(alias_opts, GT_NELEM(alias_opts), &c);
+	/* bad values through an alias are checked as the option's */
+	{
+		char *bad[] = {"x", "--api-port=70000", NULL};
+		assert_int_equal(load_alias(alias_opts, GT_NELEM(alias_opts), &c, bad, NULL, err),
+		                 GT_EINVAL);
+		assert_non_null(strstr(err, "--port: must be between -1 and 65535 (got 70000)"));
+	}
+	/* --print-config shows the option once, under its name */
+	assert_int_equal(load_alias(alias_opts, GT_NELEM(alias_opts), &c, argv4, NULL, err),
+	                 GT_EDONE);
+	j = gt_cfg_json(alias_opts, GT_NELEM(alias_opts), &c);
+	root = json_loads(j, 0, NULL);
+	assert_non_null(root);
+	assert_int_equal(json_integer_value(json_object_get(root, "port")), 11);
+	assert_null(json_object_get(root, "api-port"));
+	assert_int_equal(json_object_size(root), 2);
+	json_decref(root);
+	free(j);
+	gt_cfg_free(alias_opts, GT_NELEM(alias_opts), &c);
+}
+
+static void
+test_cfg_alias_file_key_and_bad_table(void **state)
+{
+	char        path[] = "/tmp/gt-cfg-XXXXXX";
+	int         fd = mkstemp(path);
+	tcfg        c;
+	char        arg[64];
+	char       *argv[] = {"x", "--config", arg, NULL};
+	char        err[256] = "";
+	const char *json = "{\"api-port\": 4321}";
+	static const gt_cfg_opt broken[] = {
+	    GT_CFG_INT("port", tcfg, port, "1", 0, 10, "p"),
+	    GT_CFG_ALIAS("old", "no-such-option"),
+	};
+	char *none[] = {"x", NULL};
+	(void)state;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, json, strlen(json)), (ssize_t)strlen(json));
+	close(fd);
+	snprintf(arg, sizeof(arg), "%s", path);
+	assert_int_equal(load_alias(alias_opts, GT_NELEM(alias_opts), &c, argv, NULL, err), GT_OK);
+	assert_int_equal(c.port, 4321);
+	gt_cfg_free(alias_opts, GT_NELEM(alias_opts), &c);
+	unlink(path);
+	assert_int_equal(load_alias(broken, GT_NELEM(broken), &c, none, NULL, err), GT_EINVAL);
+	assert_non_null(strstr(err, "--old: alias of an unknown option"));
+}
+
 static void
 test_cfg_env_name(void **state)
 {
@@ -202,6 +301,8 @@ main(void)
 	    cmocka_unit_test(test_cfg_every_error_names_the_flag),
 	    cmocka_unit_test(test_cfg_help_and_print_config_are_done),
 	    cmocka_unit_test(test_cfg_env_name),
+	    cmocka_unit_test(test_cfg_alias_sets_its_target_everywhere),
+	    cmocka_unit_test(test_cfg_alias_file_key_and_bad_table),
 	};
 	return cmocka_run_group_tests_name("unit.common.cfg", tests, NULL, NULL);
 }

@@ -301,7 +301,7 @@ main(int argc, char **argv)
 			return 1;
 		{
 			const char *cargv[] = {"gt-collector",
-			                       "--api-port",
+			                       "--port",
 			                       "0",
 			                       "--bind",
 			                       "127.0.0.1",

@@ -22,7 +22,7 @@ for i in $(seq 1 "$RUNS"); do
 	MQPID=$!
 	for _ in $(seq 1 50); do grep -q service.ready "$T/mq.log" && break; sleep 0.1; done
 	URL=$(grep -o '"rpc_url":"[^"]*"' "$T/mq.log" | head -1 | cut -d'"' -f4)
-	"$BIN/gt-streamer" --csv "$T/in.csv" --mq-url "$URL" --http-port=-1 --rpc-url= --workers "$WORKERS" \
+	"$BIN/gt-streamer" --csv "$T/in.csv" --mq-url "$URL" --port=-1 --rpc-url= --workers "$WORKERS" \
 		--batch "$BATCH" --topic bench > "$T/stm.log"
 	READY=$(grep service.ready "$T/stm.log"); DONE=$(grep stream.done "$T/stm.log")
 	N=$(echo "$DONE" | grep -o '"published":[0-9]*' | cut -d: -f2)

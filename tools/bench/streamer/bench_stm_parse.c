@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "gt/gt_log.h"
+#include "gt/gt_record.h"
 #include "gt/gt_time.h"
-#include "stm_codec.h"
 #include "stm_reader.h"
 
 typedef struct sink {
@@ -32,14 +32,14 @@ on_record(Gtpb__V1__TelemetryRecord *rec, const stm_rec_info *info, void *arg)
 	(void)info;
 	if (rec->timestamp_ns == 0) /* as stm_pipe_put: a cached stamp, rewritten at publish */
 		rec->timestamp_ns = (s->n & 1023) == 0 ? (s->now = gt_now_ns()) : s->now;
-	len = stm_codec_size(rec);
+	len = gt_record_size(rec);
 	if (len + klen + 1 > s->cap) {
 		s->cap = (len + klen + 1) * 2;
 		if ((s->buf = realloc(s->buf, s->cap)) == NULL)
 			return GT_ENOMEM;
 	}
 	memcpy(s->buf, rec->gpu_key, klen + 1);
-	s->bytes += stm_codec_pack(rec, s->buf + klen + 1);
+	s->bytes += gt_record_pack(rec, s->buf + klen + 1);
 	s->n++;
 	return GT_OK;
 }
