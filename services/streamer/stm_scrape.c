@@ -61,6 +61,7 @@ typedef struct target {
 	size_t      nl, lcap;
 	uint64_t    bad_ident; /* DCGM samples without a GPU identity (this scrape) */
 	uint64_t    ignored;   /* other metric families (this scrape) */
+	uint64_t    prev_bad;  /* bad lines of the previous scrape (logged when it changes) */
 
 	/* stats (under s->mtx) */
 	uint64_t scrapes, failures, consecutive, samples, bad_lines, ignored_total, bad_ident_total;
@@ -314,9 +315,10 @@ stm_scrape_body(stm_scrape *s, size_t i, const char *body, size_t len, int64_t n
 	t->bad_ident_total += t->bad_ident;
 	t->rst = rst;
 	pthread_mutex_unlock(&s->mtx);
-	if (ps.bad_lines > 0 && !s->cfg.reader.quiet)
+	if (ps.bad_lines > 0 && ps.bad_lines != t->prev_bad && !s->cfg.reader.quiet)
 		GT_LOGW("scrape.bad_lines", GT_KV_STR("url", t->url), GT_KV_UINT("bad_lines", ps.bad_lines),
 		    GT_KV_UINT("first_bad_line", ps.first_bad));
+	t->prev_bad = ps.bad_lines;
 	if (rv == GT_OK && rst.records == recs0 && ps.samples == 0)
 		return GT_EINVAL; /* nothing usable: not an exposition */
 	return rv;
