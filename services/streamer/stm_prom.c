@@ -1,9 +1,12 @@
 /* stm_prom.c - Prometheus text exposition parser (see stm_prom.h).
  *
  * The input is cut at '\n'; each line is parsed on its own with a cursor that never passes the
- * line's end, so a malformed line costs exactly that line. Unescaped label values go to one
- * reused scratch buffer (offsets while it may grow, pointers once the line is complete).
+ * line's end, so a malformed line costs exactly that line. A label value without escapes is
+ * handed out as it is in the input; one with escapes is unescaped into a reused scratch buffer
+ * (offsets while it may grow, pointers once the line is complete). Simple decimals are
+ * converted without strtod (exactly: see fast_float).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +16,7 @@
 typedef struct lab_off {
 	const char *name;
 	size_t      name_len;
+	const char *direct; /* the value in the input (no escapes), else NULL: scratch voff */
 	size_t      voff, vlen;
 } lab_off;
 
@@ -63,12 +67,50 @@ skip_ws(const char *s, const char *e)
 	return s;
 }
 
+static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+    1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* [-]digits[.digits] with at most 15 significant digits: m / 10^k of two exact doubles is
+ * correctly rounded, the same double strtod returns. 0 = not this simple form. */
+static int
+fast_float(const char *s, size_t n, double *out)
+{
+	uint64_t m = 0;
+	int      neg = 0, digits = 0, frac = -1;
+
+	if (n > 0 && *s == '-')
+		neg = 1, s++, n--;
+	if (n == 0 || n > 17)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c >= '0' && c <= '9') {
+			m = m * 10 + (uint64_t)(c - '0');
+			digits++;
+			if (frac >= 0)
+				frac++;
+		} else if (c == '.' && frac < 0 && i > 0 && i + 1 < n)
+			frac = 0;
+		else
+			return 0;
+	}
+	if (digits > 15)
+		return 0;
+	*out = (double)m / p10[frac > 0 ? frac : 0];
+	if (neg)
+		*out = -*out;
+	return 1;
+}
+
 /* A float token: digits, sign, '.', exponent, NaN/Inf. 1 and *out on success. */
 static int
 parse_float(const char *s, size_t n, double *out)
 {
 	char  buf[64];
 	char *end;
+
+	if (fast_float(s, n, out))
+		return 1;
 
 	if (n == 0 || n >= sizeof(buf))
 		return 0;
@@ -129,6 +171,20 @@ parse_labels(stm_prom *p, const char *s, const char *e, size_t *nl)
 		if (s == e || *s != '"')
 			return NULL;
 		s++;
+		{
+			/* No escape: the value is the input itself; else unescaped into scratch. */
+			const char *v = s, *q = s;
+			while (q < e && *q != '"' && *q != '\\')
+				q++;
+			if (q == e)
+				return NULL;
+			if (*q == '"') {
+				p->lo[*nl].direct = v;
+				p->lo[*nl].vlen = (size_t)(q - v);
+				s = q + 1;
+				goto next;
+			}
+		}
 		voff = p->scratch.len;
 		for (;;) {
 			if (s == e)
@@ -161,9 +217,10 @@ parse_labels(stm_prom *p, const char *s, const char *e, size_t *nl)
 			}
 		}
 		s++; /* closing quote */
+		p->lo[*nl].direct = NULL;
 		p->lo[*nl].vlen = p->scratch.len - voff;
 		p->lo[*nl].voff = voff;
-		gt_buf_putc(&p->scratch, '\0');
+	next:
 		(*nl)++;
 		s = skip_ws(s, e);
 		if (s < e && *s == ',')
@@ -195,7 +252,7 @@ parse_line(stm_prom *p, const char *s, const char *e, stm_prom_sample *out)
 	if (s < e && *s == '{') {
 		if ((s = parse_labels(p, s + 1, e, &nl)) == NULL)
 			return -1;
-		if (gt_buf_reserve(&p->scratch, 1) != GT_OK)
+		if (gt_buf_reserve(&p->scratch, 1) != GT_OK) /* data != NULL for any voff */
 			return -1;
 	}
 	if (s == e || (*s != ' ' && *s != '\t'))
@@ -220,7 +277,7 @@ parse_line(stm_prom *p, const char *s, const char *e, stm_prom_sample *out)
 	for (size_t i = 0; i < nl; i++) {
 		p->labels[i].name = p->lo[i].name;
 		p->labels[i].name_len = p->lo[i].name_len;
-		p->labels[i].value = p->scratch.data + p->lo[i].voff;
+		p->labels[i].value = p->lo[i].direct ? p->lo[i].direct : p->scratch.data + p->lo[i].voff;
 		p->labels[i].value_len = p->lo[i].vlen;
 	}
 	out->labels = p->labels;

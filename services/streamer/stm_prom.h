@@ -24,7 +24,7 @@
 typedef struct stm_prom_label {
 	const char *name;
 	size_t      name_len;
-	const char *value; /* unescaped, NUL-terminated */
+	const char *value; /* unescaped; NOT NUL-terminated (into the input or a scratch buffer) */
 	size_t      value_len;
 } stm_prom_label;
 

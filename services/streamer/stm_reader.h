@@ -149,8 +149,12 @@ int stm_reader_has_header(stm_reader *r);
 void   stm_reader_rec_begin(stm_reader *r, int64_t ts_ns); /* 0 = stamp at publish */
 void   stm_reader_rec_ident(stm_reader *r, const char *host, const char *uuid,
       const char *device, const char *model, int32_t index);
-/* A metric by any spelling (DCGM field, canonical, other: kept under its own name). */
-void   stm_reader_rec_metric(stm_reader *r, const char *name, size_t len, double v);
+/* A metric by any spelling (DCGM field, canonical, other: kept under its own name). dedup: a
+ * metric already in the record takes the new value (else the caller guarantees no repeats). */
+void   stm_reader_rec_metric(stm_reader *r, const char *name, size_t len, double v, int dedup);
+/* The same with the lookup done: canon = gt_gpu_metric_canonical(name, len) (NULL: unknown). */
+void   stm_reader_rec_metric_as(stm_reader *r, const char *canon, const char *name, size_t len,
+      double v, int dedup);
 void   stm_reader_rec_label(stm_reader *r, const char *k, size_t kl, const char *v, size_t vl);
 gt_err stm_reader_rec_emit(stm_reader *r);
 

@@ -573,16 +573,22 @@ stm_reader_rec_ident(stm_reader *r, const char *host, const char *uuid, const ch
 }
 
 void
-stm_reader_rec_metric(stm_reader *r, const char *name, size_t len, double v)
+stm_reader_rec_metric(stm_reader *r, const char *name, size_t len, double v, int dedup)
 {
-	const char *canon = gt_gpu_metric_canonical(name, len);
-	gt_err      rv;
+	stm_reader_rec_metric_as(r, gt_gpu_metric_canonical(name, len), name, len, v, dedup);
+}
+
+void
+stm_reader_rec_metric_as(stm_reader *r, const char *canon, const char *name, size_t len, double v,
+    int dedup)
+{
+	gt_err rv;
 
 	if (canon != NULL)
-		rv = metric_add(r, canon, 0, v, 1);
+		rv = metric_add(r, canon, 0, v, dedup);
 	else {
 		size_t koff = arena_put(r, name, len);
-		rv = koff == NOSTR ? GT_ENOMEM : metric_add(r, NULL, koff, v, 1);
+		rv = koff == NOSTR ? GT_ENOMEM : metric_add(r, NULL, koff, v, dedup);
 	}
 	if (rv != GT_OK)
 		r->err = rv;

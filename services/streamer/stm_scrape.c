@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gt/gt_gpu_metrics.h"
 #include "gt/gt_json.h"
 #include "gt/gt_log.h"
 #include "gt/gt_time.h"
@@ -23,6 +24,7 @@
 
 typedef struct gpu {
 	size_t  key, host, uuid, device, model; /* arena offsets (NONE) */
+	size_t  klen;
 	int32_t index;
 	int64_t ts_ms;
 	size_t  m_head, m_tail, l_head, l_tail; /* chains */
@@ -30,6 +32,7 @@ typedef struct gpu {
 
 typedef struct msample {
 	const char *name; /* into the body */
+	const char *canon; /* gt_gpu_metric_canonical(name) */
 	size_t      len;
 	double      v;
 	size_t      next;
@@ -62,6 +65,9 @@ typedef struct target {
 	uint64_t    bad_ident; /* DCGM samples without a GPU identity (this scrape) */
 	uint64_t    ignored;   /* other metric families (this scrape) */
 	uint64_t    prev_bad;  /* bad lines of the previous scrape (logged when it changes) */
+	const char *fam;       /* the family of the previous sample and its canonical name */
+	size_t      fam_len;
+	const char *fam_canon;
 
 	/* stats (under s->mtx) */
 	uint64_t scrapes, failures, consecutive, samples, bad_lines, ignored_total, bad_ident_total;
@@ -100,26 +106,17 @@ astr(target *t, size_t off)
 	return off == NONE ? NULL : t->arena.data + off;
 }
 
-static int
-is(const stm_prom_label *l, const char *lit)
-{
-	size_t n = strlen(lit);
-	return l->name_len == n && memcmp(l->name, lit, n) == 0;
-}
+#define IS(l, lit) ((l)->name_len == sizeof(lit) - 1 && memcmp((l)->name, lit, sizeof(lit) - 1) == 0)
 
 static gt_err
 gpu_find(target *t, const char *key, size_t klen, size_t *out)
 {
 	gpu *g;
 
-	if (t->last_g < t->ng && strlen(astr(t, t->g[t->last_g].key)) == klen &&
-	    memcmp(astr(t, t->g[t->last_g].key), key, klen) == 0) {
-		*out = t->last_g;
-		return GT_OK;
-	}
-	for (size_t i = 0; i < t->ng; i++) {
-		const char *k = astr(t, t->g[i].key);
-		if (strlen(k) == klen && memcmp(k, key, klen) == 0) {
+	/* Samples come family by family, GPU after GPU: the next GPU is the usual hit. */
+	for (size_t n = 0; n < t->ng; n++) {
+		size_t i = (t->last_g + 1 + n) % t->ng;
+		if (t->g[i].klen == klen && memcmp(astr(t, t->g[i].key), key, klen) == 0) {
 			*out = t->last_g = i;
 			return GT_OK;
 		}
@@ -140,6 +137,7 @@ gpu_find(target *t, const char *key, size_t klen, size_t *out)
 	g->ts_ms = STM_PROM_NO_TS;
 	if ((g->key = arena_put(t, key, klen)) == NONE)
 		return GT_ENOMEM;
+	g->klen = klen;
 	*out = t->last_g = t->ng++;
 	return GT_OK;
 }
@@ -209,15 +207,15 @@ on_sample(const stm_prom_sample *sm, void *arg)
 	}
 	for (size_t i = 0; i < sm->nlabels; i++) {
 		const stm_prom_label *l = &sm->labels[i];
-		if (is(l, "UUID"))
+		if (IS(l, "UUID"))
 			uuid = l;
-		else if (is(l, "gpu"))
+		else if (IS(l, "gpu"))
 			gpui = l;
-		else if (is(l, "Hostname"))
+		else if (IS(l, "Hostname"))
 			host = l;
-		else if (is(l, "device"))
+		else if (IS(l, "device"))
 			dev = l;
-		else if (is(l, "modelName"))
+		else if (IS(l, "modelName"))
 			model = l;
 	}
 	if (uuid != NULL && uuid->value_len > 0)
@@ -253,6 +251,11 @@ on_sample(const stm_prom_sample *sm, void *arg)
 		    (rv = label_keep(t, g, l)) != GT_OK)
 			return rv;
 	}
+	/* The same field twice for one GPU (series that differ in other labels) can only come in
+	 * the same family, so right after the GPU's last metric: the first value is kept. */
+	if (g->m_tail != NONE && t->m[g->m_tail].len == sm->name_len &&
+	    memcmp(t->m[g->m_tail].name, sm->name, sm->name_len) == 0)
+		return GT_OK;
 	if (t->nm == t->mcap) {
 		size_t   nc = t->mcap ? t->mcap * 2 : 256;
 		msample *nm = realloc(t->m, nc * sizeof(*nm));
@@ -261,7 +264,13 @@ on_sample(const stm_prom_sample *sm, void *arg)
 		t->m = nm;
 		t->mcap = nc;
 	}
+	if (t->fam == NULL || t->fam_len != sm->name_len || memcmp(t->fam, sm->name, sm->name_len) != 0) {
+		t->fam = sm->name; /* a new family: one lookup for all its GPUs */
+		t->fam_len = sm->name_len;
+		t->fam_canon = gt_gpu_metric_canonical(sm->name, sm->name_len);
+	}
 	ms = &t->m[t->nm];
+	ms->canon = t->fam_canon;
 	ms->name = sm->name;
 	ms->len = sm->name_len;
 	ms->v = sm->value;
@@ -289,6 +298,7 @@ stm_scrape_body(stm_scrape *s, size_t i, const char *body, size_t len, int64_t n
 	t->ng = t->nm = t->nl = 0;
 	t->last_g = 0;
 	t->bad_ident = t->ignored = 0;
+	t->fam = NULL;
 	rv = stm_prom_parse(s->prom, body, len, on_sample, t, &ps);
 	stm_reader_get_stats(t->reader, &rst);
 	recs0 = rst.records;
@@ -301,7 +311,8 @@ stm_scrape_body(stm_scrape *s, size_t i, const char *body, size_t len, int64_t n
 		stm_reader_rec_ident(t->reader, astr(t, g->host), astr(t, g->uuid), astr(t, g->device),
 		    astr(t, g->model), g->index);
 		for (size_t k = g->m_head; k != NONE; k = t->m[k].next)
-			stm_reader_rec_metric(t->reader, t->m[k].name, t->m[k].len, t->m[k].v);
+			stm_reader_rec_metric_as(t->reader, t->m[k].canon, t->m[k].name, t->m[k].len,
+			    t->m[k].v, 0);
 		for (size_t k = g->l_head; k != NONE; k = t->l[k].next)
 			stm_reader_rec_label(t->reader, astr(t, t->l[k].k), t->l[k].klen,
 			    astr(t, t->l[k].v), t->l[k].vlen);

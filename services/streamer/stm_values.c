@@ -245,8 +245,14 @@ stm_value_ok(const char *key, double v, unsigned *slot)
 {
 	size_t               n;
 	const gt_gpu_metric *t = gt_gpu_metric_table(&n);
-	const gt_gpu_metric *m = gt_gpu_metric_by_canonical(key, strlen(key));
+	const gt_gpu_metric *m = NULL;
 
+	/* Keys are usually the table's own canonical strings: pointer comparison first. */
+	for (size_t i = 0; i < n && m == NULL; i++)
+		if (t[i].canonical == key)
+			m = &t[i];
+	if (m == NULL && strncmp(key, "DCGM_FI_", 8) != 0)
+		m = gt_gpu_metric_by_canonical(key, strlen(key));
 	*slot = STM_DROP_OTHER;
 	if (m != NULL && (size_t)(m - t) < STM_DROP_OTHER)
 		*slot = (unsigned)(m - t);
@@ -256,9 +262,15 @@ stm_value_ok(const char *key, double v, unsigned *slot)
 	if (!isfinite(v) || fabs(v) >= 140737488355328.0 || v == 4294967295.0 ||
 	    (v >= 2147483632.0 && v <= 2147483647.0))
 		return 0;
-	if (m != NULL)
-		for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
-			if (strcmp(ranges[i].name, m->canonical) == 0)
-				return v >= ranges[i].lo && v <= ranges[i].hi;
+	if (m != NULL) {
+		size_t i = (size_t)(m - t);
+		/* ranges[] follows the table's order; looked up by name should it ever differ */
+		if (i >= sizeof(ranges) / sizeof(ranges[0]) || strcmp(ranges[i].name, m->canonical) != 0)
+			for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+				if (strcmp(ranges[i].name, m->canonical) == 0)
+					break;
+		if (i < sizeof(ranges) / sizeof(ranges[0]))
+			return v >= ranges[i].lo && v <= ranges[i].hi;
+	}
 	return 1;
 }

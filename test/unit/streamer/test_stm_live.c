@@ -167,9 +167,8 @@ psink_fn(const stm_prom_sample *sm, void *arg)
 	p->lab[p->n][0] = '\0';
 	for (size_t i = 0; i < sm->nlabels; i++) {
 		char one[128];
-		assert_int_equal(strlen(sm->labels[i].value), sm->labels[i].value_len);
-		snprintf(one, sizeof(one), "%.*s=%s;", (int)sm->labels[i].name_len, sm->labels[i].name,
-		    sm->labels[i].value);
+		snprintf(one, sizeof(one), "%.*s=%.*s;", (int)sm->labels[i].name_len, sm->labels[i].name,
+		    (int)sm->labels[i].value_len, sm->labels[i].value);
 		strncat(p->lab[p->n], one, sizeof(p->lab[0]) - strlen(p->lab[p->n]) - 1);
 	}
 	p->n++;
