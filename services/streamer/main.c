@@ -138,8 +138,9 @@ http_health(gt_http_req *req, void *arg)
 static void
 sources_json(stm_server *s, gt_buf *b)
 {
-	int64_t last = atomic_load(&s->last_rec_ms), now = gt_now_ns() / GT_NS_PER_MS;
-	int     first = 1;
+	int64_t  last = atomic_load(&s->last_rec_ms), now = gt_now_ns() / GT_NS_PER_MS;
+	int      first = 1;
+	uint64_t dropped = 0;
 
 	if (s->scrape != NULL) {
 		stm_scrape_json(s->scrape, b, &first);
@@ -149,6 +150,8 @@ sources_json(stm_server *s, gt_buf *b)
 		stm_follow_json(s->follow, b);
 		return;
 	}
+	for (int i = 0; i < STM_DROP_SLOTS; i++)
+		dropped += gt_counter_get(s->c_dropped_by[i]);
 	gt_buf_printf(b, "{\"kind\":\"%s\",\"file\":", strcmp(s->cfg->csv, "-") ? "csv" : "stdin");
 	gt_json_cstr(b, s->cfg->csv);
 	gt_buf_printf(b,
@@ -156,7 +159,7 @@ sources_json(stm_server *s, gt_buf *b)
 	    "\"last_success_unix_ms\":%lld,\"lag_ms\":%lld}",
 	    (unsigned long long)gt_counter_get(s->c_rows),
 	    (unsigned long long)gt_counter_get(s->c_bad),
-	    (unsigned long long)gt_counter_get(s->c_records), (unsigned long long)s->synced.dropped,
+	    (unsigned long long)gt_counter_get(s->c_records), (unsigned long long)dropped,
 	    (long long)last, (long long)(last ? now - last : -1));
 }
 

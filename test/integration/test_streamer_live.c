@@ -26,8 +26,10 @@
 #include <cmocka.h>
 
 #include "gt/gt_http.h"
+#include "gt/gt_rpc.h"
 #include "gt/gt_time.h"
 #include "gt_test.h"
+#include "gtpb/v1/streamer.pb-c.h"
 #include "test_collector_util.h"
 
 #define SEC GT_NS_PER_S
@@ -420,6 +422,33 @@ test_streamer_scrape_exporter_off_on_garbage(void **state)
 	scrapes = json_integer_value(json_object_get(src, "scrapes"));
 	json_decref(j);
 	assert_int_equal(gt_proc_count_log(s.p, "scrape.failed"), 1); /* logged once per outage */
+	/* the Streamer RPC says the same: Health degraded, Stats with the failing source */
+	{
+		char                     *rurl = gt_proc_ready_str(s.p, "rpc_url");
+		gt_rpc_client            *cli = NULL;
+		gt_rpc_stub               stub;
+		Gtpb__V1__StatsRequest    sreq = GTPB__V1__STATS_REQUEST__INIT;
+		Gtpb__V1__HealthRequest   hreq = GTPB__V1__HEALTH_REQUEST__INIT;
+		Gtpb__V1__StatsResponse  *sr = NULL;
+		Gtpb__V1__HealthResponse *hr = NULL;
+
+		assert_non_null(rurl);
+		assert_int_equal(gt_rpc_client_open(&cli, rurl, NULL), GT_OK);
+		gt_rpc_stub_init(&stub, cli, &gtpb__v1__streamer__descriptor, 5 * SEC);
+		assert_int_equal(
+		    gt_rpc_call_by_name(&stub, "Health", &hreq.base, (ProtobufCMessage **)&hr), GT_OK);
+		assert_string_equal(hr->status, "degraded");
+		assert_int_equal(
+		    gt_rpc_call_by_name(&stub, "Stats", &sreq.base, (ProtobufCMessage **)&sr), GT_OK);
+		assert_non_null(j = json_loads(sr->json, 0, NULL));
+		src = json_array_get(json_object_get(j, "sources"), 0);
+		assert_string_equal(json_string_value(json_object_get(src, "status")), "failing");
+		json_decref(j);
+		protobuf_c_message_free_unpacked(&sr->base, NULL);
+		protobuf_c_message_free_unpacked(&hr->base, NULL);
+		gt_rpc_client_close(cli);
+		free(rurl);
+	}
 
 	/* on again: recovers */
 	n = tc_stat(&col, "total_processed");
