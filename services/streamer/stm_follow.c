@@ -96,12 +96,13 @@ state_write(stm_follow *f, uint64_t offset)
 		f->confirmed = offset;
 }
 
-/* Offset that resumes after everything read so far (a partial last line is read again). */
+/* Offset that resumes after everything turned into records so far (a partial last line, an
+ * open DCGM group is read again). */
 static uint64_t
 read_offset(stm_follow *f)
 {
-	size_t part = stm_reader_partial(f->r);
-	return f->consumed >= part ? f->consumed - part : 0;
+	uint64_t pend = stm_reader_pending(f->r);
+	return f->consumed >= pend ? f->consumed - pend : 0;
 }
 
 void

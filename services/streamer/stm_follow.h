@@ -12,8 +12,9 @@
  * record queued so far has been confirmed by the broker, and at the end. On start, a state
  * that names the same file (device and inode) with an offset within its size resumes there
  * (the header is read from the file's start first); any other file is read from its start.
- * DCGM-format input: rows of a group not yet emitted are not confirmed yet either, so after a
- * crash they may be sent again (never lost).
+ * The offset never passes rows not yet turned into records (a partial line, an open DCGM
+ * group: stm_reader_pending), so a clean stop and restart sends every row once; after a
+ * crash, rows confirmed after the last saved state are sent again (never lost).
  */
 #ifndef STM_FOLLOW_H
 #define STM_FOLLOW_H

@@ -510,6 +510,7 @@ stm_reader_begin(stm_reader *r, const char *file)
 	r->at_start = 1;
 	r->bom_pos = 0;
 	r->line = 0;
+	r->fed = r->line_off = r->group_off = 0;
 	r->err = GT_OK;
 	r->errmsg[0] = '\0';
 	if (r->columns != NULL)
@@ -544,9 +545,11 @@ gt_err
 stm_reader_feed(stm_reader *r, const void *data, size_t len)
 {
 	const char *p = data, *end = p + len;
+	uint64_t    base = r->fed;
 
 	if (r->err != GT_OK)
 		return r->err;
+	r->fed += len;
 	/* A UTF-8 byte order mark before the header is dropped (it may arrive split). */
 	while (r->at_start && p < end) {
 		if (*p == "\xEF\xBB\xBF"[r->bom_pos]) {
@@ -573,6 +576,7 @@ stm_reader_feed(stm_reader *r, const void *data, size_t len)
 				r->skip_line = 0;
 				r->line_len = 0;
 				r->line++;
+				r->line_off = base + (uint64_t)(seg_end - (const char *)data);
 			}
 			p = seg_end;
 			continue;
@@ -585,8 +589,10 @@ stm_reader_feed(stm_reader *r, const void *data, size_t len)
 			line_bad(r, STM_BAD_LINE_TOO_LONG, detail);
 			r->skip_line = nl == NULL;
 			r->line_len = 0;
-			if (nl)
+			if (nl) {
 				r->line++;
+				r->line_off = base + (uint64_t)(seg_end - (const char *)data);
+			}
 			p = seg_end;
 			continue;
 		}
@@ -608,6 +614,7 @@ stm_reader_feed(stm_reader *r, const void *data, size_t len)
 		if (nl) {
 			r->line++;
 			r->line_len = 0;
+			r->line_off = base + (uint64_t)(seg_end - (const char *)data);
 		}
 		p = seg_end;
 		if (r->err != GT_OK)
@@ -719,10 +726,10 @@ stm_reader_file(stm_reader *r, const char *path)
 	return rv;
 }
 
-size_t
-stm_reader_partial(stm_reader *r)
+uint64_t
+stm_reader_pending(stm_reader *r)
 {
-	return r->skip_line ? 0 : r->line_len;
+	return r->fed - (r->group_open ? r->group_off : r->line_off);
 }
 
 int

@@ -138,8 +138,10 @@ gt_err stm_reader_fd(stm_reader *r, int fd, const char *name);
 /* Read fd until EOF (or nothing more is there) and feed it, without begin/end (--follow).
  * *consumed is advanced by the bytes read. */
 gt_err stm_reader_drain_fd(stm_reader *r, int fd, uint64_t *consumed);
-/* Bytes of the current line not yet ended by '\n' (a partial row). */
-size_t stm_reader_partial(stm_reader *r);
+/* Bytes fed in this pass that no record or bad row accounts for yet: the current partial line,
+ * or, while a DCGM group is open, everything from the group's first row on. Reading again
+ * from (bytes fed - this) loses nothing and repeats nothing (--follow's state file). */
+uint64_t stm_reader_pending(stm_reader *r);
 /* 1 once the header is known. */
 int stm_reader_has_header(stm_reader *r);
 

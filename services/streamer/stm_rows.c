@@ -513,6 +513,7 @@ stm__row_dcgm(stm_reader *r, uint64_t line)
 			return;
 		}
 		r->group_open = 1;
+		r->group_off = r->line_off;
 	}
 	r->rec_rows++;
 	if (val != NULL) {

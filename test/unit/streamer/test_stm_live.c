@@ -145,6 +145,48 @@ test_stm_csv_sentinels_dropped_and_counted_per_metric(void **state)
 	stm_reader_free(r);
 }
 
+/* What --follow's state file may skip: never a partial line or a DCGM group not yet emitted. */
+static void
+test_stm_reader_pending_covers_partial_line_and_open_group(void **state)
+{
+	const char      h[] = "timestamp,gpu_id,metric_name,value\n";
+	const char      r1[] = "1764633600000,0,DCGM_FI_DEV_GPU_TEMP,40\n";
+	const char      r2[] = "1764633600000,0,DCGM_FI_DEV_POWER_USAGE,300\n";
+	const char      r3a[] = "1764633601000,0,DCGM_FI_DEV_GPU_TEMP,4";
+	const char      r3b[] = "1\n";
+	stm_reader_cfg  rc = {0};
+	stm_reader     *r;
+	sink            s = {0};
+	(void)state;
+
+	rc.quiet = 1;
+	assert_int_equal(stm_reader_new(&r, &rc, sink_emit, &s), GT_OK);
+	assert_int_equal(stm_reader_begin(r, "dcgm.csv"), GT_OK);
+	assert_int_equal(stm_reader_feed(r, h, sizeof(h) - 1), GT_OK);
+	assert_int_equal(stm_reader_pending(r), 0);
+	assert_int_equal(stm_reader_feed(r, r1, sizeof(r1) - 1), GT_OK);
+	assert_int_equal(stm_reader_pending(r), sizeof(r1) - 1); /* the group is open */
+	assert_int_equal(stm_reader_feed(r, r2, sizeof(r2) - 1), GT_OK);
+	assert_int_equal(stm_reader_pending(r), sizeof(r1) + sizeof(r2) - 2);
+	assert_int_equal(stm_reader_feed(r, r3a, sizeof(r3a) - 1), GT_OK);
+	assert_int_equal(stm_reader_pending(r), sizeof(r1) + sizeof(r2) + sizeof(r3a) - 3);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(stm_reader_feed(r, r3b, sizeof(r3b) - 1), GT_OK);
+	assert_int_equal(s.n, 1); /* the first group is out; the second one is open */
+	assert_int_equal(stm_reader_pending(r), sizeof(r3a) + sizeof(r3b) - 2);
+	sink_free(&s);
+	stm_reader_free(r);
+
+	/* wide: only the partial line */
+	assert_int_equal(stm_reader_new(&r, &rc, sink_emit, &s), GT_OK);
+	assert_int_equal(stm_reader_begin(r, "wide.csv"), GT_OK);
+	assert_int_equal(stm_reader_feed(r, "gpu_id,temperature\n0,40\n1,4", 27), GT_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(stm_reader_pending(r), 3);
+	sink_free(&s);
+	stm_reader_free(r);
+}
+
 /* ---------------------------------------------------------------- exposition parser */
 
 typedef struct psink {
@@ -362,6 +404,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stm_value_ok_sentinels_and_ranges),
 		cmocka_unit_test(test_stm_csv_sentinels_dropped_and_counted_per_metric),
+		cmocka_unit_test(test_stm_reader_pending_covers_partial_line_and_open_group),
 		cmocka_unit_test(test_stm_prom_parses_samples_labels_escapes),
 		cmocka_unit_test(test_stm_prom_malformed_lines_counted_rest_parsed),
 		cmocka_unit_test(test_stm_scrape_fixture_one_record_per_gpu),
