@@ -304,8 +304,10 @@ stm_follow_run(stm_follow *f, stm_reader *r)
 			continue;
 		}
 		/* Rotated: whatever was appended to the old file before the rename is read first. */
-		if ((rv = stm_reader_drain_fd(r, f->fd, &f->consumed)) != GT_OK ||
-		    (rv = stm_reader_end(r)) != GT_OK)
+		if ((rv = stm_reader_drain_fd(r, f->fd, &f->consumed)) != GT_OK)
+			break;
+		/* (an old file that never got its header is no error: nothing was in it) */
+		if (stm_reader_has_header(r) && (rv = stm_reader_end(r)) != GT_OK)
 			break;
 		GT_LOGI("follow.rotated", GT_KV_STR("file", f->path), GT_KV_UINT("old_offset", f->consumed));
 		close(f->fd);
