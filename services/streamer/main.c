@@ -24,8 +24,10 @@
 #include "gt/gt_svc.h"
 #include "gt/gt_time.h"
 #include "stm_config.h"
+#include "stm_follow.h"
 #include "stm_pipe.h"
 #include "stm_reader.h"
+#include "stm_scrape.h"
 #include "gtpb/v1/streamer.pb-c.h"
 
 typedef struct stm_server {
@@ -48,6 +50,12 @@ typedef struct stm_server {
 	gt_counter      *c_rows, *c_bad, *c_records, *c_passes;
 	gt_counter      *c_bad_by[STM_BAD__COUNT];
 	stm_reader_stats synced;
+
+	/* live sources (stdin, --follow, --scrape) */
+	stm_follow      *follow;
+	stm_scrape      *scrape;
+	gt_counter      *c_dropped_by[STM_DROP_SLOTS];
+	_Atomic int64_t  last_rec_ms; /* wall time of the last record (per-source lag) */
 } stm_server;
 
 /* ---------------------------------------------------------------- stop conditions */
@@ -73,6 +81,8 @@ sync_reader_stats(stm_server *s)
 	gt_counter_add(s->c_records, st.records - s->synced.records);
 	for (int i = 0; i < STM_BAD__COUNT; i++)
 		gt_counter_add(s->c_bad_by[i], st.bad[i] - s->synced.bad[i]);
+	for (int i = 0; i < STM_DROP_SLOTS; i++)
+		gt_counter_add(s->c_dropped_by[i], st.dropped_by[i] - s->synced.dropped_by[i]);
 	s->synced = st;
 }
 
@@ -81,6 +91,7 @@ on_record(Gtpb__V1__TelemetryRecord *rec, const stm_rec_info *info, void *arg)
 {
 	stm_server *s = arg;
 
+	atomic_store_explicit(&s->last_rec_ms, gt_now_ns() / GT_NS_PER_MS, memory_order_relaxed);
 	if ((++s->emitted & 255) == 0) {
 		sync_reader_stats(s);
 		if (server_stopping(s))
@@ -92,6 +103,17 @@ on_record(Gtpb__V1__TelemetryRecord *rec, const stm_rec_info *info, void *arg)
 	return stm_pipe_put(s->pipe, rec, s->stamp_now || !info->ts_source);
 }
 
+/* A live source waits for input: statistics are brought up to date and partial batches older
+ * than --linger are sent. Returns how long the source may wait. */
+static int64_t
+server_idle(void *arg)
+{
+	stm_server *s = arg;
+
+	sync_reader_stats(s);
+	return stm_pipe_linger(s->pipe, s->cfg->linger);
+}
+
 /* ---------------------------------------------------------------- HTTP */
 
 static const char *const stm_states[] = {"streaming", "draining", "done"};
@@ -101,8 +123,39 @@ health_details(void *arg, gt_svc_health *h)
 {
 	stm_server *s = arg;
 
+	if (s->scrape && stm_scrape_degraded(s->scrape))
+		h->status = "degraded"; /* a --scrape target is failing */
 	gt_svc_health_str(h, "state", stm_states[atomic_load(&s->state)]);
 	gt_svc_health_str(h, "format", stm_format_names[atomic_load(&s->fmt)]);
+}
+
+/* Per source: rows or scrapes, bad input, last success, lag. */
+static void
+sources_json(stm_server *s, gt_buf *b)
+{
+	int64_t  last = atomic_load(&s->last_rec_ms), now = gt_now_ns() / GT_NS_PER_MS;
+	int      first = 1;
+	uint64_t dropped = 0;
+
+	if (s->scrape != NULL) {
+		stm_scrape_json(s->scrape, b, &first);
+		return;
+	}
+	if (s->follow != NULL) {
+		stm_follow_json(s->follow, b);
+		return;
+	}
+	for (int i = 0; i < STM_DROP_SLOTS; i++)
+		dropped += gt_counter_get(s->c_dropped_by[i]);
+	gt_buf_printf(b, "{\"kind\":\"%s\",\"file\":", strcmp(s->cfg->csv, "-") ? "csv" : "stdin");
+	gt_json_cstr(b, s->cfg->csv);
+	gt_buf_printf(b,
+	    ",\"rows\":%llu,\"bad_input\":%llu,\"records\":%llu,\"dropped_values\":%llu,"
+	    "\"last_success_unix_ms\":%lld,\"lag_ms\":%lld}",
+	    (unsigned long long)gt_counter_get(s->c_rows),
+	    (unsigned long long)gt_counter_get(s->c_bad),
+	    (unsigned long long)gt_counter_get(s->c_records), (unsigned long long)dropped,
+	    (long long)last, (long long)(last ? now - last : -1));
 }
 
 /* The streamer's /stats members (also the answer of the Stats RPC); gt_svc adds service,
@@ -138,7 +191,13 @@ stats_members(void *arg, gt_buf *b, int *ofirst)
 	for (int i = 0; i < STM_BAD__COUNT; i++)
 		gt_buf_printf(b, "%s\"%s\":%llu", i ? "," : "", stm_bad_reason_name((stm_bad_reason)i),
 		    (unsigned long long)gt_counter_get(s->c_bad_by[i]));
-	return gt_buf_puts(b, "}");
+	gt_buf_puts(b, "},\"dropped_values_by_metric\":{");
+	for (int i = 0; i < STM_DROP_SLOTS; i++)
+		gt_buf_printf(b, "%s\"%s\":%llu", i ? "," : "", stm_drop_slot_name((unsigned)i),
+		    (unsigned long long)gt_counter_get(s->c_dropped_by[i]));
+	gt_buf_puts(b, "},\"sources\":[");
+	sources_json(s, b);
+	return gt_buf_puts(b, "]");
 }
 
 /* ---------------------------------------------------------------- RPC (gtpb.v1.Streamer) */
@@ -166,6 +225,37 @@ r_health(Gtpb__V1__Streamer_Service *svc, const Gtpb__V1__HealthRequest *in,
 }
 
 /* ---------------------------------------------------------------- lifecycle */
+
+static gt_err
+sources_init(stm_server *s, const stm_reader_cfg *rc)
+{
+	stm_config *cfg = s->cfg;
+	gt_err      rv = GT_OK;
+
+	if (*cfg->scrape) {
+		stm_scrape_cfg sc = {0};
+		sc.urls = cfg->scrape;
+		sc.interval_ns = cfg->scrape_interval;
+		sc.timeout_ns = cfg->scrape_timeout;
+		sc.reader = *rc;
+		sc.emit = on_record;
+		sc.emit_arg = s;
+		sc.pipe = s->pipe;
+		if ((rv = stm_scrape_new(&s->scrape, &sc)) != GT_OK)
+			GT_LOGE("scrape.init", GT_KV_ERR(rv), GT_KV_STR("urls", cfg->scrape));
+	} else if (cfg->follow) {
+		stm_follow_cfg fc = {0};
+		fc.path = cfg->csv;
+		fc.state_file = cfg->state_file;
+		fc.pipe = s->pipe;
+		fc.stopping = server_stopping;
+		fc.stopping_arg = s;
+		fc.idle = server_idle;
+		fc.idle_arg = s;
+		rv = stm_follow_new(&s->follow, &fc);
+	}
+	return rv;
+}
 
 static gt_err
 server_init(stm_server *s, stm_config *cfg)
@@ -209,11 +299,23 @@ server_init(stm_server *s, stm_config *cfg)
 			return rv;
 	}
 
+	for (int i = 0; i < STM_DROP_SLOTS; i++) {
+		char lbl[64];
+		snprintf(lbl, sizeof(lbl), "metric=\"%s\"", stm_drop_slot_name((unsigned)i));
+		if ((s->c_dropped_by[i] = gt_metrics_counter(s->metrics, "dropped_values_total", lbl,
+		         "Sentinel or out-of-range values dropped, by metric")) == NULL)
+			return GT_ENOMEM;
+	}
+
 	rc.format = (stm_format)cfg->format;
 	rc.columns = cfg->columns;
 	rc.hostname = cfg->hostname;
 	rc.stopping = server_stopping; /* a stop ends a pass even while no row becomes a record */
 	rc.stopping_arg = s;
+	if (cfg->follow || (*cfg->csv && strcmp(cfg->csv, "-") == 0)) {
+		rc.idle = server_idle; /* live: partial batches go out after --linger */
+		rc.idle_arg = s;
+	}
 	if ((rv = stm_reader_new(&s->reader, &rc, on_record, s)) != GT_OK)
 		return rv;
 
@@ -235,6 +337,8 @@ server_init(stm_server *s, stm_config *cfg)
 		return rv;
 	}
 
+	if ((rv = sources_init(s, &rc)) != GT_OK)
+		return rv;
 	if (cfg->http_port >= 0) {
 		gt_http_cfg hc = {0};
 		hc.service = "streamer";
@@ -273,6 +377,8 @@ server_fini(stm_server *s)
 	gt_rpc_server_free(s->rpc);
 	gt_http_free(s->http);
 	gt_svc_free(s->shell);
+	stm_scrape_free(s->scrape);
+	stm_follow_free(s->follow);
 	stm_pipe_free(s->pipe);
 	stm_reader_free(s->reader);
 	gt_metrics_free(s->metrics);
@@ -287,7 +393,12 @@ server_run(stm_server *s)
 	uint64_t       pass = 0;
 
 	for (;;) {
-		rv = stm_reader_file(s->reader, cfg->csv);
+		if (s->scrape != NULL)
+			rv = stm_scrape_run(s->scrape);
+		else if (s->follow != NULL)
+			rv = stm_follow_run(s->follow, s->reader);
+		else
+			rv = stm_reader_file(s->reader, cfg->csv);
 		atomic_store(&s->fmt, stm_reader_format(s->reader));
 		sync_reader_stats(s);
 		if (rv == GT_EINVAL || rv == GT_EIO) {
@@ -319,6 +430,8 @@ server_run(stm_server *s)
 	atomic_store(&s->state, 1);
 	GT_LOGI("stream.draining", GT_KV_BOOL("stop_requested", server_stopping(s)));
 	frv = stm_pipe_finish(s->pipe);
+	if (s->follow != NULL)
+		stm_follow_save(s->follow, frv == GT_OK);
 	atomic_store(&s->state, 2);
 	stm_pipe_get_stats(s->pipe, &ps);
 	GT_LOGI("stream.done", GT_KV_UINT("queued", ps.queued), GT_KV_UINT("published", ps.published),

@@ -1,7 +1,9 @@
 /* stm_config.c - the gt-streamer option table. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "gt/gt_buf.h"
 #include "gt/gt_cfg.h"
 #include "gt/gt_time.h"
 #include "stm_config.h"
@@ -14,7 +16,20 @@ static const char *const level_choices[] = {"debug", "info", "warn", "error", "o
 #define HOUR (3600 * GT_NS_PER_S)
 
 static const gt_cfg_opt stm_opts[] = {
-	GT_CFG_STR("csv", stm_config, csv, "", "CSV file to stream (required)"),
+	GT_CFG_STR("csv", stm_config, csv, "",
+	    "CSV file to stream, - for standard input (this or --scrape is required)"),
+	GT_CFG_DUR("linger", stm_config, linger, "20ms", 0, HOUR,
+	    "stdin, --follow, --scrape: a partial batch is sent after this"),
+	GT_CFG_BOOL("follow", stm_config, follow, "false",
+	    "keep reading --csv as it grows, like tail -F (truncation and rotation too)"),
+	GT_CFG_STR("state-file", stm_config, state_file, "",
+	    "--follow: keep the read position here and resume from it after a restart"),
+	GT_CFG_STR("scrape", stm_config, scrape, "",
+	    "dcgm-exporter /metrics URL to scrape (repeatable, or comma-separated)"),
+	GT_CFG_DUR("scrape-interval", stm_config, scrape_interval, "1s", GT_NS_PER_MS, HOUR,
+	    "time between two scrapes of a target"),
+	GT_CFG_DUR("scrape-timeout", stm_config, scrape_timeout, "5s", GT_NS_PER_MS, HOUR,
+	    "deadline of one scrape (connect and transfer)"),
 	GT_CFG_ENUM("format", stm_config, format, "auto", stm_format_names,
 	    "input format; auto detects it from the header"),
 	GT_CFG_STR("columns", stm_config, columns, "",
@@ -51,11 +66,68 @@ static const gt_cfg_opt stm_opts[] = {
 	GT_CFG_ENUM("log-level", stm_config, log_level, "info", level_choices, "minimum log level"),
 };
 
+/* --scrape may be given more than once: every value is kept (comma-joined); the option table
+ * keeps only the last one. Returns GT_ENOMEM or GT_OK. */
+static gt_err
+join_scrapes(stm_config *cfg, int argc, char **argv)
+{
+	gt_buf b;
+	int    n = 0;
+
+	gt_buf_init(&b);
+	for (int i = 1; i < argc; i++) {
+		const char *v = NULL;
+		if (strncmp(argv[i], "--scrape=", 9) == 0)
+			v = argv[i] + 9;
+		else if (strcmp(argv[i], "--scrape") == 0 && i + 1 < argc)
+			v = argv[++i];
+		if (v != NULL && *v) {
+			if (n++)
+				gt_buf_putc(&b, ',');
+			gt_buf_puts(&b, v);
+		}
+	}
+	if (n > 1) {
+		char *j = strndup(b.data, b.len);
+		if (j == NULL) {
+			gt_buf_fini(&b);
+			return GT_ENOMEM;
+		}
+		free(cfg->scrape);
+		cfg->scrape = j;
+	}
+	gt_buf_fini(&b);
+	return GT_OK;
+}
+
 static gt_err
 config_check(stm_config *cfg, char *err, size_t errlen)
 {
-	if (cfg->csv == NULL || *cfg->csv == '\0') {
+	int has_csv = cfg->csv != NULL && *cfg->csv != '\0';
+	int has_scrape = cfg->scrape != NULL && *cfg->scrape != '\0';
+
+	if (!has_csv && !has_scrape) {
 		snprintf(err, errlen, "gt-streamer: --csv: required (the CSV file to stream)");
+		return GT_EINVAL;
+	}
+	if (has_csv && has_scrape) {
+		snprintf(err, errlen, "gt-streamer: --scrape: not together with --csv");
+		return GT_EINVAL;
+	}
+	if (cfg->follow && (!has_csv || strcmp(cfg->csv, "-") == 0)) {
+		snprintf(err, errlen, "gt-streamer: --follow: needs --csv FILE (not stdin)");
+		return GT_EINVAL;
+	}
+	if (cfg->loop && (!has_csv || strcmp(cfg->csv, "-") == 0)) {
+		snprintf(err, errlen, "gt-streamer: --loop: needs --csv FILE (not stdin or --scrape)");
+		return GT_EINVAL;
+	}
+	if (cfg->follow && cfg->loop) {
+		snprintf(err, errlen, "gt-streamer: --follow: not together with --loop");
+		return GT_EINVAL;
+	}
+	if (cfg->state_file && *cfg->state_file && !cfg->follow) {
+		snprintf(err, errlen, "gt-streamer: --state-file: only with --follow");
 		return GT_EINVAL;
 	}
 	if (cfg->columns && *cfg->columns && cfg->format != 0 && cfg->format != 3) {
@@ -75,7 +147,8 @@ stm_config_load_ex(stm_config *cfg, int argc, char **argv, char **envp, char *er
 	    "stream GPU telemetry CSV (wide | DCGM export | nvidia-smi) to gt-mq", err, errlen);
 	if (rv != GT_OK)
 		return rv;
-	if ((rv = config_check(cfg, err, errlen)) != GT_OK)
+	if ((rv = join_scrapes(cfg, argc, argv)) != GT_OK ||
+	    (rv = config_check(cfg, err, errlen)) != GT_OK)
 		stm_config_free(cfg);
 	return rv;
 }
@@ -93,7 +166,8 @@ stm_config_load(stm_config *cfg, int argc, char **argv)
 	    "stream GPU telemetry CSV (wide | DCGM export | nvidia-smi) to gt-mq");
 	if (rv != GT_OK)
 		return rv;
-	if ((rv = config_check(cfg, err, sizeof(err))) != GT_OK) {
+	if ((rv = join_scrapes(cfg, argc, argv)) != GT_OK ||
+	    (rv = config_check(cfg, err, sizeof(err))) != GT_OK) {
 		fprintf(stderr, "%s\n", err);
 		stm_config_free(cfg);
 	}

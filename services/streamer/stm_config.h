@@ -32,6 +32,12 @@ typedef struct stm_config {
 	char   *bind;
 	char   *rpc_url;    /* "" = no RPC server */
 	int     log_level;  /* gt_log_level */
+	int64_t linger;     /* ns: a partial batch of a live source is sent after this */
+	bool    follow;     /* --csv is a growing file (tail -F) */
+	char   *state_file; /* --follow: where the read position is kept; "" = none */
+	char   *scrape;     /* dcgm-exporter URLs, comma-separated (--scrape repeated) */
+	int64_t scrape_interval;
+	int64_t scrape_timeout;
 } stm_config;
 
 /* Loads defaults, --config file, GT_* env, flags. GT_OK, GT_EDONE (--help) or GT_EINVAL

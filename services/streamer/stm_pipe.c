@@ -41,6 +41,7 @@ typedef struct worker {
 	int        started;
 	gt_queue  *q;
 	chunk     *cur; /* being filled by the reader */
+	int64_t    cur_since; /* mono time of cur's first record */
 	stm_rate   rate;
 	gt_rpc_stub stub;
 	char       producer_id[160];
@@ -450,6 +451,8 @@ stm_pipe_put(stm_pipe *p, Gtpb__V1__TelemetryRecord *rec, int stamp_now)
 		return GT_ENOMEM;
 	if (gt_buf_reserve(&c->data, need) != GT_OK)
 		return GT_ENOMEM;
+	if (c->n == 0)
+		w->cur_since = gt_mono_ns();
 	e = &c->ents[c->n];
 	e->key_off = (uint32_t)c->data.len;
 	memcpy(c->data.data + c->data.len, rec->gpu_key, klen + 1);
@@ -467,6 +470,28 @@ stm_pipe_put(stm_pipe *p, Gtpb__V1__TelemetryRecord *rec, int stamp_now)
 			return GT_ECLOSED;
 	}
 	return GT_OK;
+}
+
+int64_t
+stm_pipe_linger(stm_pipe *p, int64_t linger_ns)
+{
+	int64_t now = gt_mono_ns(), next = -1;
+
+	for (int i = 0; i < p->cfg.workers; i++) {
+		worker *w = &p->w[i];
+		int64_t due;
+
+		if (w->cur == NULL || w->cur->n == 0)
+			continue;
+		due = w->cur_since + linger_ns;
+		if (due <= now) {
+			chunk *c = w->cur;
+			w->cur = NULL;
+			gt_queue_push(w->q, c, -1); /* never blocks: a queue holds every chunk */
+		} else if (next < 0 || due - now < next)
+			next = due - now;
+	}
+	return next;
 }
 
 void

@@ -74,6 +74,12 @@ gt_err stm_pipe_put(stm_pipe *p, Gtpb__V1__TelemetryRecord *rec, int stamp_now);
  * GT_EIO when some failed or were abandoned. Call once; then only stats/free. */
 gt_err stm_pipe_finish(stm_pipe *p);
 
+/* Reader thread only. Queues every partly filled chunk whose first record was put at least
+ * linger_ns ago (0 = every partly filled chunk); returns the time until the next one is due,
+ * or -1 when none is pending. A live source (stdin, --follow, --scrape) calls it whenever it
+ * waits, so a row is published within about linger_ns even when no batch fills. */
+int64_t stm_pipe_linger(stm_pipe *p, int64_t linger_ns);
+
 /* Any thread: ask for drain mode now (a stop signal; finish() also notices it). */
 void stm_pipe_stop(stm_pipe *p);
 

@@ -29,6 +29,7 @@
 
 #include "gt/gt_buf.h"
 #include "gt/gt_log.h"
+#include "gt/gt_time.h"
 #include "gt/gt_gpu_metrics.h"
 #include "stm_reader_int.h"
 
@@ -509,6 +510,7 @@ stm_reader_begin(stm_reader *r, const char *file)
 	r->at_start = 1;
 	r->bom_pos = 0;
 	r->line = 0;
+	r->fed = r->line_off = r->group_off = 0;
 	r->err = GT_OK;
 	r->errmsg[0] = '\0';
 	if (r->columns != NULL)
@@ -543,9 +545,11 @@ gt_err
 stm_reader_feed(stm_reader *r, const void *data, size_t len)
 {
 	const char *p = data, *end = p + len;
+	uint64_t    base = r->fed;
 
 	if (r->err != GT_OK)
 		return r->err;
+	r->fed += len;
 	/* A UTF-8 byte order mark before the header is dropped (it may arrive split). */
 	while (r->at_start && p < end) {
 		if (*p == "\xEF\xBB\xBF"[r->bom_pos]) {
@@ -572,6 +576,7 @@ stm_reader_feed(stm_reader *r, const void *data, size_t len)
 				r->skip_line = 0;
 				r->line_len = 0;
 				r->line++;
+				r->line_off = base + (uint64_t)(seg_end - (const char *)data);
 			}
 			p = seg_end;
 			continue;
@@ -584,8 +589,10 @@ stm_reader_feed(stm_reader *r, const void *data, size_t len)
 			line_bad(r, STM_BAD_LINE_TOO_LONG, detail);
 			r->skip_line = nl == NULL;
 			r->line_len = 0;
-			if (nl)
+			if (nl) {
 				r->line++;
+				r->line_off = base + (uint64_t)(seg_end - (const char *)data);
+			}
 			p = seg_end;
 			continue;
 		}
@@ -607,6 +614,7 @@ stm_reader_feed(stm_reader *r, const void *data, size_t len)
 		if (nl) {
 			r->line++;
 			r->line_len = 0;
+			r->line_off = base + (uint64_t)(seg_end - (const char *)data);
 		}
 		p = seg_end;
 		if (r->err != GT_OK)
@@ -631,16 +639,24 @@ stm_reader_end(stm_reader *r)
 }
 
 /* A pipe or FIFO may have nothing to read for a long time (nvidia-smi -l 1 | ...): wait in
- * short polls so that a stop request is noticed. A regular file is always readable. */
+ * short polls so that a stop request is noticed, and call cfg.idle before every wait (it
+ * flushes partial batches: --linger) and sleep no longer than it allows. A regular file is
+ * always readable. */
 static gt_err
 wait_readable(stm_reader *r, int fd)
 {
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 
-	if (r->cfg.stopping == NULL)
+	if (r->cfg.stopping == NULL && r->cfg.idle == NULL)
 		return GT_OK;
 	for (;;) {
-		int n = poll(&pfd, 1, 100);
+		int ms = 100, n;
+		if (r->cfg.idle != NULL) {
+			int64_t w = r->cfg.idle(r->cfg.idle_arg);
+			if (w >= 0 && w < 100 * GT_NS_PER_MS)
+				ms = (int)((w + GT_NS_PER_MS - 1) / GT_NS_PER_MS);
+		}
+		n = poll(&pfd, 1, ms);
 		if (n > 0 || (n < 0 && errno != EINTR))
 			return GT_OK; /* readable, hung up, or an error that read() reports */
 		if (poll_stop(r))
@@ -648,15 +664,56 @@ wait_readable(stm_reader *r, int fd)
 	}
 }
 
-gt_err
-stm_reader_file(stm_reader *r, const char *path)
+static gt_err
+read_fd(stm_reader *r, int fd, uint64_t *consumed)
 {
-	int     fd;
-	gt_err  rv;
+	gt_err  rv = GT_OK;
 	ssize_t n;
 
 	if (r->block == NULL && (r->block = malloc(READ_BLOCK)) == NULL)
 		return GT_ENOMEM;
+	while (rv == GT_OK && (rv = wait_readable(r, fd)) == GT_OK &&
+	       (n = read(fd, r->block, READ_BLOCK)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(r->errmsg, sizeof(r->errmsg), "%s: read: %s", r->file, strerror(errno));
+			rv = r->err = GT_EIO;
+			break;
+		}
+		if (consumed != NULL)
+			*consumed += (uint64_t)n;
+		rv = stm_reader_feed(r, r->block, (size_t)n);
+	}
+	return rv;
+}
+
+gt_err
+stm_reader_fd(stm_reader *r, int fd, const char *name)
+{
+	gt_err rv;
+
+	if ((rv = stm_reader_begin(r, name)) != GT_OK)
+		return rv;
+	if ((rv = read_fd(r, fd, NULL)) == GT_OK)
+		rv = stm_reader_end(r);
+	return rv;
+}
+
+gt_err
+stm_reader_drain_fd(stm_reader *r, int fd, uint64_t *consumed)
+{
+	return read_fd(r, fd, consumed);
+}
+
+gt_err
+stm_reader_file(stm_reader *r, const char *path)
+{
+	int    fd;
+	gt_err rv;
+
+	if (strcmp(path, "-") == 0)
+		return stm_reader_fd(r, 0, "-");
 	if ((rv = stm_reader_begin(r, path)) != GT_OK)
 		return rv;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
@@ -664,22 +721,21 @@ stm_reader_file(stm_reader *r, const char *path)
 		return r->err = GT_EIO;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	rv = GT_OK;
-	while (rv == GT_OK && (rv = wait_readable(r, fd)) == GT_OK &&
-	       (n = read(fd, r->block, READ_BLOCK)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			snprintf(r->errmsg, sizeof(r->errmsg), "%s: read: %s", path, strerror(errno));
-			rv = r->err = GT_EIO;
-			break;
-		}
-		rv = stm_reader_feed(r, r->block, (size_t)n);
-	}
+	rv = stm_reader_fd(r, fd, path);
 	close(fd);
-	if (rv == GT_OK)
-		rv = stm_reader_end(r);
 	return rv;
+}
+
+uint64_t
+stm_reader_pending(stm_reader *r)
+{
+	return r->fed - (r->group_open ? r->group_off : r->line_off);
+}
+
+int
+stm_reader_has_header(stm_reader *r)
+{
+	return r->have_header;
 }
 
 void

@@ -95,13 +95,25 @@ typedef struct stm_reader_cfg {
 	 * (The emit callback can stop a pass too, by returning non-GT_OK.) */
 	int (*stopping)(void *arg);
 	void *stopping_arg;
+	/* Called while a pipe is idle and after every read from it (stdin, --follow): returns
+	 * how long (ns) the reader may wait for input before calling it again, < 0 = no limit.
+	 * gt-streamer flushes partial batches here (--linger). NULL = never. */
+	int64_t (*idle)(void *arg);
+	void *idle_arg;
 } stm_reader_cfg;
+
+/* Dropped values are counted per metric: the canonical metrics in gt_gpu_metric_table() order,
+ * then one slot for every other metric. */
+#define STM_DROP_OTHER 11
+#define STM_DROP_SLOTS (STM_DROP_OTHER + 1)
 
 typedef struct stm_reader_stats {
 	uint64_t rows;     /* data rows seen (good and bad) */
 	uint64_t bad_rows; /* skipped (the sum of bad[]) */
 	uint64_t records;  /* records emitted */
 	uint64_t bad[STM_BAD__COUNT]; /* bad rows per reason */
+	uint64_t dropped;  /* sentinel/garbage values dropped (the sum of dropped_by[]) */
+	uint64_t dropped_by[STM_DROP_SLOTS];
 } stm_reader_stats;
 
 typedef struct stm_reader stm_reader;
@@ -117,8 +129,36 @@ gt_err stm_reader_feed(stm_reader *r, const void *data, size_t len);
  * the input had no header. */
 gt_err stm_reader_end(stm_reader *r);
 
-/* begin + feed the whole file in blocks + end. GT_EIO when it cannot be opened or read. */
+/* begin + feed the whole file in blocks + end. GT_EIO when it cannot be opened or read.
+ * "-" is standard input. */
 gt_err stm_reader_file(stm_reader *r, const char *path);
+/* begin (name) + feed everything read from fd until EOF + end; fd is not closed. Waits for
+ * input in short polls (stopping, idle). */
+gt_err stm_reader_fd(stm_reader *r, int fd, const char *name);
+/* Read fd until EOF (or nothing more is there) and feed it, without begin/end (--follow).
+ * *consumed is advanced by the bytes read. */
+gt_err stm_reader_drain_fd(stm_reader *r, int fd, uint64_t *consumed);
+/* Bytes fed in this pass that no record or bad row accounts for yet: the current partial line,
+ * or, while a DCGM group is open, everything from the group's first row on. Reading again
+ * from (bytes fed - this) loses nothing and repeats nothing (--follow's state file). */
+uint64_t stm_reader_pending(stm_reader *r);
+/* 1 once the header is known. */
+int stm_reader_has_header(stm_reader *r);
+
+/* ---- direct record building (the --scrape source) ----
+ * One record at a time through the same sentinel filter, GPU identity rules, statistics and
+ * emit callback as a CSV row (counted as one row). Strings are copied. */
+void   stm_reader_rec_begin(stm_reader *r, int64_t ts_ns); /* 0 = stamp at publish */
+void   stm_reader_rec_ident(stm_reader *r, const char *host, const char *uuid,
+      const char *device, const char *model, int32_t index);
+/* A metric by any spelling (DCGM field, canonical, other: kept under its own name). dedup: a
+ * metric already in the record takes the new value (else the caller guarantees no repeats). */
+void   stm_reader_rec_metric(stm_reader *r, const char *name, size_t len, double v, int dedup);
+/* The same with the lookup done: canon = gt_gpu_metric_canonical(name, len) (NULL: unknown). */
+void   stm_reader_rec_metric_as(stm_reader *r, const char *canon, const char *name, size_t len,
+      double v, int dedup);
+void   stm_reader_rec_label(stm_reader *r, const char *k, size_t kl, const char *v, size_t vl);
+gt_err stm_reader_rec_emit(stm_reader *r);
 
 /* Quiet on/off (e.g. after the first pass of --loop: bad rows are logged once each). */
 void stm_reader_set_quiet(stm_reader *r, int quiet);
@@ -148,5 +188,11 @@ typedef enum stm_ts_status {
  * optional decimal fraction). Every accepted timestamp is exact: *ns is set only on STM_TS_OK,
  * nothing is rounded, clamped or wrapped. */
 stm_ts_status stm_parse_timestamp(const char *s, int64_t *ns);
+
+/* 1 when v is a real reading of metric key (a canonical name, or any other name); 0 for a
+ * sentinel (DCGM blank values, 4294967295, not finite) or a value outside the metric's
+ * plausible range. *slot is the key's dropped_by[] slot either way. */
+int         stm_value_ok(const char *key, double v, unsigned *slot);
+const char *stm_drop_slot_name(unsigned slot); /* "utilization", ..., "other" */
 
 #endif

@@ -71,6 +71,9 @@ struct stm_reader {
 	int               at_start; /* BOM check */
 	int               bom_pos;
 	uint64_t          line;     /* '\n' seen so far in this pass */
+	uint64_t          fed;       /* bytes fed in this pass */
+	uint64_t          line_off;  /* ... up to the start of the current line */
+	uint64_t          group_off; /* ... up to the first row of the open DCGM group */
 	gt_err            err;
 	char              errmsg[512];
 

@@ -43,9 +43,27 @@ stm__rec_reset(stm_reader *r)
 	r->rec_rows = 0;
 }
 
+/* A sentinel or out-of-range value is never a reading: counted per metric, logged once per
+ * metric (unless quiet), and left out of the record. */
+static int
+metric_drop(stm_reader *r, const char *key, double v)
+{
+	unsigned slot;
+
+	if (stm_value_ok(key, v, &slot))
+		return 0;
+	r->st.dropped++;
+	if (r->st.dropped_by[slot]++ == 0 && !r->cfg.quiet)
+		GT_LOGW("value.dropped", GT_KV_STR("file", r->file), GT_KV_STR("metric", key),
+		    GT_KV_DBL("value", v), GT_KV_STR("reason", "sentinel or out of range"));
+	return 1;
+}
+
 static gt_err
 metric_add(stm_reader *r, const char *key, size_t koff, double v, int dedup)
 {
+	if (metric_drop(r, key ? key : arena_str(r, koff), v))
+		return GT_OK;
 	if (dedup) {
 		const char *k = key ? key : arena_str(r, koff);
 		for (size_t i = 0; i < r->nm; i++) {
@@ -495,6 +513,7 @@ stm__row_dcgm(stm_reader *r, uint64_t line)
 			return;
 		}
 		r->group_open = 1;
+		r->group_off = r->line_off;
 	}
 	r->rec_rows++;
 	if (val != NULL) {
@@ -519,4 +538,83 @@ stm__dcgm_flush(stm_reader *r)
 		r->group_open = 0;
 		rec_emit(r);
 	}
+}
+
+/* ---------------------------------------------------------------- direct building */
+
+void
+stm_reader_rec_begin(stm_reader *r, int64_t ts_ns)
+{
+	stm__rec_reset(r);
+	r->group_open = 0;
+	r->st.rows++;
+	r->rec_line = r->st.rows;
+	r->rec_rows = 1;
+	if (ts_ns > 0) {
+		r->ts = ts_ns;
+		r->ts_source = 1;
+	}
+}
+
+static size_t
+opt_put(stm_reader *r, const char *s)
+{
+	return s != NULL && *s ? arena_put(r, s, strlen(s)) : NOSTR;
+}
+
+void
+stm_reader_rec_ident(stm_reader *r, const char *host, const char *uuid, const char *device,
+    const char *model, int32_t index)
+{
+	r->s_host = opt_put(r, host);
+	r->s_uuid = opt_put(r, uuid);
+	r->s_device = opt_put(r, device);
+	r->s_model = opt_put(r, model);
+	r->index = index;
+}
+
+void
+stm_reader_rec_metric(stm_reader *r, const char *name, size_t len, double v, int dedup)
+{
+	stm_reader_rec_metric_as(r, gt_gpu_metric_canonical(name, len), name, len, v, dedup);
+}
+
+void
+stm_reader_rec_metric_as(stm_reader *r, const char *canon, const char *name, size_t len, double v,
+    int dedup)
+{
+	gt_err rv;
+
+	if (canon != NULL)
+		rv = metric_add(r, canon, 0, v, dedup);
+	else {
+		size_t koff = arena_put(r, name, len);
+		rv = koff == NOSTR ? GT_ENOMEM : metric_add(r, NULL, koff, v, dedup);
+	}
+	if (rv != GT_OK)
+		r->err = rv;
+}
+
+void
+stm_reader_rec_label(stm_reader *r, const char *k, size_t kl, const char *v, size_t vl)
+{
+	size_t koff = arena_put(r, k, kl);
+
+	if (koff == NOSTR || label_add(r, NULL, koff, v, vl) != GT_OK)
+		r->err = GT_ENOMEM;
+}
+
+gt_err
+stm_reader_rec_emit(stm_reader *r)
+{
+	gt_err rv;
+
+	if (r->err != GT_OK)
+		return r->err;
+	rec_emit(r);
+	rv = r->err;
+	if (rv == GT_ENOMEM || rv == GT_OK)
+		return rv;
+	r->err = GT_OK; /* a stop from the emit callback: the caller decides */
+	return rv;
 }

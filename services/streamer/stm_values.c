@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gt/gt_gpu_metrics.h"
 #include "gt/gt_time.h"
 #include "stm_reader.h"
 
@@ -205,4 +206,71 @@ stm_parse_timestamp(const char *s, int64_t *ns)
 	if (strspn(s, "0123456789") == 4 && (s[4] == '-' || s[4] == '/'))
 		return ts_text(s, ns);
 	return ts_numeric(s, ns);
+}
+
+/* ---------------------------------------------------------------- sentinels */
+
+/* Plausible range per canonical metric; readings outside are garbage (a sensor that reports
+ * 4294967295 % utilization or -273 W). Wide enough for any GPU made or planned. */
+typedef struct metric_range {
+	const char *name;
+	double      lo, hi;
+} metric_range;
+
+static const metric_range ranges[] = {
+	{"temperature", -50, 200},
+	{"utilization", 0, 100},
+	{"memory_used", 0, 4194304},  /* MiB: 4 TiB */
+	{"memory_free", 0, 4194304},
+	{"power_draw", 0, 10000},     /* W */
+	{"sm_clock", 0, 100000},      /* MHz */
+	{"mem_clock", 0, 100000},
+	{"memory_utilization", 0, 100},
+	{"encoder_utilization", 0, 100},
+	{"decoder_utilization", 0, 100},
+	{"fan_speed", 0, 100},
+};
+
+const char *
+stm_drop_slot_name(unsigned slot)
+{
+	size_t               n;
+	const gt_gpu_metric *t = gt_gpu_metric_table(&n);
+
+	return slot < n && slot < STM_DROP_OTHER ? t[slot].canonical : "other";
+}
+
+int
+stm_value_ok(const char *key, double v, unsigned *slot)
+{
+	size_t               n;
+	const gt_gpu_metric *t = gt_gpu_metric_table(&n);
+	const gt_gpu_metric *m = NULL;
+
+	/* Keys are usually the table's own canonical strings: pointer comparison first. */
+	for (size_t i = 0; i < n && m == NULL; i++)
+		if (t[i].canonical == key)
+			m = &t[i];
+	if (m == NULL && strncmp(key, "DCGM_FI_", 8) != 0)
+		m = gt_gpu_metric_by_canonical(key, strlen(key));
+	*slot = STM_DROP_OTHER;
+	if (m != NULL && (size_t)(m - t) < STM_DROP_OTHER)
+		*slot = (unsigned)(m - t);
+	/* Sentinels of every source: DCGM's blank/not-found/not-supported values (int32
+	 * 0x7ffffff0.., int64 0x7ffffffffffffff0.., fp64 2^47..), UINT32_MAX from nvidia-smi and
+	 * NVML, and anything not finite. */
+	if (!isfinite(v) || fabs(v) >= 140737488355328.0 || v == 4294967295.0 ||
+	    (v >= 2147483632.0 && v <= 2147483647.0))
+		return 0;
+	if (m != NULL) {
+		size_t i = (size_t)(m - t);
+		/* ranges[] follows the table's order; looked up by name should it ever differ */
+		if (i >= sizeof(ranges) / sizeof(ranges[0]) || strcmp(ranges[i].name, m->canonical) != 0)
+			for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+				if (strcmp(ranges[i].name, m->canonical) == 0)
+					break;
+		if (i < sizeof(ranges) / sizeof(ranges[0]))
+			return v >= ranges[i].lo && v <= ranges[i].hi;
+	}
+	return 1;
 }

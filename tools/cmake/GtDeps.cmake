@@ -5,6 +5,7 @@ find_package(nng CONFIG REQUIRED)
 find_package(libwebsockets CONFIG REQUIRED)
 pkg_check_modules(PROTOBUF_C REQUIRED IMPORTED_TARGET libprotobuf-c)
 pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 find_program(PROTOC_C protoc-c REQUIRED)
 
 find_path(CSV_INCLUDE_DIR csv.h REQUIRED)

@@ -74,6 +74,47 @@ test_stm_config_rejects_bad_values(void **state)
 	assert_non_null(strstr(err, "--columns"));
 }
 
+static void
+test_stm_config_live_sources(void **state)
+{
+	stm_config c;
+	char      *envp[] = {NULL};
+	char       err[256];
+	char      *a1[] = {"gt-streamer", "--scrape=http://a:9400/metrics", "--scrape",
+	         "http://b:9400/metrics", NULL};
+	char      *a2[] = {"gt-streamer", "--csv=-", NULL};
+	char      *a3[] = {"gt-streamer", "--csv=x.csv", "--follow", "--state-file=/tmp/s", NULL};
+	char      *bad[][5] = {
+	    {"gt-streamer", "--csv=x.csv", "--scrape=http://a/metrics", NULL},
+	    {"gt-streamer", "--csv=-", "--follow", NULL},
+	    {"gt-streamer", "--csv=-", "--loop", NULL},
+	    {"gt-streamer", "--csv=x.csv", "--state-file=/tmp/s", NULL},
+	    {"gt-streamer", "--csv=x.csv", "--follow", "--loop", NULL},
+	};
+	(void)state;
+
+	assert_int_equal(stm_config_load_ex(&c, 4, a1, envp, err, sizeof(err)), GT_OK);
+	assert_string_equal(c.scrape, "http://a:9400/metrics,http://b:9400/metrics");
+	assert_int_equal(c.scrape_interval, GT_NS_PER_S);
+	assert_int_equal(c.linger, 20 * GT_NS_PER_MS);
+	stm_config_free(&c);
+	assert_int_equal(stm_config_load_ex(&c, 2, a2, envp, err, sizeof(err)), GT_OK);
+	assert_string_equal(c.csv, "-");
+	stm_config_free(&c);
+	assert_int_equal(stm_config_load_ex(&c, 4, a3, envp, err, sizeof(err)), GT_OK);
+	assert_true(c.follow);
+	assert_string_equal(c.state_file, "/tmp/s");
+	stm_config_free(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int n = 0;
+		while (bad[i][n])
+			n++;
+		err[0] = '\0';
+		assert_int_equal(stm_config_load_ex(&c, n, bad[i], envp, err, sizeof(err)), GT_EINVAL);
+		assert_true(strlen(err) > 0);
+	}
+}
+
 int
 main(void)
 {
@@ -81,6 +122,7 @@ main(void)
 		cmocka_unit_test(test_stm_config_defaults_match_the_issue),
 		cmocka_unit_test(test_stm_config_env_twins_and_loop_stamps_now),
 		cmocka_unit_test(test_stm_config_rejects_bad_values),
+		cmocka_unit_test(test_stm_config_live_sources),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
