@@ -58,4 +58,9 @@ for s in "${services[@]}"; do
 done
 jq -e '.csv == "/usr/share/gpu-telemetry/examples/sample-wide.csv"' "$work/x/etc/gpu-telemetry/streamer.json" >/dev/null ||
   fail "streamer.json does not point at the packaged sample"
+# the container image's runtime stage installs exactly the shared libraries the .deb depends on
+src=${GT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+want=$(tr ',' '\n' <<<"$deps" | sed 's/(.*//; s/ //g' | grep -Ev '^(libc6|adduser)$' | sort | tr '\n' ' ')
+got=$(sed -n '/^FROM debian:12-slim$/,$p' "$src/tools/container/Dockerfile" | grep -oE '\blib[a-z0-9.+-]+[0-9]\b' | sort -u | tr '\n' ' ')
+[ "$want" = "$got" ] || fail "Dockerfile runtime libraries ($got) differ from the .deb's Depends ($want)"
 echo "deploy.deb: $(basename "$deb") $(stat -c %s "$deb") bytes; Depends: $deps"
