@@ -10,6 +10,7 @@
 #include "col_jsonl.h"
 #include "gt/gt_log.h"
 #include "gt/gt_time.h"
+#include "gt/gt_utf8.h"
 
 /* ---- helpers ---- */
 
@@ -136,6 +137,14 @@ cons_nap(col_consumer *c, int64_t ns)
 
 /* ---- workers ---- */
 
+static int
+utf8_ok(const char *s)
+{
+	return s == NULL || gt_utf8_valid(s, strlen(s));
+}
+
+/* A record whose strings are not UTF-8 would poison every reader of its file and of the
+ * query answers (JSON, protobuf in other languages): it is dead-lettered with the reason. */
 static const char *
 validate(const col_rec *r)
 {
@@ -149,9 +158,18 @@ validate(const col_rec *r)
 		return "missing or negative timestamp_ns";
 	if (r->nmetrics > 4096 || r->nlabels > 4096)
 		return "too many metrics or labels";
-	for (i = 0; i < r->nmetrics; i++)
+	for (i = 0; i < r->nmetrics; i++) {
 		if (r->metrics[i].name[0] == '\0')
 			return "empty metric name";
+		if (!utf8_ok(r->metrics[i].name))
+			return "metric name is not UTF-8";
+	}
+	if (!utf8_ok(r->gpu_key) || !utf8_ok(r->hostname) || !utf8_ok(r->device) ||
+	    !utf8_ok(r->uuid) || !utf8_ok(r->model) || !utf8_ok(r->gpu_id))
+		return "a string field is not UTF-8";
+	for (i = 0; i < r->nlabels; i++)
+		if (!utf8_ok(r->labels[i].key) || !utf8_ok(r->labels[i].value))
+			return "a label is not UTF-8";
 	return NULL;
 }
 
@@ -268,6 +286,11 @@ fetch_main(void *arg)
 		int64_t     t0 = gt_mono_ns();
 		gt_err      rv;
 
+		/* The writer cannot write (disk full): fetch nothing more until it can. */
+		if (atomic_load(&c->stalled)) {
+			cons_nap(c, 100 * GT_NS_PER_MS);
+			continue;
+		}
 		/* Disconnected: short deadlines, so a stop is not held up by a dead broker. */
 		stub.timeout_ns =
 		    atomic_load(&c->connected)
@@ -496,6 +519,7 @@ col_consumer_free(col_consumer *c)
 	free(c->wrecs);
 	free(c->wpays);
 	free(c->wlens);
+	free(c->wtodo);
 	free(c->topic);
 	free(c->group);
 	free(c->name);
@@ -519,6 +543,9 @@ col_consumer_stats_get(col_consumer *c, col_consumer_stats *st)
 	st->checkpoints = atomic_load(&c->checkpoints);
 	st->pending_acks = atomic_load(&c->pending_n);
 	st->connected = atomic_load(&c->connected);
+	st->write_stalled = atomic_load(&c->stalled);
+	st->write_error = st->write_stalled ? (gt_err)atomic_load(&c->write_err) : GT_OK;
+	st->sync_error = (gt_err)atomic_load(&c->sync_err);
 	st->write_p50_ms = gt_hist_quantile(c->m_write, 0.5) * 1e3;
 	st->write_p99_ms = gt_hist_quantile(c->m_write, 0.99) * 1e3;
 	st->fsync_p50_ms = gt_hist_quantile(c->m_sync, 0.5) * 1e3;
