@@ -28,7 +28,7 @@ for s in "${services[@]}"; do
   has "/usr/bin/gt-$s"; has "/usr/lib/systemd/system/gt-$s.service"; has "/etc/gpu-telemetry/$s.json"
   has "/usr/share/gpu-telemetry/examples/$s.json"
 done
-[ -x "$build/bin/gtctl" ] && has /usr/bin/gtctl
+if [ -x "$build/bin/gtctl" ]; then has /usr/bin/gtctl; has /usr/share/man/man1/gtctl.1; fi
 has /usr/share/gpu-telemetry/proto/gtpb/v1/telemetry.proto
 has /usr/share/gpu-telemetry/examples/sample-wide.csv
 grep -q ' \./usr/local/' "$work/contents" && fail "files under /usr/local in the package"

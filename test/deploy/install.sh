@@ -40,7 +40,11 @@ for s in "${services[@]}"; do
   grep -qx "User=gpu-telemetry" "$unit" || fail "gt-$s.service runs as root"
   grep -qx "NoNewPrivileges=yes" "$unit" || fail "gt-$s.service NoNewPrivileges"
 done
-if [ -x "$build/bin/gtctl" ]; then [ -x "$root$prefix/bin/gtctl" ] || fail "gtctl not installed"; fi
+if [ -x "$build/bin/gtctl" ]; then
+  [ -x "$root$prefix/bin/gtctl" ] || fail "gtctl not installed"
+  [ -f "$root$prefix/share/man/man1/gtctl.1" ] || fail "gtctl.1 not installed"
+  man -l "$root$prefix/share/man/man1/gtctl.1" >/dev/null 2>&1 || ! command -v man >/dev/null || fail "gtctl.1 does not format"
+fi
 web_dist=$(sed -n 's/^GT_WEB_DIST:PATH=//p' "$build/CMakeCache.txt")
 if [ -n "$web_dist" ] && [ -f "$web_dist/index.html" ]; then
   [ -f "$root$prefix/share/gpu-telemetry/web/index.html" ] || fail "dashboard not installed"

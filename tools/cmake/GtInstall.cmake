@@ -14,17 +14,17 @@ set(GT_WEB_DIST ${CMAKE_SOURCE_DIR}/web/dist CACHE PATH "built dashboard install
 set(GT_SERVICE_USER gpu-telemetry CACHE STRING "system user the systemd units run as")
 
 set(gt_install_targets)
-foreach(t gt-mq gt-collector gt-streamer gt-gateway gtctl gt-gen)
+# (tools/gtctl installs gtctl and its man page itself)
+foreach(t gt-mq gt-collector gt-streamer gt-gateway gt-gen)
   if(TARGET ${t})
     list(APPEND gt_install_targets ${t})
   endif()
 endforeach()
 install(TARGETS ${gt_install_targets} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
-# Man pages: any section-1 page in man/, services/*/ or tools/*/ (gtctl's), or registered by a target
-# with set_property(GLOBAL APPEND PROPERTY GT_MAN_PAGES <file>) before this file is included.
-file(GLOB gt_man_src LIST_DIRECTORIES false ${CMAKE_SOURCE_DIR}/man/*.1 ${CMAKE_SOURCE_DIR}/services/*/*.1
-     ${CMAKE_SOURCE_DIR}/tools/*/*.1)
+# Man pages of the services: any section-1 page in man/ or services/*/, or registered by a target with
+# set_property(GLOBAL APPEND PROPERTY GT_MAN_PAGES <file>) before this file is included.
+file(GLOB gt_man_src LIST_DIRECTORIES false ${CMAKE_SOURCE_DIR}/man/*.1 ${CMAKE_SOURCE_DIR}/services/*/*.1)
 get_property(gt_man_gen GLOBAL PROPERTY GT_MAN_PAGES)
 if(gt_man_src OR gt_man_gen)
   install(FILES ${gt_man_src} ${gt_man_gen} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
