@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# deploy.chart: helm lint --strict and helm template of charts/gpu-telemetry with default and
+# non-default values, on Kubernetes 1.20 and current; every rendering goes through chart-check/check.mjs
+# (schemas, probes, limits, hardening, selectors, the gateway's collector URLs, API versions, and the
+# real binaries' --print-config on the rendered args); values.schema.json must reject bad values.
+# Env: GT_SOURCE_DIR, GT_TOOLS_DIR (helm and node modules go there), GT_BIN_DIR.
+set -euo pipefail
+src=${GT_SOURCE_DIR:?} tools=${GT_TOOLS_DIR:?} bin=${GT_BIN_DIR:-}
+chart=$src/charts/gpu-telemetry here=$src/test/deploy
+helm=$("$src/tools/helm-get" "$tools")
+"$here/chart-check/setup" "$tools/chart-check" >/dev/null
+work=$(mktemp -d "${TMPDIR:-/tmp}/gt-chart.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+check() { # name kube-version helm-args... -- check-args...
+  local name=$1 kube=$2; shift 2
+  local hargs=() cargs=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do hargs+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  cargs=("$@")
+  "$helm" template rel "$chart" --namespace telemetry --kube-version "$kube" "${hargs[@]}" >"$work/$name.yaml" ||
+    fail "helm template ($name)"
+  node "$tools/chart-check/check.mjs" "$work/$name.yaml" --kube "$kube" ${bin:+--bin-dir "$bin"} "${cargs[@]}" ||
+    fail "rendered objects ($name, Kubernetes $kube)"
+}
+
+for kube in 1.20.2 1.33.0; do
+  "$helm" lint --strict --kube-version "$kube" "$chart" >"$work/lint" || { cat "$work/lint"; fail "lint $kube"; }
+  "$helm" lint --strict --kube-version "$kube" "$chart" -f "$here/values/full.yaml" >"$work/lint" ||
+    { cat "$work/lint"; fail "lint full $kube"; }
+  check "default-$kube" "$kube" -- --expect StatefulSet=2 --expect Deployment=2 --expect HorizontalPodAutoscaler=1 \
+    --expect PodDisruptionBudget=2 --expect Ingress=0 --expect NetworkPolicy=0 --expect Secret=0 --expect ServiceMonitor=0
+  check "full-$kube" "$kube" -f "$here/values/full.yaml" -- --expect StatefulSet=2 --expect Deployment=1 \
+    --expect DaemonSet=1 --expect Ingress=1 --expect NetworkPolicy=4 --expect Secret=1 --expect ServiceMonitor=4
+done
+# more shapes: no autoscaling, one collector, token from an existing Secret, inline CSV, streamer off
+printf 'timestamp,gpu_id,hostname,uuid,temperature\n2026-01-01T00:00:00Z,0,h,GPU-1,40\n' >"$work/in.csv"
+CHECK_EXTERNAL_SECRET=1 check fixed 1.33.0 --set gateway.autoscaling.enabled=false,gateway.replicas=3,collector.replicas=1 \
+  --set auth.enabled=true,auth.existingSecret=my-token,auth.existingSecretKey=tok \
+  --set streamer.csv.source=inline --set-file streamer.csv.data="$work/in.csv" \
+  -- --expect HorizontalPodAutoscaler=0 --expect Secret=0
+grep -q 'name: my-token' "$work/fixed.yaml" || fail "existingSecret not used"
+grep -q '2026-01-01T00:00:00Z,0,h,GPU-1,40' "$work/fixed.yaml" || fail "inline CSV not in the ConfigMap"
+check nostreamer 1.20.2 --set streamer.enabled=false,mq.persistence.enabled=false -- --expect DaemonSet=0 --expect Deployment=1
+CHECK_EXTERNAL_CM=1 check cmcsv 1.33.0 --set streamer.csv.source=configMap,streamer.csv.configMap=my-csv,streamer.csv.key=gpu.csv -- --expect ConfigMap=4
+# values on the command line reach the binaries: a --config option and the replica count
+grep -q '"fsync": "always"' "$work/full-1.33.0.yaml" || fail "mq config not rendered"
+[ "$(grep -c -- '--collector-url=' "$work/full-1.33.0.yaml")" = 3 ] || fail "3 collectors, not 3 --collector-url"
+# the generated token is kept by lookup on upgrade; on template it is random but present
+grep -A16 '^kind: Secret' "$work/full-1.33.0.yaml" | grep -q "token: \"$(printf s3cret-token | base64)\"" || fail "auth.token not in the Secret"
+
+# values.schema.json rejects bad values (each must fail with a schema error)
+bad=(
+  "mq.config.fsync=sometimes" "collector.replicas=0" "gateway.config.port=1" "mq.config.partitions=65"
+  "containerSecurityContext.readOnlyRootFilesystem=false" "containerSecurityContext.allowPrivilegeEscalation=true"
+  "podSecurityContext.runAsNonRoot=false" "streamer.kind=StatefulSet" "streamer.csv.source=http"
+  "gateway.service.type=ExternalName" "image.pullPolicy=Sometimes" "collector.config.fetch-wait=soon"
+  "mq.ports.rpc=70000" "serviceMonitor.interval=often" "gateway.autoscaling.targetCPUUtilizationPercentage=0"
+  "collector.config.consumer=x" "streamer.csv.source=hostPath" "mq.persistence.size=lots" "unknownKey=1"
+  "gateway.ingress.hosts[0].paths[0].pathType=Any"
+)
+i=0
+for b in "${bad[@]}"; do
+  i=$((i + 1))
+  ( if "$helm" template rel "$chart" --set "$b" >"$work/bad.$i" 2>&1; then echo "schema accepted $b" >"$work/bad.$i.fail"
+    elif ! grep -q "schema" "$work/bad.$i"; then echo "$b failed, but not by the schema: $(cat "$work/bad.$i")" >"$work/bad.$i.fail"; fi ) &
+  [ $((i % 4)) = 0 ] && wait
+done
+wait
+if ls "$work"/bad.*.fail >/dev/null 2>&1; then cat "$work"/bad.*.fail >&2; fail "values.schema.json"; fi
+echo "deploy.chart: lint + 7 renderings checked, ${#bad[@]} bad values rejected"
