@@ -101,6 +101,7 @@ drain(gt_http *h)
 		gt__http_ws_deliver(h, m);
 		m = next;
 	}
+	gt__http_streams_drain(h);
 }
 
 /* The one protocol: WebSocket endpoint and (falling through to the dummy) plain HTTP. */
@@ -208,6 +209,8 @@ gt_http_new(gt_http **out, const gt_http_cfg *cfg)
 	h->nworkers = cfg->workers ? cfg->workers : HTTP_DEF_WORKERS;
 	h->timeout_ns = HTTP_DEF_TIMEOUT_NS;
 	h->ws_queue_max = cfg->ws_queue_max ? cfg->ws_queue_max : HTTP_DEF_WS_QUEUE;
+	h->ws_queue_bytes = cfg->ws_queue_bytes;
+	h->ws_ping_secs = cfg->ws_ping_secs;
 	h->ws_inbox_max =
 	    h->ws_queue_max * 4 > HTTP_WS_INBOX_MIN ? h->ws_queue_max * 4 : HTTP_WS_INBOX_MIN;
 	if ((h->service = strdup(cfg->service ? cfg->service : "http")) == NULL ||
@@ -361,6 +364,11 @@ gt_http_start(gt_http *h)
 	info.timeout_secs = 20;
 	info.keepalive_timeout = 30;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	if (h->ws_ping_secs > 0) {
+		h->retry.secs_since_valid_ping = (uint16_t)h->ws_ping_secs;
+		h->retry.secs_since_valid_hangup = (uint16_t)(3 * h->ws_ping_secs);
+		info.retry_and_idle_policy = &h->retry;
+	}
 	if (h->bind != NULL && h->bind[0] != '\0') {
 		if (strchr(h->bind, ':') != NULL) {
 			if (strcmp(h->bind, "::") != 0)
@@ -437,6 +445,7 @@ gt_http_free(gt_http *h)
 	if (h->ctx != NULL)
 		lws_context_destroy(h->ctx);
 	gt__http_reqs_fini(h);
+	gt__http_streams_fini(h);
 	gt__http_ws_fini(h);
 	if (h->work != NULL)
 		gt_queue_free(h->work);

@@ -50,15 +50,19 @@ ws_msg_unref(gt__http_ws_msg *m)
 static void
 ws_enqueue(gt_http *h, gt__http_ws_client *w, gt__http_ws_msg *m)
 {
-	if (w->count == h->ws_queue_max) {
+	while (w->count > 0 && (w->count == h->ws_queue_max ||
+	                        (h->ws_queue_bytes > 0 && w->bytes + m->len > h->ws_queue_bytes))) {
+		w->bytes -= w->ring[w->head]->len;
 		ws_msg_unref(w->ring[w->head]);
 		w->head = (w->head + 1) % h->ws_queue_max;
 		w->count--;
+		w->lost++;
 		atomic_fetch_add(&h->dropped, 1);
 	}
 	w->ring[(w->head + w->count) % h->ws_queue_max] = m;
 	m->refs++;
 	w->count++;
+	w->bytes += m->len;
 	lws_callback_on_writable(w->wsi);
 }
 
@@ -187,12 +191,29 @@ gt__http_ws_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi)
 	gt__http_ws_msg    *m;
 	int                 n;
 
-	if (w == NULL || w->count == 0)
+	if (w == NULL)
+		return 0;
+	if (w->lost > 0 && h->ws_ops.dropped != NULL) {
+		unsigned char nb[LWS_PRE + 128];
+		size_t        nl = h->ws_ops.dropped(w->user, w->lost, (char *)nb + LWS_PRE, 128,
+		                                     h->ws_arg);
+
+		w->lost = 0;
+		if (nl > 0 && nl <= 128) {
+			if (lws_write(wsi, nb + LWS_PRE, nl, LWS_WRITE_TEXT) < (int)nl)
+				return -1;
+			if (w->count > 0)
+				lws_callback_on_writable(wsi);
+			return 0;
+		}
+	}
+	if (w->count == 0)
 		return 0;
 	m = w->ring[w->head];
 	w->ring[w->head] = NULL;
 	w->head = (w->head + 1) % h->ws_queue_max;
 	w->count--;
+	w->bytes -= m->len;
 	n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
 	if (n < (int)m->len) {
 		ws_msg_unref(m);
