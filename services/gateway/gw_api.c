@@ -529,7 +529,7 @@ gw_tel_merge(gw_fan_res *res, size_t nres, size_t limit, int reverse,
 		}
 	}
 	if (ok == 0)
-		return notfound == nres ? 404 : notfound > 0 ? 503 : gw_fan_fail_status(res, nres);
+		return notfound == nres ? 404 : gw_fan_fail_status(res, nres);
 	if ((*recs = malloc((total ? total : 1) * sizeof(**recs))) == NULL)
 		return 500;
 	for (i = 0; i < nres; i++) {
@@ -775,7 +775,7 @@ agg_done(void *arg, gw_fan_res *res, size_t nres)
 		if (notfound == nres)
 			gw_error(a->q, 404, "no such gpu: %s", a->gpu);
 		else
-			gw_error(a->q, notfound ? 503 : gw_fan_fail_status(res, nres),
+			gw_error(a->q, gw_fan_fail_status(res, nres),
 			         "no collector could answer for gpu %s", a->gpu);
 		goto out;
 	}

@@ -2,3 +2,4 @@
 set(GW_UTIL test_gateway_util.c test_collector_util.c)
 gt_integ_test(gateway_api SOURCES test_gateway_api.c ${GW_UTIL} LIBS gt_proto TIMEOUT 180)
 gt_integ_test(gateway_ws SOURCES test_gateway_ws.c ${GW_UTIL} LIBS gt_proto TIMEOUT 180)
+gt_integ_test(gateway_multi SOURCES test_gateway_multi.c ${GW_UTIL} LIBS gt_proto TIMEOUT 180)
