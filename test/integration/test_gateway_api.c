@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "gt/gt_time.h"
 #include "gt_test.h"
@@ -346,6 +347,100 @@ test_health_stats_metrics_cache(void **state)
 	json_decref(j);
 }
 
+/* Runs cmd through the shell; its exit status. */
+static int
+run(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+test_metrics_promtool_and_dcgm_names(void **state)
+{
+	char  *raw = NULL, *dir = gt_test_tmpdir("gwprom"), path[512], cmd[1200];
+	size_t len = 0;
+	FILE  *f;
+	(void)state;
+
+	assert_int_equal(tg_get(&env, "/metrics", NULL, NULL, &raw, &len), 200);
+	assert_non_null(strstr(raw, "# TYPE DCGM_FI_DEV_GPU_TEMP gauge"));
+	assert_non_null(strstr(raw, "DCGM_FI_DEV_GPU_TEMP{gpu=\"0\",UUID=\"GPU-test-3\",device=\"nvidia0\","
+	                            "modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"host-3\"} 993"));
+	assert_non_null(strstr(raw, "DCGM_FI_DEV_POWER_USAGE{"));
+	assert_non_null(strstr(raw, "gt_gpu_info{gpu=\"0\",UUID=\"GPU-test-3\""));
+	assert_non_null(strstr(raw, "job=\"train \\\"x\\\"\""));
+	snprintf(path, sizeof(path), "%s/metrics.txt", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fwrite(raw, 1, len, f);
+	fclose(f);
+	/* promtool parses it; its only lint is the camelCase of dcgm-exporter's own label names
+	 * (modelName, Hostname, UUID: kept for dashboards written for dcgm-exporter). Exit 3 is
+	 * "lint problems", 1 a parse error. */
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s > %s/lint.txt 2>&1", path, dir);
+	{
+		int   st = run(cmd);
+		char *lint, *line, *save = NULL;
+
+		snprintf(path, sizeof(path), "%s/lint.txt", dir);
+		lint = gt_test_read_file(path, NULL);
+		assert_non_null(lint);
+		if (st != 0 && st != 3)
+			fail_msg("promtool exit %d: %.500s", st, lint);
+		for (line = strtok_r(lint, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			if (strstr(line, "label names should be written in 'snake_case' not "
+			                 "'camelCase'") == NULL)
+				fail_msg("promtool: %s", line);
+		free(lint);
+	}
+	free(raw);
+	gt_test_rmrf(dir);
+	free(dir);
+}
+
+static void
+test_protoc_decodes_protobuf_answers(void **state)
+{
+	const char *src = getenv("GT_SOURCE_DIR");
+	char       *raw = NULL, *dir = gt_test_tmpdir("gwpb"), path[512], cmd[2048], *out;
+	size_t      len = 0, i;
+	FILE       *f;
+	static const struct {
+		const char *url, *msg, *needle;
+	} cases[] = {
+	    {"/api/v1/gpus", "ListGpusResponse", "gpu_key: \"GPU-test-0\""},
+	    {"/api/v1/gpus/GPU-test-1/telemetry?limit=2", "GetTelemetryResponse", "truncated: true"},
+	    {"/api/v1/gpus/GPU-test-1/aggregate?metric=temperature&since=-2h&step=10m",
+	     "AggregateResponse", "count:"},
+	};
+	(void)state;
+
+	assert_non_null(src);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(tg_get(&env, cases[i].url, "Accept: application/x-protobuf\r\n", NULL,
+		                        &raw, &len),
+		                 200);
+		snprintf(path, sizeof(path), "%s/answer.bin", dir);
+		assert_non_null(f = fopen(path, "wb"));
+		fwrite(raw, 1, len, f);
+		fclose(f);
+		free(raw);
+		snprintf(cmd, sizeof(cmd),
+		         "protoc --decode=gtpb.v1.%s -I %s/proto gtpb/v1/collector.proto < %s > %s/out.txt",
+		         cases[i].msg, src, path, dir);
+		assert_int_equal(run(cmd), 0);
+		snprintf(path, sizeof(path), "%s/out.txt", dir);
+		out = gt_test_read_file(path, NULL);
+		assert_non_null(out);
+		if (strstr(out, cases[i].needle) == NULL)
+			fail_msg("%s: no \"%s\" in %.300s", cases[i].url, cases[i].needle, out);
+		free(out);
+	}
+	gt_test_rmrf(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -357,6 +452,8 @@ main(void)
 	    cmocka_unit_test(test_aggregate),
 	    cmocka_unit_test(test_protobuf_answers),
 	    cmocka_unit_test(test_health_stats_metrics_cache),
+	    cmocka_unit_test(test_metrics_promtool_and_dcgm_names),
+	    cmocka_unit_test(test_protoc_decodes_protobuf_answers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -24,7 +24,7 @@ static int
 setup(void **state)
 {
 	static const char *const extra[] = {"--ws-queue-bytes", "16384", "--ws-heartbeat", "1s",
-	                                    NULL};
+	                                    "--stale-after", "2s", NULL};
 	(void)state;
 	ts0 = gt_now_ns();
 	tg_start(&env, 1, extra);
@@ -250,6 +250,29 @@ test_ws_stalled_clients_drop_and_rss_bounded(void **state)
 		gt_wsc_close(stalled[i]);
 }
 
+static void
+test_metrics_fed_by_live_feed_and_stale_gpus_leave(void **state)
+{
+	char  *raw = NULL;
+	size_t len;
+	(void)state;
+
+	ts0 = gt_now_ns();
+	tg_publish(&env, next_rec, 3, 3, ts0 - (int64_t)next_rec * 1000, 0);
+	next_rec += 3;
+	gt_sleep_ns(200 * GT_NS_PER_MS);
+	assert_int_equal(tg_get(&env, "/metrics", NULL, NULL, &raw, &len), 200);
+	assert_non_null(strstr(raw, "DCGM_FI_DEV_GPU_TEMP{"));
+	assert_non_null(strstr(raw, "gt_gpu_info{"));
+	free(raw);
+	gt_sleep_ns(3 * GT_NS_PER_S); /* --stale-after 2s */
+	assert_int_equal(tg_get(&env, "/metrics", NULL, NULL, &raw, &len), 200);
+	assert_null(strstr(raw, "DCGM_FI_DEV_GPU_TEMP{"));
+	assert_null(strstr(raw, "gt_gpu_info{"));
+	assert_non_null(strstr(raw, "gt_gateway_requests_total"));
+	free(raw);
+}
+
 int
 main(void)
 {
@@ -257,6 +280,7 @@ main(void)
 	    cmocka_unit_test(test_ws_subscriptions),
 	    cmocka_unit_test(test_ws_heartbeat_and_dead_client),
 	    cmocka_unit_test(test_ws_stalled_clients_drop_and_rss_bounded),
+	    cmocka_unit_test(test_metrics_fed_by_live_feed_and_stale_gpus_leave),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
