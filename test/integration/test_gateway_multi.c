@@ -18,6 +18,8 @@
 
 #include "gt/gt_time.h"
 #include "gt_test.h"
+#include "gtpb/v1/collector.pb-c.h"
+#include "gtpb/v1/rpc.pb-c.h"
 #include "test_gateway_util.h"
 
 static tg_env  env;
@@ -255,11 +257,56 @@ test_token_cors_inflight(void **state)
 	kill(gt_proc_pid(env.col[0].proc), SIGCONT);
 }
 
+/* gtpb.v1.TelemetryService on the gateway's --rpc-url: one address for both collectors. */
+static void
+test_rpc_service_scatter_gather(void **state)
+{
+	gt_rpc_stub                     stub;
+	Gtpb__V1__ListGpusRequest       lin = GTPB__V1__LIST_GPUS_REQUEST__INIT;
+	Gtpb__V1__ListGpusResponse     *lout = NULL;
+	Gtpb__V1__GetTelemetryRequest   tin = GTPB__V1__GET_TELEMETRY_REQUEST__INIT;
+	Gtpb__V1__GetTelemetryResponse *tout = NULL;
+	Gtpb__V1__HealthRequest         hin = GTPB__V1__HEALTH_REQUEST__INIT;
+	Gtpb__V1__HealthResponse       *hout = NULL;
+	size_t                          g;
+	(void)state;
+
+	gt_rpc_stub_init(&stub, env.gw.cli, &gtpb__v1__telemetry_service__descriptor,
+	                 5 * GT_NS_PER_S);
+	assert_int_equal(gt_rpc_call_by_name(&stub, "ListGpus", &lin.base, (ProtobufCMessage **)&lout),
+	                 GT_OK);
+	assert_int_equal(lout->n_gpus, 20);
+	protobuf_c_message_free_unpacked(&lout->base, NULL);
+	for (g = 0; g < 20; g += 7) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "GPU-test-%zu", g);
+		tin.gpu = key;
+		tin.limit = 1000;
+		assert_int_equal(gt_rpc_call_by_name(&stub, "GetTelemetry", &tin.base,
+		                                     (ProtobufCMessage **)&tout),
+		                 GT_OK);
+		assert_int_equal(tout->n_records, 100);
+		assert_string_equal(tout->records[0]->gpu_key, key);
+		protobuf_c_message_free_unpacked(&tout->base, NULL);
+	}
+	tin.gpu = "nope";
+	assert_int_equal(gt_rpc_call_by_name(&stub, "GetTelemetry", &tin.base,
+	                                     (ProtobufCMessage **)&tout),
+	                 GT_ENOENT);
+	assert_int_equal(stub.status.code, GT_RPC_NOT_FOUND);
+	assert_int_equal(gt_rpc_call_by_name(&stub, "Health", &hin.base, (ProtobufCMessage **)&hout),
+	                 GT_OK);
+	assert_string_equal(hout->service, "gateway");
+	protobuf_c_message_free_unpacked(&hout->base, NULL);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_merged),
+	    cmocka_unit_test(test_rpc_service_scatter_gather),
 	    cmocka_unit_test(test_stopped_collector_deadline),
 	    cmocka_unit_test(test_killed_collector_partial_then_down),
 	    cmocka_unit_test(test_token_cors_inflight),

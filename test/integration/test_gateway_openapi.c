@@ -16,12 +16,27 @@
 
 static tg_env  env;
 static json_t *doc;
+static char   *docs;
 
 static int
 setup(void **state)
 {
+	const char *extra[4] = {"--docs-root", NULL, NULL};
+	char        path[512];
+	FILE       *f;
 	(void)state;
-	tg_start(&env, 1, NULL);
+
+	docs = gt_test_tmpdir("gwdocs");
+	snprintf(path, sizeof(path), "%s/swagger-ui.css", docs);
+	f = fopen(path, "w");
+	fputs("body{}", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/.secret", docs);
+	f = fopen(path, "w");
+	fputs("x", f);
+	fclose(f);
+	extra[1] = docs;
+	tg_start(&env, 1, extra);
 	tg_publish(&env, 0, 200, 4, gt_now_ns() - 60 * GT_NS_PER_S, 0);
 	tg_wait_component(&env, "collector-0", "ok");
 	assert_int_equal(tg_get(&env, "/openapi.json", NULL, &doc, NULL, NULL), 200);
@@ -35,6 +50,8 @@ teardown(void **state)
 	(void)state;
 	json_decref(doc);
 	tg_stop(&env);
+	gt_test_rmrf(docs);
+	free(docs);
 	return 0;
 }
 
@@ -222,12 +239,33 @@ test_ndjson_lines_are_records(void **state)
 	free(raw);
 }
 
+static void
+test_docs_served_locally(void **state)
+{
+	char  *raw = NULL;
+	size_t len;
+	(void)state;
+
+	assert_int_equal(tg_get(&env, "/docs", NULL, NULL, &raw, &len), 200);
+	assert_non_null(strstr(raw, "/docs/swagger-ui-bundle.js"));
+	assert_non_null(strstr(raw, "url:'/openapi.json'"));
+	assert_null(strstr(raw, "http")); /* no CDN */
+	free(raw);
+	assert_int_equal(tg_get(&env, "/docs/swagger-ui.css", NULL, NULL, &raw, &len), 200);
+	assert_string_equal(raw, "body{}");
+	free(raw);
+	assert_int_equal(tg_get(&env, "/docs/.secret", NULL, NULL, NULL, NULL), 404);
+	assert_int_equal(tg_get(&env, "/docs/..%2F..%2Fetc%2Fpasswd", NULL, NULL, NULL, NULL), 404);
+	assert_int_equal(tg_get(&env, "/docs/missing.js", NULL, NULL, NULL, NULL), 404);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_route_matches_the_document),
 	    cmocka_unit_test(test_ndjson_lines_are_records),
+	    cmocka_unit_test(test_docs_served_locally),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
