@@ -986,15 +986,17 @@ h_docs_file(gt_http_req *req, void *arg)
 	gw         *g = arg;
 	const char *f = gt_http_req_param(req, "file"), *ext, *ct = "application/octet-stream";
 	int64_t     t0 = gt_mono_ns();
-	char        path[4096];
+	char        path[4096], upath[512];
 	FILE       *fp;
 	long        n;
 	char       *buf;
 	size_t      i;
 
+	/* the request is freed by its reply: log with a copy of the path */
+	snprintf(upath, sizeof(upath), "%s", gt_http_req_path(req));
 	if (f == NULL || g->cfg->docs_root == NULL || *g->cfg->docs_root == '\0' || f[0] == '.') {
 		gt_http_error(req, 404, "no such file: docs are not installed (--docs-root)");
-		gw_account(g, GW_R_DOCS, 404, t0, "GET", gt_http_req_path(req));
+		gw_account(g, GW_R_DOCS, 404, t0, "GET", upath);
 		return;
 	}
 	for (i = 0; f[i]; i++)
@@ -1004,7 +1006,7 @@ h_docs_file(gt_http_req *req, void *arg)
 	snprintf(path, sizeof(path), "%s/%s", g->cfg->docs_root, f);
 	if (f[i] != '\0' || (fp = fopen(path, "rb")) == NULL) {
 		gt_http_error(req, 404, "no such file: %s", f);
-		gw_account(g, GW_R_DOCS, 404, t0, "GET", gt_http_req_path(req));
+		gw_account(g, GW_R_DOCS, 404, t0, "GET", upath);
 		return;
 	}
 	fseek(fp, 0, SEEK_END);
@@ -1015,7 +1017,7 @@ h_docs_file(gt_http_req *req, void *arg)
 		fclose(fp);
 		free(buf);
 		gt_http_error(req, 500, "cannot read %s", f);
-		gw_account(g, GW_R_DOCS, 500, t0, "GET", gt_http_req_path(req));
+		gw_account(g, GW_R_DOCS, 500, t0, "GET", upath);
 		return;
 	}
 	fclose(fp);
@@ -1033,7 +1035,7 @@ h_docs_file(gt_http_req *req, void *arg)
 	}
 	gt_http_reply(req, 200, ct, buf, (size_t)n);
 	free(buf);
-	gw_account(g, GW_R_DOCS, 200, t0, "GET", gt_http_req_path(req));
+	gw_account(g, GW_R_DOCS, 200, t0, "GET", upath);
 }
 
 gt_err

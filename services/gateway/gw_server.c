@@ -96,11 +96,17 @@ gw_req_begin(gw *g, gt_http_req *req, int route, const char *cache_key)
 	return q;
 }
 
+/* Before the reply: the request is freed by it. */
 static void
-gw_req_end(gw_req *q, int status)
+gw_req_log(gw_req *q, int status)
 {
 	gw_account(q->g, q->route, status, q->t0, gt_http_req_method(q->req),
 	           gt_http_req_path(q->req));
+}
+
+static void
+gw_req_end(gw_req *q)
+{
 	if (q->counted)
 		atomic_fetch_sub(&q->g->inflight, 1);
 	free(q->cache_key);
@@ -112,8 +118,9 @@ gw_reply(gw_req *q, int status, const char *ctype, const void *body, size_t len,
 {
 	if (cacheable && status == 200 && q->cache_key != NULL)
 		gw_cache_put(q->g->cache, q->cache_key, status, ctype, body, len);
+	gw_req_log(q, status);
 	gt_http_reply(q->req, status, ctype, body, len);
-	gw_req_end(q, status);
+	gw_req_end(q);
 }
 
 void
@@ -145,11 +152,12 @@ gw_reply_stream(gw_req *q, int status, const char *ctype, gt_http_stream_fn more
 {
 	gt_http_stream *s = NULL;
 
+	gw_req_log(q, status);
 	if (gt_http_stream_start(q->req, status, ctype, more, arg, &s) != GT_OK) {
 		gw_error(q, 500, "out of memory");
 		return NULL;
 	}
-	gw_req_end(q, status);
+	gw_req_end(q);
 	return s;
 }
 
