@@ -360,6 +360,7 @@ gt_http_start(gt_http *h)
 	info.server_string = h->service;
 	info.max_http_header_data = GT__HTTP_MAX_HEADER_DATA;
 	info.max_http_header_pool = HTTP_HEADER_POOL;
+	info.pt_serv_buf_size = 65536;
 	info.count_threads = 1;
 	info.timeout_secs = 20;
 	info.keepalive_timeout = 30;

@@ -195,10 +195,12 @@ gt_wsc_recv(gt_wsc *c, int64_t timeout_ns)
 		}
 		{
 			int64_t left = deadline - gt_mono_ns();
+			int     r;
 
-			if (left <= 0 || c->closed)
+			if (c->closed)
 				return NULL;
-			if (fill(c, (int)(left / GT_NS_PER_MS) + 1) < 0)
+			r = fill(c, left <= 0 ? 0 : (int)(left / GT_NS_PER_MS) + 1);
+			if (r < 0 || (r == 0 && left <= 0))
 				return NULL;
 		}
 	}
