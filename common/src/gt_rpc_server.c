@@ -4,9 +4,13 @@
  *   RECV --request--> queued for a worker --handler--> closure --reply--> SEND --> RECV
  * The callback never blocks: it only hands the call to the worker queue or re-arms.
  * Workers decode the envelope, authenticate, check the deadline, find the method through
- * the protobuf-c service descriptor, unpack the input and run the handler. The handler (or
- * whoever it deferred to) calls the closure once; the closure packs the reply straight into
- * an nng message and starts the send.
+ * the protobuf-c service descriptor, unpack the input, check its strings (UTF-8) and run the
+ * handler. The handler (or whoever it deferred to) calls the closure once; the closure packs
+ * the reply straight into an nng message and starts the send.
+ *
+ * Each call remembers the pipe (client connection) its request came from; a pipe-removal
+ * callback marks the calls of a closed pipe cancelled (gt_rpc_cancelled), so that a service
+ * holding deferred calls can drop the ones nobody will read.
  */
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -22,6 +26,7 @@
 #include "gt/gt_queue.h"
 #include "gt/gt_rpc.h"
 #include "gt/gt_time.h"
+#include "gt/gt_utf8.h"
 #include "gt_rpc_int.h"
 
 #define RPC_MAX_SERVICES 8
@@ -41,6 +46,8 @@ typedef struct rpc_call {
 	gt_rpc_status     status;
 	int               status_set;
 	atomic_int        answered;
+	/* pipe id << 1 | cancelled: set at receive, the cancelled bit by server_pipe_cb */
+	_Atomic uint64_t  pipe_word;
 } rpc_call;
 
 struct gt_rpc_server {
@@ -157,6 +164,8 @@ call_cb(void *arg)
 		}
 		c->req = nng_aio_get_msg(c->aio);
 		c->recv_mono = gt_mono_ns();
+		atomic_store(&c->pipe_word,
+		             (uint64_t)(uint32_t)nng_pipe_id(nng_msg_get_pipe(c->req)) << 1);
 		c->state = CALL_WORK;
 		server_busy_add(s, 1);
 		/* The queue holds as many slots as there are calls: never full. */
@@ -214,6 +223,34 @@ gt_rpc_fail(void *closure_data, gt_rpc_code code, const char *fmt, ...)
 	c->status_set = 1;
 }
 
+bool
+gt_rpc_cancelled(void *closure_data)
+{
+	rpc_call *c = closure_data;
+
+	return (atomic_load(&c->pipe_word) & 1) != 0;
+}
+
+/* Mark the calls whose request came from pipe id as cancelled. Any thread. */
+static void
+server_cancel_pipe(gt_rpc_server *s, uint32_t id)
+{
+	uint64_t want = (uint64_t)id << 1;
+
+	for (int i = 0; i < s->ncalls; i++) {
+		uint64_t exp = want;
+		atomic_compare_exchange_strong(&s->calls[i].pipe_word, &exp, want | 1);
+	}
+}
+
+/* nng's pipe callback: a client connection closed. Never blocks. */
+static void
+server_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	if (ev == NNG_PIPE_EV_REM_POST)
+		server_cancel_pipe(arg, (uint32_t)nng_pipe_id(p));
+}
+
 int64_t
 gt_rpc_deadline_left_ns(void *closure_data)
 {
@@ -231,9 +268,15 @@ call_reply(rpc_call *c, gt_rpc_code code, const char *msg, const ProtobufCMessag
 	gt__rpc_env e = {0};
 	size_t      plen = 0, head;
 	nng_msg    *m = NULL;
+	char        clean[3 * GT_RPC_MSG_MAX + 64]; /* U+FFFD is 3 bytes */
 
 	if (code == GT_RPC_OK && out != NULL)
 		plen = protobuf_c_message_get_packed_size(out);
+	/* RpcResponse.message is a proto3 string: never echo invalid bytes a request brought. */
+	if (msg != NULL && !gt_utf8_valid(msg, strlen(msg))) {
+		gt_utf8_sanitize(clean, sizeof(clean), msg, strlen(msg));
+		msg = clean;
+	}
 	e.code = (int32_t)code;
 	e.message = msg;
 	e.message_len = msg ? strlen(msg) : 0;
@@ -292,6 +335,7 @@ call_dispatch(gt_rpc_server *s, rpc_call *c)
 	char                               mname[128];
 	char                               err[GT_RPC_MSG_MAX];
 	size_t                             sn;
+	uint32_t                           pipe_id;
 
 	c->input = NULL;
 	c->status_set = 0;
@@ -300,11 +344,17 @@ call_dispatch(gt_rpc_server *s, rpc_call *c)
 	c->request_id = 0;
 	c->deadline_mono = INT64_MAX;
 	atomic_store(&c->answered, 0);
+	pipe_id = (uint32_t)(atomic_load(&c->pipe_word) >> 1);
 	if (gt__rpc_req_decode(nng_msg_body(c->req), nng_msg_len(c->req), &e) != GT_OK) {
 		call_reply(c, GT_RPC_INVALID_ARGUMENT, "malformed request envelope", NULL);
 		return;
 	}
 	c->request_id = e.request_id;
+	if (!gt_utf8_valid(e.method, e.method_len)) {
+		call_reply(c, GT_RPC_INVALID_ARGUMENT,
+		           "malformed request envelope: method is not valid UTF-8", NULL);
+		return;
+	}
 	if (atomic_load(&s->stopping)) {
 		call_reply(c, GT_RPC_UNAVAILABLE, "server shutting down", NULL);
 		return;
@@ -313,6 +363,10 @@ call_dispatch(gt_rpc_server *s, rpc_call *c)
 	    (e.token_len != strlen(s->token) || memcmp(e.token, s->token, e.token_len) != 0)) {
 		call_reply(c, GT_RPC_UNAUTHENTICATED,
 		    e.token_len ? "wrong token" : "missing token", NULL);
+		return;
+	}
+	if (e.deadline_ms < 0) { /* a budget already spent: not run (0 = no deadline) */
+		call_reply(c, GT_RPC_DEADLINE_EXCEEDED, "deadline passed before dispatch", NULL);
 		return;
 	}
 	if (e.deadline_ms > 0) {
@@ -329,7 +383,9 @@ call_dispatch(gt_rpc_server *s, rpc_call *c)
 	sn = slash ? (size_t)(slash - e.method) : 0;
 	svc = slash ? server_find_service(s, e.method, sn) : NULL;
 	md = NULL;
-	if (svc != NULL && e.method_len - sn - 1 < sizeof(mname)) {
+	/* "Health\0x" is not Health: a NUL would end the name protobuf-c looks up */
+	if (svc != NULL && e.method_len - sn - 1 < sizeof(mname) &&
+	    memchr(e.method, '\0', e.method_len) == NULL) {
 		memcpy(mname, slash + 1, e.method_len - sn - 1);
 		mname[e.method_len - sn - 1] = '\0';
 		md = protobuf_c_service_descriptor_get_method_by_name(svc->descriptor, mname);
@@ -346,7 +402,24 @@ call_dispatch(gt_rpc_server *s, rpc_call *c)
 		call_reply(c, GT_RPC_INVALID_ARGUMENT, err, NULL);
 		return;
 	}
+	/* protobuf-c does not check that strings are UTF-8; every other protobuf library does */
+	if (gt_utf8_check_pb(md->input, e.payload, e.payload_len, err, sizeof(err)) != GT_OK) {
+		if (err[0] == '\0')
+			snprintf(err, sizeof(err), "payload is not a valid %s", md->input->name);
+		call_reply(c, GT_RPC_INVALID_ARGUMENT, err, NULL);
+		return;
+	}
 	svc->invoke(svc, (unsigned)(md - svc->descriptor->methods), c->input, call_closure, c);
+	/* Deferred: if the client's pipe closed before the request got here, the pipe callback
+	 * has already run for it; mark the call now (a live pipe is still found by id). */
+	if (!atomic_load(&c->answered) && pipe_id != 0) {
+		nng_pipe     p = NNG_PIPE_INITIALIZER;
+		nng_sockaddr sa;
+
+		p.id = pipe_id;
+		if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) == NNG_ENOENT)
+			server_cancel_pipe(s, pipe_id);
+	}
 }
 
 static void *
@@ -388,6 +461,8 @@ gt_rpc_server_start(gt_rpc_server *s)
 			return GT_ENOMEM;
 		s->nworkers++;
 	}
+	if ((rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, server_pipe_cb, s)) != 0)
+		return gt_err_from_nng(rv);
 	if ((rv = nng_listen(s->sock, s->url, &s->listener, 0)) != 0) {
 		GT_LOGE("rpc.listen_failed", GT_KV_STR("url", s->url), GT_KV_STR("error", nng_strerror(rv)));
 		return gt_err_from_nng(rv);

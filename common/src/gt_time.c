@@ -221,6 +221,8 @@ gt_rfc3339_parse(const char *s, int64_t *out)
 		return GT_EINVAL;
 	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
 		return GT_EINVAL;
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return GT_EINVAL; /* 29 February of a common year */
 	if (*p == '.' || *p == ',') {
 		p++;
 		if (!isdigit((unsigned char)*p))
@@ -252,7 +254,8 @@ gt_rfc3339_parse(const char *s, int64_t *out)
 		return GT_EINVAL;
 	secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se;
 	secs -= oh * 3600 + om * 60;
-	if (secs > INT64_MAX / GT_NS_PER_S - 1 || secs < INT64_MIN / GT_NS_PER_S + 1)
+	/* up to INT64_MAX ns exactly (2262-04-11T23:47:16.854775807Z) */
+	if (secs > (INT64_MAX - frac) / GT_NS_PER_S || secs < INT64_MIN / GT_NS_PER_S)
 		return GT_EINVAL;
 	*out = secs * GT_NS_PER_S + frac;
 	return GT_OK;

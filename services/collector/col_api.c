@@ -468,17 +468,31 @@ r_aggregate(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__AggregateRe
 	Gtpb__V1__AggregatePoint   *pv = NULL, **pp = NULL;
 	size_t                      n = 0, i;
 	int64_t                     until = in->until_ns ? in->until_ns : gt_now_ns();
-	int64_t since = in->since_ns ? in->since_ns : until - 3600 * GT_NS_PER_S;
-	int64_t step = in->step_ns ? in->step_ns : (until - since) / 60 + 1;
-	gt_err  rv;
+	int64_t                     since, step;
+	gt_err                      rv;
 
+	/* defaults: the hour before until, 60 steps; no arithmetic here can overflow */
+	if (in->since_ns)
+		since = in->since_ns;
+	else
+		since = until >= INT64_MIN + 3600 * GT_NS_PER_S ? until - 3600 * GT_NS_PER_S : INT64_MIN;
 	if (in->gpu == NULL || *in->gpu == '\0' || in->metric == NULL || *in->metric == '\0') {
 		gt_rpc_fail(cd, GT_RPC_INVALID_ARGUMENT, "gpu and metric are required");
 		closure(NULL, cd);
 		return;
 	}
-	if (step <= 0 || since > until) {
-		gt_rpc_fail(cd, GT_RPC_INVALID_ARGUMENT, "need since <= until and step_ns > 0");
+	if (since > until) {
+		gt_rpc_fail(cd, GT_RPC_INVALID_ARGUMENT, "since_ns must not be after until_ns");
+		closure(NULL, cd);
+		return;
+	}
+	step = in->step_ns ? in->step_ns
+	                   : (int64_t)(((uint64_t)until - (uint64_t)since) / 60 + 1);
+	if (step <= 0 || ((uint64_t)until - (uint64_t)since) / (uint64_t)step >= COL_QUERY_MAX_LIMIT) {
+		gt_rpc_fail(cd, GT_RPC_INVALID_ARGUMENT,
+		            "step_ns must be > 0 and give fewer than %d steps between since_ns and "
+		            "until_ns",
+		            COL_QUERY_MAX_LIMIT);
 		closure(NULL, cd);
 		return;
 	}

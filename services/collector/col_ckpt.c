@@ -26,6 +26,8 @@ typedef struct ckpt_part {
 struct col_ckpt {
 	ckpt_part *parts;
 	size_t     n, cap;
+	uint64_t   cur, prev; /* epochs whose marks are kept (see col_ckpt_epoch) */
+	int        have_cur, have_prev;
 };
 
 gt_err
@@ -151,11 +153,34 @@ col_ckpt_mark(col_ckpt *c, uint64_t epoch, uint32_t partition, uint64_t offset)
 	memmove(&p->iv[i + 1], &p->iv[i], (p->n - i) * sizeof(ckpt_iv));
 	p->iv[i].lo = p->iv[i].hi = offset;
 	p->n++;
-	if (p->n > COL_CKPT_MAX_IV) {
-		p->iv[0].hi = p->iv[1].hi;
-		memmove(&p->iv[1], &p->iv[2], (p->n - 2) * sizeof(ckpt_iv));
-		p->n--;
-	}
+	return GT_OK;
+}
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	const col_ckpt_id *x = a, *y = b;
+
+	if (x->epoch != y->epoch)
+		return x->epoch < y->epoch ? -1 : 1;
+	if (x->partition != y->partition)
+		return x->partition < y->partition ? -1 : 1;
+	if (x->offset != y->offset)
+		return x->offset < y->offset ? -1 : 1;
+	return 0;
+}
+
+gt_err
+col_ckpt_mark_many(col_ckpt *c, col_ckpt_id *ids, size_t n)
+{
+	size_t i;
+	gt_err rv;
+
+	if (n > 1)
+		qsort(ids, n, sizeof(*ids), id_cmp);
+	for (i = 0; i < n; i++)
+		if ((rv = col_ckpt_mark(c, ids[i].epoch, ids[i].partition, ids[i].offset)) != GT_OK)
+			return rv;
 	return GT_OK;
 }
 
@@ -163,18 +188,25 @@ int
 col_ckpt_epoch(col_ckpt *c, uint64_t epoch)
 {
 	size_t i, k = 0;
-	int    changed = 0;
 
+	if (c->have_cur && c->cur == epoch)
+		return 0;
+	if (c->have_cur) {
+		c->prev = c->cur;
+		c->have_prev = 1;
+	}
+	c->cur = epoch;
+	c->have_cur = 1;
 	for (i = 0; i < c->n; i++) {
-		if (c->parts[i].epoch == epoch) {
+		uint64_t e = c->parts[i].epoch;
+
+		if (e == epoch || (c->have_prev && e == c->prev))
 			c->parts[k++] = c->parts[i];
-		} else {
+		else
 			free(c->parts[i].iv);
-			changed = 1;
-		}
 	}
 	c->n = k;
-	return changed;
+	return 1;
 }
 
 size_t

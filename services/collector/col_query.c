@@ -152,17 +152,21 @@ col_query_aggregate(col_store *s, col_cache *c, const char *gpu, const char *met
 {
 	col_rec      **v = NULL;
 	size_t         nv = 0, i, nsteps, k = 0;
+	uint64_t       span;
 	int            tr, fc;
 	col_agg_point *pts;
 	gt_err         rv;
 
 	*out = NULL;
 	*n = 0;
-	if (step <= 0 || since > until || until - since < 0)
+	/* Any int64 bounds are legal input: the span is computed unsigned (exact for
+	 * since <= until), so nothing below can overflow. */
+	if (step <= 0 || since > until)
 		return GT_EINVAL;
-	if ((uint64_t)(until - since) / (uint64_t)step >= COL_QUERY_MAX_LIMIT)
+	span = (uint64_t)until - (uint64_t)since;
+	if (span / (uint64_t)step >= COL_QUERY_MAX_LIMIT)
 		return GT_EINVAL;
-	nsteps = (size_t)((until - since) / step) + 1;
+	nsteps = (size_t)(span / (uint64_t)step) + 1;
 	if ((rv = q_collect(s, c, gpu, since, until, 0, 1, &v, &nv, &tr, &fc)) != GT_OK)
 		return rv;
 	if ((pts = calloc(nsteps, sizeof(*pts))) == NULL) {
@@ -173,9 +177,9 @@ col_query_aggregate(col_store *s, col_cache *c, const char *gpu, const char *met
 		double         x;
 		col_agg_point *p;
 
-		if (!col_rec_metric(v[i], metric, &x))
+		if (v[i]->ts_ns < since || v[i]->ts_ns > until || !col_rec_metric(v[i], metric, &x))
 			continue;
-		p = &pts[(size_t)((v[i]->ts_ns - since) / step)];
+		p = &pts[(size_t)(((uint64_t)v[i]->ts_ns - (uint64_t)since) / (uint64_t)step)];
 		if (p->count == 0 || x < p->min)
 			p->min = x;
 		if (p->count == 0 || x > p->max)
@@ -188,7 +192,8 @@ col_query_aggregate(col_store *s, col_cache *c, const char *gpu, const char *met
 		if (pts[i].count == 0)
 			continue;
 		pts[k] = pts[i];
-		pts[k].t_ns = since + (int64_t)i * step;
+		/* since + i * step <= until: the unsigned sum is in range */
+		pts[k].t_ns = (int64_t)((uint64_t)since + (uint64_t)i * (uint64_t)step);
 		pts[k].avg /= (double)pts[k].count;
 		k++;
 	}

@@ -101,12 +101,28 @@ col_config_free(col_config *cfg)
 
 /* ---- recovery callbacks ---- */
 
+/* Ids are collected and marked once sorted (col_ckpt_mark_many): the files give one
+ * partition's offsets interleaved, GPU by GPU. */
 static void
 recover_id(const col_delivery *id, void *arg)
 {
 	col_server *s = arg;
 
-	col_ckpt_mark(s->ckpt, id->epoch, id->partition, id->offset);
+	if (s->nrec_ids == s->caprec_ids) {
+		size_t       ncap = s->caprec_ids ? s->caprec_ids * 2 : 4096;
+		col_ckpt_id *nv = realloc(s->rec_ids, ncap * sizeof(*nv));
+
+		if (nv == NULL) {
+			s->rec_ids_failed = 1;
+			return;
+		}
+		s->rec_ids = nv;
+		s->caprec_ids = ncap;
+	}
+	s->rec_ids[s->nrec_ids].epoch = id->epoch;
+	s->rec_ids[s->nrec_ids].partition = id->partition;
+	s->rec_ids[s->nrec_ids].offset = id->offset;
+	s->nrec_ids++;
 }
 
 static void
@@ -400,6 +416,17 @@ col_server_new(col_server **out, const col_config *cfg)
 			GT_LOGE("file.open_failed", GT_KV_STR("dir", cfg->data_dir), GT_KV_ERR(rv));
 			goto fail;
 		}
+		/* A stored record whose id is not marked would be stored again: no partial
+		 * recovery. */
+		if (s->rec_ids_failed ||
+		    (rv = col_ckpt_mark_many(s->ckpt, s->rec_ids, s->nrec_ids)) != GT_OK) {
+			rv = GT_ENOMEM;
+			GT_LOGE("recovery.failed", GT_KV_ERR(rv));
+			goto fail;
+		}
+		free(s->rec_ids);
+		s->rec_ids = NULL;
+		s->nrec_ids = s->caprec_ids = 0;
 		{
 			col_store_stats fs;
 			col_cache_stats cs;
@@ -557,6 +584,7 @@ col_server_free(col_server *s)
 	col_store_close(s->store);
 	col_cache_free(s->cache);
 	col_ckpt_free(s->ckpt);
+	free(s->rec_ids);
 	if (s->pub_bufs) {
 		col_map_each(s->pub_bufs, pub_buf_free, NULL);
 		col_map_free(s->pub_bufs);

@@ -26,6 +26,9 @@ struct col_server {
 	gt_metrics                        *metrics;
 	col_cache                         *cache;
 	col_ckpt                          *ckpt;
+	col_ckpt_id                       *rec_ids; /* recovery: ids read past the checkpoint */
+	size_t                             nrec_ids, caprec_ids;
+	int                                rec_ids_failed;
 	col_store                         *store;
 	col_consumer                      *consumer;
 	gt_rpc_server                     *rpc;

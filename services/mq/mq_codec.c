@@ -125,6 +125,7 @@ mq_delivery_put(uint8_t *p, uint64_t epoch, uint32_t partition, uint64_t offset,
 	n += gt_pb_put_varint(p + n, attempt);
 	p[n++] = (3 << 3) | 2;
 	n += gt_pb_put_varint(p + n, msg_len);
-	memcpy(p + n, msg, msg_len);
+	if (msg_len > 0)
+		memcpy(p + n, msg, msg_len);
 	return n + msg_len;
 }

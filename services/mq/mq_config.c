@@ -41,6 +41,8 @@ static const gt_cfg_opt mq_opts[] = {
                "topics created at start (comma-separated)"),
     GT_CFG_INT("rpc-workers", mq_config, rpc_workers, "4", 1, 64, "RPC handler threads"),
     GT_CFG_INT("rpc-contexts", mq_config, rpc_contexts, "128", 32, 4096, "RPC requests in flight"),
+    GT_CFG_DUR("max-fetch-wait", mq_config, max_fetch_wait, "30s", GT_NS_PER_MS,
+               3600 * GT_NS_PER_S, "longest long-poll: a Fetch's wait_ms is capped to this"),
     GT_CFG_STR("token", mq_config, token, "", "shared secret for RPC (empty = none)"),
     GT_CFG_ENUM("log-level", mq_config, log_level, "info", level_choices,
                 "debug|info|warn|error|off"),

@@ -159,6 +159,41 @@ mq_topic_restore_dlq_trim(mq_topic *t, uint64_t below)
 
 /* ---- fetch / ack / nack ---- */
 
+#define MQ_RUNS_MAX 64 /* first-delivery runs batched per on_delivered call */
+
+/* First deliveries of one fetch, collected as runs for the on_delivered hook. */
+typedef struct first_runs {
+	mq_run runs[MQ_RUNS_MAX];
+	size_t n;
+} first_runs;
+
+static void
+runs_flush(mq_topic *t, mq_group *g, first_runs *r)
+{
+	if (r->n > 0 && t->cfg.on_delivered != NULL)
+		t->cfg.on_delivered(t->cfg.hook_arg, t, g->name, r->runs, r->n);
+	r->n = 0;
+}
+
+static void
+runs_add(mq_topic *t, mq_group *g, first_runs *r, uint32_t pi, uint64_t off)
+{
+	mq_run *last = r->n > 0 ? &r->runs[r->n - 1] : NULL;
+
+	if (t->cfg.on_delivered == NULL)
+		return;
+	if (last != NULL && last->partition == pi && last->offset + last->count == off) {
+		last->count++;
+		return;
+	}
+	if (r->n == MQ_RUNS_MAX)
+		runs_flush(t, g, r);
+	r->runs[r->n].partition = pi;
+	r->runs[r->n].offset = off;
+	r->runs[r->n].count = 1;
+	r->n++;
+}
+
 static unsigned
 topic_max_attempts(const mq_topic *t)
 {
@@ -169,13 +204,14 @@ gt_err
 mq_topic_fetch(mq_topic *t, const char *group, const char *consumer, uint32_t max_msgs,
                size_t max_bytes, mq_fetch_out *out)
 {
-	int64_t   now = gt_clock_now(t->cfg.clock);
-	mq_group *g;
-	int       ci;
-	gt_err    rv;
-	uint32_t  np = t->cfg.partitions;
-	size_t    start_len = out->buf.len;
-	int       full = 0;
+	int64_t    now = gt_clock_now(t->cfg.clock);
+	mq_group  *g;
+	int        ci;
+	gt_err     rv;
+	uint32_t   np = t->cfg.partitions;
+	size_t     start_len = out->buf.len;
+	int        full = 0;
+	first_runs first;
 
 	if ((rv = mq_topic_group_create(t, group, &g)) != GT_OK)
 		return rv;
@@ -220,6 +256,7 @@ mq_topic_fetch(mq_topic *t, const char *group, const char *consumer, uint32_t ma
 			mq_topic_trim(t, pi);
 	}
 	/* New messages. */
+	first.n = 0;
 	for (uint32_t k = 0; k < np && !full && out->n < max_msgs; k++) {
 		uint32_t pi = (g->rr + k) % np;
 		mq_pel  *pel = &g->pels[pi];
@@ -246,26 +283,36 @@ mq_topic_fetch(mq_topic *t, const char *group, const char *consumer, uint32_t ma
 				full = 1;
 				break;
 			}
-			if ((rv = mq_pel_deliver(pel, off, now, t->cfg.ack_timeout)) != GT_OK)
+			if ((rv = mq_pel_deliver(pel, off, now, t->cfg.ack_timeout)) != GT_OK) {
+				runs_flush(t, g, &first);
 				return rv;
+			}
 			e = mq_pel_get(pel, off);
 			if (e->attempts >
 			    1) { /* its own deadline: first deliveries' grow with off */
 				mq_pel_schedule(pel, off,
 				                now + mq_backoff(t->cfg.ack_timeout, e->attempts,
 				                                 t->cfg.backoff_cap));
+				/* delivered before a restart: log this attempt too */
+				if (t->cfg.on_redeliver != NULL)
+					t->cfg.on_redeliver(t->cfg.hook_arg, t, g->name, pi, off,
+					                    e->attempts);
 				g->redelivered++;
 				out->redelivered++;
 			} else {
+				runs_add(t, g, &first, pi, off);
 				g->delivered++;
 			}
 			if ((rv = out_add(out, t->cfg.epoch, pi, off, e->attempts, le->p,
-			                  le->len)) != GT_OK)
+			                  le->len)) != GT_OK) {
+				runs_flush(t, g, &first);
 				return rv;
+			}
 		}
 		if (trimmed)
 			mq_topic_trim(t, pi);
 	}
+	runs_flush(t, g, &first);
 	g->rr++;
 	return GT_OK;
 }

@@ -116,6 +116,14 @@ mq_pel_deliver(mq_pel *p, uint64_t off, int64_t now, int64_t timeout)
 
 /* ---- heap ---- */
 
+/* Ordered by deadline, then offset: the offsets redelivered together (same deadline) come
+ * back in offset order, so a consumer sees a partition's redeliveries in order too. */
+static int
+tmo_before(const mq_pel_tmo *a, const mq_pel_tmo *b)
+{
+	return a->due < b->due || (a->due == b->due && a->off < b->off);
+}
+
 static void
 heap_swap(mq_pel_tmo *a, mq_pel_tmo *b)
 {
@@ -142,7 +150,7 @@ heap_push(mq_pel *p, int64_t due, uint64_t off)
 	p->heap[i].off = off;
 	while (i > 0) {
 		size_t up = (i - 1) / 2;
-		if (p->heap[up].due <= p->heap[i].due)
+		if (!tmo_before(&p->heap[i], &p->heap[up]))
 			break;
 		heap_swap(&p->heap[up], &p->heap[i]);
 		i = up;
@@ -158,9 +166,9 @@ heap_pop(mq_pel *p)
 	p->heap[0] = p->heap[--p->nheap];
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < p->nheap && p->heap[l].due < p->heap[m].due)
+		if (l < p->nheap && tmo_before(&p->heap[l], &p->heap[m]))
 			m = l;
-		if (r < p->nheap && p->heap[r].due < p->heap[m].due)
+		if (r < p->nheap && tmo_before(&p->heap[r], &p->heap[m]))
 			m = r;
 		if (m == i)
 			break;

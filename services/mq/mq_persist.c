@@ -1,5 +1,6 @@
 /* mq_persist.c - the broker's side of the write-ahead log: the hooks that log what the
- * topics do without an RPC saying so (dead-lettering, redeliveries, group expiry), the
+ * topics do without an RPC saying so (dead-lettering, first deliveries and redeliveries,
+ * group expiry), the
  * recovery callbacks that rebuild topics, groups, messages, acks, attempt counts, producers
  * and dead letters from the WAL, the
  * retention question the WAL writer asks before deleting a segment, and the start-up
@@ -39,6 +40,21 @@ mq_persist_on_redeliver(void *arg, mq_topic *t, const char *group, uint32_t part
 	for (int i = 0; i < n; i++)
 		if (s->topics[i]->t == t)
 			mq_wal_attempt(s->wal, s->topics[i]->wal_id, group, part, off, attempts);
+}
+
+/* First deliveries of a fetch (under the topic lock): attempt 1 survives a crash, so that a
+ * message delivered once and unacked comes back as attempt 2. One record per fetch. */
+void
+mq_persist_on_delivered(void *arg, mq_topic *t, const char *group, const mq_run *runs, size_t n)
+{
+	mq_server *s = arg;
+	int        nt = atomic_load(&s->ntopics);
+
+	if (s->wal == NULL)
+		return;
+	for (int i = 0; i < nt; i++)
+		if (s->topics[i]->t == t)
+			mq_wal_delivered(s->wal, s->topics[i]->wal_id, group, runs, n);
 }
 
 void

@@ -104,7 +104,8 @@ mq_plog_append(mq_plog *p, const uint8_t *msg, size_t len, int64_t ts_ns)
 		return GT_ENOMEM;
 	if ((dst = plog_space(p, len + (ts_ns ? MQ_PLOG_TS_MAX : 0))) == NULL)
 		return GT_ENOMEM;
-	memcpy(dst, msg, len);
+	if (len > 0) /* the empty Message{} arrives as (NULL, 0) */
+		memcpy(dst, msg, len);
 	if (ts_ns)
 		n += mq_ts_field_put(dst + len, ts_ns);
 	p->tail->used += n;

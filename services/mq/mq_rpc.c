@@ -90,7 +90,9 @@ fetch_reply(mq_server *s, const mq_fetch_out *o, ProtobufCClosure closure, void 
 		free(bd);
 }
 
-/* Serve parked fetches of st that now have data (or expired when now >= deadline).
+/* Serve parked fetches of st that now have data (or expired when now >= deadline), and drop
+ * those whose client has gone (its connection closed: answered CANCELLED, which nobody reads,
+ * so that the RPC context is free again and the consumer can expire).
  * Called with no lock held; answers one waiter at a time. */
 void
 mq_srv_wake(mq_server *s, srv_topic *st, int check_deadlines)
@@ -99,6 +101,7 @@ mq_srv_wake(mq_server *s, srv_topic *st, int check_deadlines)
 		mq_fetch_out *o;
 		waiter       *w = NULL, **pp;
 		int64_t       now = gt_mono_ns();
+		int           gone = 0;
 
 		/* Peek; a waiter parked right after is caught by the timer. When stopping, always
 		 * look under the lock so that no parked call is missed. */
@@ -110,10 +113,13 @@ mq_srv_wake(mq_server *s, srv_topic *st, int check_deadlines)
 		for (pp = &st->waiters; *pp != NULL; pp = &(*pp)->next) {
 			waiter *c = *pp;
 			int     stop = atomic_load(&s->stopping);
-			if (!stop && mq_topic_fetch(st->t, c->group, c->consumer, c->max_msgs,
-			                            c->max_bytes, o) != GT_OK)
+			/* before fetching: a gone client must not take deliveries with it */
+			gone = gt_rpc_cancelled(c->cdata);
+			if (!stop && !gone &&
+			    mq_topic_fetch(st->t, c->group, c->consumer, c->max_msgs, c->max_bytes,
+			                   o) != GT_OK)
 				mq_fetch_out_reset(o);
-			if (o->n > 0 || stop || (check_deadlines && now >= c->deadline)) {
+			if (gone || o->n > 0 || stop || (check_deadlines && now >= c->deadline)) {
 				w = c;
 				*pp = c->next;
 				st->nwaiters--;
@@ -126,6 +132,14 @@ mq_srv_wake(mq_server *s, srv_topic *st, int check_deadlines)
 		if (w == NULL) {
 			pool_put(s, o);
 			return;
+		}
+		if (gone) {
+			gt_counter_inc(s->m_cancelled);
+			gt_rpc_fail(w->cdata, GT_RPC_CANCELLED, "client gone");
+			w->closure(NULL, w->cdata);
+			pool_put(s, o);
+			free(w);
+			continue;
 		}
 		fetch_reply(s, o, w->closure, w->cdata);
 		pool_put(s, o);
@@ -213,6 +227,10 @@ mq_rpc_publish(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closur
 		} else if (rv == GT_EPROTO) {
 			gt_rpc_fail(cdata, GT_RPC_INVALID_ARGUMENT,
 			            "message %zu is not a valid gtpb.v1.Message", bad);
+		} else if (rv == GT_EINVAL) {
+			gt_rpc_fail(cdata, GT_RPC_INVALID_ARGUMENT,
+			            "message %zu: key or a header is not valid UTF-8 (or contains NUL)",
+			            bad);
 		} else {
 			gt_rpc_fail(cdata, mq_srv_code(rv), "publish failed: %s", gt_strerror(rv));
 		}
@@ -327,6 +345,8 @@ mq_rpc_fetch(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closure,
 	if (rv == GT_OK && o->n == 0 && req->wait_ms > 0 && !atomic_load(&s->stopping) &&
 	    atomic_load(&s->parked) < (int)s->cfg.rpc_contexts - MQ_CONTEXTS_RESERVED) {
 		int64_t wait = (int64_t)req->wait_ms * GT_NS_PER_MS;
+		if (wait > s->cfg.max_fetch_wait) /* a parked call holds a context: bounded */
+			wait = s->cfg.max_fetch_wait;
 		int64_t left = gt_rpc_deadline_left_ns(cdata);
 		waiter *w = calloc(1, sizeof(*w));
 		if (left != INT64_MAX && left - 20 * GT_NS_PER_MS < wait)

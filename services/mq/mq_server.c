@@ -141,7 +141,8 @@ mq_srv_pub_send(mq_server *s, const char *topic, const ProtobufCBinaryData *msgs
 		uint8_t *b = nng_msg_body(m);
 		memcpy(b, topic, tl);
 		b[tl] = 0;
-		memcpy(b + tl + 1, msgs[i].data, msgs[i].len);
+		if (msgs[i].len > 0) /* the empty Message{}: data may be NULL */
+			memcpy(b + tl + 1, msgs[i].data, msgs[i].len);
 		if (nng_sendmsg(s->pub, m, NNG_FLAG_NONBLOCK) != 0)
 			nng_msg_free(m);
 	}
@@ -300,6 +301,8 @@ mq_server_new(mq_server **out, const mq_config *cfg)
 	                                     "publish requests recognised as resends");
 	s->m_waits =
 	    gt_metrics_counter(s->metrics, "fetch_parked_total", NULL, "long-polls parked");
+	s->m_cancelled = gt_metrics_counter(s->metrics, "fetch_cancelled_total", NULL,
+	                                    "parked long-polls dropped because their client left");
 	s->m_publish_lat =
 	    gt_metrics_hist(s->metrics, "publish_seconds", NULL, "publish handler time");
 
@@ -316,6 +319,8 @@ mq_server_new(mq_server **out, const mq_config *cfg)
 	s->tcfg.hook_arg = s;
 	s->tcfg.group_ttl = cfg->group_ttl;
 	s->tcfg.on_group_deleted = mq_persist_on_group_deleted;
+	/* first deliveries are collected into runs only when there is a WAL to log them */
+	s->tcfg.on_delivered = cfg->persistence ? mq_persist_on_delivered : NULL;
 
 	if (cfg->persistence) {
 		if ((rv = mq_persist_open(s)) != GT_OK)

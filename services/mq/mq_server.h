@@ -32,6 +32,7 @@ typedef struct mq_config {
 	char   *topics;    /* comma-separated topics created at start */
 	int64_t rpc_workers;
 	int64_t rpc_contexts;
+	int64_t max_fetch_wait; /* longest long-poll, whatever wait_ms asks */
 	char   *token;
 	int     log_level;
 } mq_config;

@@ -78,7 +78,7 @@ struct mq_server {
 	char                           pub_url[256];
 	/* metrics */
 	gt_counter *m_published, *m_batches, *m_delivered, *m_redelivered, *m_acked, *m_nacked;
-	gt_counter *m_rejected, *m_duplicates, *m_waits;
+	gt_counter *m_rejected, *m_duplicates, *m_waits, *m_cancelled;
 	gt_hist    *m_publish_lat;
 };
 
@@ -112,6 +112,8 @@ void   mq_persist_on_dead(void *arg, mq_topic *t, const mq_dead_view *d);
 void mq_persist_on_redeliver(void *arg, mq_topic *t, const char *group, uint32_t part, uint64_t off,
                              unsigned attempts);
 void mq_persist_on_group_deleted(void *arg, mq_topic *t, const char *group);
+void mq_persist_on_delivered(void *arg, mq_topic *t, const char *group, const mq_run *runs,
+                             size_t n);
 
 /* mq_admin.c: RPC handlers (worker threads) and HTTP routes (registered before start). */
 void   mq_admin_stats(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c, void *d);

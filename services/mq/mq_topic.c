@@ -247,10 +247,10 @@ mq_topic_publish(mq_topic *t, const ProtobufCBinaryData *msgs, size_t n, const c
 	}
 	for (size_t i = 0; i < n; i++) {
 		gt_mqmsg v;
-		if (gt_mqmsg_parse(msgs[i].data, msgs[i].len, &v) != GT_OK ||
-		    msgs[i].len > UINT32_MAX / 2) {
+		gt_err   vr = gt_mqmsg_validate(msgs[i].data, msgs[i].len, &v);
+		if (vr != GT_OK || msgs[i].len > UINT32_MAX / 2) {
 			*bad = i;
-			rv = GT_EPROTO;
+			rv = vr == GT_EINVAL ? GT_EINVAL : GT_EPROTO;
 			goto done;
 		}
 		need_ts[i] = v.timestamp_ns == 0;

@@ -23,6 +23,13 @@ typedef struct mq_topic     mq_topic;
 typedef struct mq_group     mq_group;
 typedef struct mq_dead_view mq_dead_view;
 
+/* Offsets [offset, offset + count) of one partition. */
+typedef struct mq_run {
+	uint32_t partition;
+	uint64_t offset;
+	uint64_t count;
+} mq_run;
+
 typedef struct mq_topic_cfg {
 	uint32_t        partitions;
 	uint64_t        max_bytes;   /* 0 = unbounded */
@@ -41,7 +48,12 @@ typedef struct mq_topic_cfg {
 	 * The WAL records it so that attempts survive restarts. */
 	void (*on_redeliver)(void *arg, mq_topic *t, const char *group, uint32_t part, uint64_t off,
 	                     unsigned attempts);
-	void *hook_arg; /* argument of on_dead, on_redeliver and on_group_deleted */
+	/* Optional: the first deliveries of one fetch, as runs of consecutive offsets (under the
+	 * lock; runs lent for the call, several calls per fetch when there are many runs). The WAL
+	 * records them so that attempt counts are exact across a crash. */
+	void (*on_delivered)(void *arg, mq_topic *t, const char *group, const mq_run *runs,
+	                     size_t n);
+	void *hook_arg; /* argument of the hooks above and of on_group_deleted */
 	/* A group without members for longer than group_ttl is deleted (0 = never); its
 	 * unacked messages stop holding back retention. on_group_deleted (optional, under the
 	 * owner's lock) lets the WAL record it. */
@@ -83,7 +95,9 @@ uint32_t    mq_topic_partitions(const mq_topic *t);
  * (producer, seq) with seq > 0: a request already stored returns GT_OK with *duplicate = 1
  * (positions filled for the producer's latest request, zeroed for older ones).
  * ts_ns stamps messages whose timestamp_ns is 0.
- * Errors: GT_EPROTO (a malformed message; *bad = its index), GT_EFULL (over max_bytes). */
+ * Errors: GT_EPROTO (a malformed message; *bad = its index), GT_EINVAL (a message whose key or
+ * a header is not UTF-8 without NUL, gt_mqmsg_validate; *bad = its index), GT_EFULL (over
+ * max_bytes). The empty Message (len 0, data may be NULL) is valid: stored with its timestamp. */
 gt_err mq_topic_publish(mq_topic *t, const ProtobufCBinaryData *msgs, size_t n,
                         const char *producer, uint64_t seq, int64_t ts_ns, mq_pos *positions,
                         int *duplicate, size_t *bad);

@@ -309,6 +309,20 @@ mq_wal_attempt(mq_wal *w, uint32_t topic_id, const char *group, uint32_t part, u
 }
 
 gt_err
+mq_wal_delivered(mq_wal *w, uint32_t topic_id, const char *group, const mq_run *runs, size_t n)
+{
+	gt_err rv;
+
+	if (n == 0)
+		return GT_OK;
+	pthread_mutex_lock(&w->mu);
+	rv = mq_wal_enc_delivered(&w->cur, topic_id, group, runs, n);
+	wal_kick(w);
+	pthread_mutex_unlock(&w->mu);
+	return rv;
+}
+
+gt_err
 mq_wal_ack(mq_wal *w, uint32_t topic_id, const char *group, const mq_id *ids, size_t n)
 {
 	gt_err rv;

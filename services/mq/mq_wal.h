@@ -6,7 +6,8 @@
  * message]...); ACK (topic, group, [partition, offset]...); DEAD (a dead letter with its
  * message bytes; also marks the offset done); LETTER (a live dead letter re-logged at a
  * segment head); DLQ_TRIM (letters below a dlq_offset purged); REPLAY (PUBLISH of a replayed
- * letter + the trim, atomically); ATTEMPT (a redelivery's attempt count). Each segment head holds
+ * letter + the trim, atomically); ATTEMPT (a redelivery's attempt count); DELIVERED (the first
+ * deliveries of a fetch, as runs). Each segment head holds
  * every declaration and every live dead letter, so any suffix of the log is self-describing.
  * Recovery replays segments in order; a torn or corrupted tail is truncated (logged as
  * wal.truncated), never a crash. A segment whose every PUBLISH record is acked by every group is
@@ -96,6 +97,9 @@ gt_err mq_wal_dlq_trim(mq_wal *w, uint32_t topic_id, uint64_t below, uint64_t *l
  * attempts times. Not waited for. */
 gt_err mq_wal_attempt(mq_wal *w, uint32_t topic_id, const char *group, uint32_t part, uint64_t off,
                       unsigned attempts);
+/* First deliveries of one fetch (under the topic lock), as runs: one record. Not waited for. */
+gt_err mq_wal_delivered(mq_wal *w, uint32_t topic_id, const char *group, const mq_run *runs,
+                        size_t n);
 /* Append acks of group (ids are of the current epoch). Not waited for. */
 gt_err mq_wal_ack(mq_wal *w, uint32_t topic_id, const char *group, const mq_id *ids, size_t n);
 /* Wait until lsn is durable under the policy. */

@@ -235,6 +235,21 @@ mq_wal_enc_attempt(gt_buf *b, uint32_t topic, const char *group, uint32_t part, 
 	return rec_end(b, at);
 }
 
+gt_err
+mq_wal_enc_delivered(gt_buf *b, uint32_t topic, const char *group, const mq_run *runs, size_t n)
+{
+	size_t at = rec_begin(b, MQ_WAL_DELIVERED, topic);
+
+	put_str(b, group);
+	put_var(b, n);
+	for (size_t i = 0; i < n; i++) {
+		put_var(b, runs[i].partition);
+		put_var(b, runs[i].offset);
+		put_var(b, runs[i].count);
+	}
+	return rec_end(b, at);
+}
+
 /* ---- decoding ---- */
 
 #define GETV(var)                                                                                  \
@@ -403,6 +418,7 @@ mq_wal_rec_decode(mq_wal_dec *dec, const uint8_t *p, size_t len, mq_wal_rec *r)
 	case MQ_WAL_REPLAY:
 		return dec_publish(dec, p, end, r);
 	case MQ_WAL_ACK:
+	case MQ_WAL_DELIVERED:
 		return dec_ack(dec, p, end, r);
 	case MQ_WAL_DEAD:
 	case MQ_WAL_LETTER:

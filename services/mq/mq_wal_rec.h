@@ -14,6 +14,7 @@
  *                             1 + length, then the bytes)
  *   DLQ_TRIM                  below
  *   ATTEMPT                   group, partition, offset, attempts (a redelivery)
+ *   DELIVERED                 group, runs as in ACK (first deliveries: attempt 1)
  * Pure functions; any thread. */
 #ifndef MQ_WAL_REC_H
 #define MQ_WAL_REC_H
@@ -37,6 +38,7 @@ enum {
 	MQ_WAL_DLQ_TRIM = 8, /* the topic's letters below a dlq_offset are gone (purge) */
 	MQ_WAL_REPLAY = 9,   /* a PUBLISH of replayed letters plus the trim, in one record */
 	MQ_WAL_ATTEMPT = 10, /* a redelivery: the delivery count of (group, partition, offset) */
+	MQ_WAL_DELIVERED = 11, /* first deliveries of one fetch (runs): attempt count 1 */
 };
 
 #define MQ_WAL_MAX_REC (256u << 20)
@@ -63,6 +65,8 @@ gt_err mq_wal_enc_dead(gt_buf *b, int type, uint32_t topic, const mq_dead_view *
 gt_err mq_wal_enc_trim(gt_buf *b, uint32_t topic, uint64_t below);
 gt_err mq_wal_enc_attempt(gt_buf *b, uint32_t topic, const char *group, uint32_t part, uint64_t off,
                           unsigned attempts);
+gt_err mq_wal_enc_delivered(gt_buf *b, uint32_t topic, const char *group, const mq_run *runs,
+                            size_t n);
 
 /* Inside a DEAD/LETTER payload (a validated one): when its group is `group`, set the
  * LETTER_GONE flag (returns 1). */
@@ -99,7 +103,7 @@ void mq_wal_dec_fini(mq_wal_dec *dec);
 gt_err mq_wal_rec_decode(mq_wal_dec *dec, const uint8_t *p, size_t len, mq_wal_rec *r);
 /* PUBLISH/REPLAY: the next message (1), or 0 after the last. */
 int mq_wal_rec_msg(mq_wal_rec *r, uint32_t *part, uint64_t *off, const uint8_t **msg, size_t *len);
-/* ACK: the next run (1), or 0 after the last. */
+/* ACK, DELIVERED: the next run (1), or 0 after the last. */
 int mq_wal_rec_run(mq_wal_rec *r, uint32_t *part, uint64_t *first, uint64_t *count);
 
 #endif

@@ -88,6 +88,13 @@ rec_apply(void *arg, const uint8_t *p, size_t len)
 				    GT_OK)
 					return rv;
 		return GT_OK;
+	case MQ_WAL_DELIVERED:
+		while (c->ops->attempt != NULL && mq_wal_rec_run(&r, &part, &off, &cnt))
+			for (uint64_t k = 0; k < cnt; k++)
+				if ((rv = c->ops->attempt(c->arg, r.topic, r.name, part, off + k,
+				                          1)) != GT_OK)
+					return rv;
+		return GT_OK;
 	case MQ_WAL_ATTEMPT:
 		return c->ops->attempt
 		           ? c->ops->attempt(c->arg, r.topic, r.name, r.part, r.off, r.attempts)

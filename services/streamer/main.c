@@ -46,6 +46,7 @@ typedef struct stm_server {
 	_Atomic stm_format fmt;
 
 	gt_counter      *c_rows, *c_bad, *c_records, *c_passes;
+	gt_counter      *c_bad_by[STM_BAD__COUNT];
 	stm_reader_stats synced;
 } stm_server;
 
@@ -70,6 +71,8 @@ sync_reader_stats(stm_server *s)
 	gt_counter_add(s->c_rows, st.rows - s->synced.rows);
 	gt_counter_add(s->c_bad, st.bad_rows - s->synced.bad_rows);
 	gt_counter_add(s->c_records, st.records - s->synced.records);
+	for (int i = 0; i < STM_BAD__COUNT; i++)
+		gt_counter_add(s->c_bad_by[i], st.bad[i] - s->synced.bad[i]);
 	s->synced = st;
 }
 
@@ -78,14 +81,15 @@ on_record(Gtpb__V1__TelemetryRecord *rec, const stm_rec_info *info, void *arg)
 {
 	stm_server *s = arg;
 
-	(void)info;
 	if ((++s->emitted & 255) == 0) {
 		sync_reader_stats(s);
 		if (server_stopping(s))
 			return GT_ECANCELED;
 	} else if (gt_signal_stopping())
 		return GT_ECANCELED;
-	return stm_pipe_put(s->pipe, rec, s->stamp_now);
+	/* "now" only with --timestamps now or for a row without a timestamp (empty cell or no
+	 * timestamp column); a source timestamp is always in range (1 ns after the epoch ..). */
+	return stm_pipe_put(s->pipe, rec, s->stamp_now || !info->ts_source);
 }
 
 /* ---------------------------------------------------------------- HTTP */
@@ -135,6 +139,10 @@ stats_json(stm_server *s, gt_buf *b)
 	    (unsigned long long)ps.failed, (unsigned long long)ps.abandoned,
 	    (unsigned long long)ps.requests, (unsigned long long)ps.retries);
 	gt_metrics_json(s->metrics, b, &first);
+	gt_buf_puts(b, "},\"bad_rows_by_reason\":{");
+	for (int i = 0; i < STM_BAD__COUNT; i++)
+		gt_buf_printf(b, "%s\"%s\":%llu", i ? "," : "", stm_bad_reason_name((stm_bad_reason)i),
+		    (unsigned long long)gt_counter_get(s->c_bad_by[i]));
 	gt_buf_puts(b, "}}");
 }
 
@@ -234,10 +242,19 @@ server_init(stm_server *s, stm_config *cfg)
 	    "Complete passes over the CSV file");
 	if (!s->c_rows || !s->c_bad || !s->c_records || !s->c_passes)
 		return GT_ENOMEM;
+	for (int i = 0; i < STM_BAD__COUNT; i++) {
+		char lbl[64];
+		snprintf(lbl, sizeof(lbl), "reason=\"%s\"", stm_bad_reason_name((stm_bad_reason)i));
+		if ((s->c_bad_by[i] = gt_metrics_counter(s->metrics, "csv_bad_rows_by_reason_total", lbl,
+		         "CSV rows skipped as malformed, by reason")) == NULL)
+			return GT_ENOMEM;
+	}
 
 	rc.format = (stm_format)cfg->format;
 	rc.columns = cfg->columns;
 	rc.hostname = cfg->hostname;
+	rc.stopping = server_stopping; /* a stop ends a pass even while no row becomes a record */
+	rc.stopping_arg = s;
 	if ((rv = stm_reader_new(&s->reader, &rc, on_record, s)) != GT_OK)
 		return rv;
 

@@ -12,8 +12,10 @@
  * DEADLINE_EXCEEDED are retried with exponential backoff and the SAME producer_id + sequence,
  * so the broker stores every record once. Other errors count the batch as failed.
  *
- * Timestamps: records put with stamp_now (or without a source timestamp) are stamped again
- * just before each Publish (the varint is patched in place in the packed payload).
+ * Timestamps: records put with stamp_now, or with timestamp_ns 0 (which on the wire means
+ * "no timestamp"; the reader never turns a source timestamp into 0: the epoch is a bad row),
+ * are stamped again just before each Publish (the varint is patched in place in the packed
+ * payload). Any other timestamp is published as it is.
  */
 #ifndef STM_PIPE_H
 #define STM_PIPE_H

@@ -9,10 +9,19 @@
  * this is what keeps one broken quote from swallowing the rest of the file.
  *
  * Fields of the current row are copied into one reused buffer (rowbuf).
+ *
+ * Limits keep the work linear and the memory bounded: a line longer than max_line bytes is
+ * one bad row, and the rest of it is skipped (never buffered) up to the next '\n'; a row with
+ * more than max_fields fields is a bad row, a header with more is an error. libcsv grows its
+ * field buffer by a fixed block (128 bytes by default: quadratic copying for a long field),
+ * so the block is raised to the buffer's current size (or the segment's, when larger) before
+ * csv_parse, which makes the growth geometric. cfg.stopping is polled about every 64 KiB of
+ * input, so a stop request ends a pass even in the middle of a long line.
  */
 #include <csv.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +33,8 @@
 #include "stm_reader_int.h"
 
 #define READ_BLOCK (256u * 1024u)
+#define POLL_BYTES (64u * 1024u)  /* input between two polls of cfg.stopping */
+#define CSV_BLK_MIN (4u * 1024u)  /* libcsv's smallest growth step */
 
 const char *const stm_format_names[] = {"auto", "wide", "dcgm", "nvidia-smi", NULL};
 
@@ -204,15 +215,44 @@ out:
 
 /* ---------------------------------------------------------------- bad rows */
 
+static const char *const bad_names[STM_BAD__COUNT][2] = {
+	[STM_BAD_FIELD_COUNT] = {"wrong_field_count", "wrong field count"},
+	[STM_BAD_LINE_TOO_LONG] = {"line_too_long", "line too long"},
+	[STM_BAD_QUOTING] = {"malformed_quoting", "malformed quoting"},
+	[STM_BAD_UNTERMINATED] = {"unterminated_quote", "unterminated quoted field"},
+	[STM_BAD_VALUE] = {"unparsable_value", "unparsable value"},
+	[STM_BAD_TIMESTAMP] = {"unparsable_timestamp", "unparsable timestamp"},
+	[STM_BAD_TS_RANGE] = {"timestamp_out_of_range", "timestamp out of range"},
+	[STM_BAD_INDEX] = {"unparsable_gpu_index", "unparsable GPU index"},
+	[STM_BAD_METRIC_NAME] = {"empty_metric_name", "empty metric_name"},
+	[STM_BAD_LABELS_RAW] = {"malformed_labels_raw", "malformed labels_raw"},
+	[STM_BAD_NO_IDENTITY] = {"no_gpu_identity", "no GPU identity"},
+	[STM_BAD_NO_METRICS] = {"no_metric_values", "no metric values"},
+};
+
+const char *
+stm_bad_reason_name(stm_bad_reason why)
+{
+	return (unsigned)why < STM_BAD__COUNT ? bad_names[why][0] : "unknown";
+}
+
+const char *
+stm_bad_reason_text(stm_bad_reason why)
+{
+	return (unsigned)why < STM_BAD__COUNT ? bad_names[why][1] : "unknown";
+}
+
 void
-stm__bad_row(stm_reader *r, uint64_t line, const char *reason, const char *detail)
+stm__bad_row(stm_reader *r, uint64_t line, stm_bad_reason why, const char *detail)
 {
 	r->st.bad_rows++;
+	r->st.bad[(unsigned)why < STM_BAD__COUNT ? why : STM_BAD_FIELD_COUNT]++;
 	if (!r->cfg.quiet) {
 		char where[600];
 		snprintf(where, sizeof(where), "%s:%llu", r->file, (unsigned long long)line);
 		GT_LOGW("csv.bad_row", GT_KV_STR("at", where), GT_KV_STR("file", r->file),
-		    GT_KV_UINT("line", line), GT_KV_STR("reason", reason),
+		    GT_KV_UINT("line", line), GT_KV_STR("reason", stm_bad_reason_text(why)),
+		    GT_KV_STR("id", stm_bad_reason_name(why)),
 		    GT_KV_STR("detail", detail ? detail : ""));
 	}
 }
@@ -224,10 +264,19 @@ on_field(void *s, size_t len, void *data)
 {
 	stm_reader *r = data;
 
+	if (r->row_bad)
+		return; /* over max_fields: the row is bad, its other fields are not kept */
+	if (r->nflds == r->max_fields) {
+		r->row_bad = 1;
+		return;
+	}
 	if (r->nflds == r->fcap) {
 		size_t nc = r->fcap ? r->fcap * 2 : 32;
 		fld   *nf;
-		if (nc > 4096 || (nf = realloc(r->flds, nc * sizeof(*nf))) == NULL) {
+		if (nc > r->max_fields)
+			nc = r->max_fields;
+		if ((nf = realloc(r->flds, nc * sizeof(*nf))) == NULL) {
+			r->err = GT_ENOMEM;
 			r->row_bad = 1;
 			return;
 		}
@@ -238,6 +287,7 @@ on_field(void *s, size_t len, void *data)
 	r->flds[r->nflds].len = (uint32_t)len;
 	r->nflds++;
 	if (gt_buf_reserve(&r->rowbuf, len + 1) != GT_OK) {
+		r->err = GT_ENOMEM;
 		r->row_bad = 1;
 		return;
 	}
@@ -301,7 +351,15 @@ on_row(int c, void *data)
 	if (r->err != GT_OK)
 		goto out;
 	if (!r->have_header) {
-		gt_err rv = header_from_row(r);
+		gt_err rv;
+		if (r->row_bad) {
+			snprintf(r->errmsg, sizeof(r->errmsg),
+			    "%s: the header has more than %u columns (the limit)", r->file,
+			    r->max_fields);
+			r->err = GT_EINVAL;
+			goto out;
+		}
+		rv = header_from_row(r);
 		if (rv != GT_OK && r->err == GT_OK)
 			r->err = rv;
 		goto out;
@@ -310,9 +368,14 @@ on_row(int c, void *data)
 		goto out; /* a blank line of spaces */
 	r->st.rows++;
 	if (r->row_bad || r->nflds != r->ncols) {
-		char detail[64];
-		snprintf(detail, sizeof(detail), "expected %zu fields, got %zu", r->ncols, r->nflds);
-		stm__bad_row(r, line, "wrong field count", detail);
+		char detail[96];
+		if (r->row_bad)
+			snprintf(detail, sizeof(detail), "expected %zu fields, got more than %u (the limit)",
+			    r->ncols, r->max_fields);
+		else
+			snprintf(detail, sizeof(detail), "expected %zu fields, got %zu", r->ncols,
+			    r->nflds);
+		stm__bad_row(r, line, STM_BAD_FIELD_COUNT, detail);
 		goto out;
 	}
 	if (r->fmt == STM_FMT_DCGM)
@@ -342,11 +405,14 @@ stm_reader_new(stm_reader **out, const stm_reader_cfg *cfg, stm_emit_fn emit, vo
 	gtpb__v1__telemetry_record__init(&r->rec);
 	if (csv_init(&r->csv, CSV_STRICT | CSV_STRICT_FINI) != 0)
 		goto fail;
+	csv_set_blk_size(&r->csv, CSV_BLK_MIN);
 	if ((cfg->columns && *cfg->columns && (r->columns = strdup(cfg->columns)) == NULL) ||
 	    (cfg->hostname && *cfg->hostname && (r->hostname = strdup(cfg->hostname)) == NULL))
 		goto fail_csv;
 	r->cfg.columns = r->columns;
 	r->cfg.hostname = r->hostname;
+	r->max_line = cfg->max_line ? cfg->max_line : STM_MAX_LINE;
+	r->max_fields = cfg->max_fields ? cfg->max_fields : STM_MAX_FIELDS;
 	if (r->columns != NULL && r->cfg.format == STM_FMT_AUTO)
 		r->cfg.format = STM_FMT_SMI;
 	if ((r->file = strdup("-")) == NULL)
@@ -398,6 +464,11 @@ header_from_columns(stm_reader *r)
 
 	for (const char *q = p; *q; q++)
 		n += *q == ',';
+	if (n > r->max_fields) {
+		snprintf(r->errmsg, sizeof(r->errmsg),
+		    "--columns: more than %u columns (the limit)", r->max_fields);
+		return r->err = GT_EINVAL;
+	}
 	if ((names = calloc(n, sizeof(*names))) == NULL)
 		return GT_ENOMEM;
 	while (i < n) {
@@ -433,6 +504,8 @@ stm_reader_begin(stm_reader *r, const char *file)
 	r->group_open = 0;
 	r->have_header = 0;
 	r->skip_line = 0;
+	r->line_len = 0;
+	r->unpolled = 0;
 	r->at_start = 1;
 	r->bom_pos = 0;
 	r->line = 0;
@@ -441,6 +514,29 @@ stm_reader_begin(stm_reader *r, const char *file)
 	if (r->columns != NULL)
 		return header_from_columns(r);
 	return GT_OK;
+}
+
+/* Count a bad line that never became a row (broken quoting, a quote still open, too long)
+ * and reset libcsv and the row for the next line. */
+static void
+line_bad(stm_reader *r, stm_bad_reason why, const char *detail)
+{
+	/* counted as a row even before the header: bad_rows never exceeds rows */
+	stm__bad_row(r, r->line + 1, why, detail);
+	r->st.rows++;
+	csv_reset(r);
+	row_clear(r);
+}
+
+static int
+poll_stop(stm_reader *r)
+{
+	r->unpolled = 0;
+	if (r->cfg.stopping != NULL && r->cfg.stopping(r->cfg.stopping_arg)) {
+		r->err = GT_ECANCELED;
+		return 1;
+	}
+	return 0;
 }
 
 gt_err
@@ -458,8 +554,10 @@ stm_reader_feed(stm_reader *r, const void *data, size_t len)
 				r->at_start = 0;
 		} else {
 			r->at_start = 0;
-			if (r->bom_pos > 0)
+			if (r->bom_pos > 0) {
+				r->line_len = (size_t)r->bom_pos;
 				csv_parse(&r->csv, "\xEF\xBB\xBF", (size_t)r->bom_pos, on_field, on_row, r);
+			}
 		}
 	}
 	while (p < end) {
@@ -467,32 +565,49 @@ stm_reader_feed(stm_reader *r, const void *data, size_t len)
 		const char *seg_end = nl ? nl + 1 : end;
 		size_t      seg = (size_t)(seg_end - p);
 
+		if ((r->unpolled += seg) >= POLL_BYTES && poll_stop(r))
+			return r->err;
 		if (r->skip_line) {
 			if (nl) {
 				r->skip_line = 0;
+				r->line_len = 0;
 				r->line++;
 			}
 			p = seg_end;
 			continue;
 		}
+		if (r->line_len + seg - (nl != NULL) > r->max_line) {
+			/* Too long: one bad row; the rest of the line is skipped, not buffered. */
+			char detail[64];
+			snprintf(detail, sizeof(detail), "longer than %zu bytes (the limit)",
+			    r->max_line);
+			line_bad(r, STM_BAD_LINE_TOO_LONG, detail);
+			r->skip_line = nl == NULL;
+			r->line_len = 0;
+			if (nl)
+				r->line++;
+			p = seg_end;
+			continue;
+		}
+		r->line_len += seg;
+		/* libcsv's field buffer grows by blk_size: at least its current size (geometric) and
+		 * at least this segment (a field of it fits in one or two steps). Both are bounded
+		 * by the line limit, so the buffer stays a few times max_line at most. */
+		if (r->csv.entry_size > r->csv.blk_size || seg > r->csv.blk_size)
+			csv_set_blk_size(&r->csv, r->csv.entry_size > seg ? r->csv.entry_size : seg);
 		if (csv_parse(&r->csv, p, seg, on_field, on_row, r) != seg) {
 			/* Broken quoting ("a"b, a"b): one bad line, then resynchronise. */
-			/* counted as a row even before the header: bad_rows never exceeds rows */
-			stm__bad_row(r, r->line + 1, "malformed quoting", csv_strerror(csv_error(&r->csv)));
-			r->st.rows++;
-			csv_reset(r);
-			row_clear(r);
+			line_bad(r, STM_BAD_QUOTING, csv_strerror(csv_error(&r->csv)));
 			if (!nl)
 				r->skip_line = 1;
 		} else if (nl && r->csv.pstate != 0) {
 			/* The row goes on past its line: an unterminated quoted field. */
-			stm__bad_row(r, r->line + 1, "unterminated quoted field", NULL);
-			r->st.rows++;
-			csv_reset(r);
-			row_clear(r);
+			line_bad(r, STM_BAD_UNTERMINATED, NULL);
 		}
-		if (nl)
+		if (nl) {
 			r->line++;
+			r->line_len = 0;
+		}
 		p = seg_end;
 		if (r->err != GT_OK)
 			return r->err;
@@ -505,18 +620,32 @@ stm_reader_end(stm_reader *r)
 {
 	if (r->err != GT_OK)
 		return r->err;
-	if (!r->skip_line && csv_fini(&r->csv, on_field, on_row, r) != 0) {
-		stm__bad_row(r, r->line + 1, "unterminated quoted field", NULL);
-		r->st.rows++;
-		csv_reset(r);
-		row_clear(r);
-	}
+	if (!r->skip_line && csv_fini(&r->csv, on_field, on_row, r) != 0)
+		line_bad(r, STM_BAD_UNTERMINATED, NULL);
 	if (r->err != GT_OK)
 		return r->err;
 	if (!r->have_header)
 		return reader_fail(r, GT_EINVAL, "%s: no CSV header (empty file)", r->file);
 	stm__dcgm_flush(r);
 	return r->err;
+}
+
+/* A pipe or FIFO may have nothing to read for a long time (nvidia-smi -l 1 | ...): wait in
+ * short polls so that a stop request is noticed. A regular file is always readable. */
+static gt_err
+wait_readable(stm_reader *r, int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	if (r->cfg.stopping == NULL)
+		return GT_OK;
+	for (;;) {
+		int n = poll(&pfd, 1, 100);
+		if (n > 0 || (n < 0 && errno != EINTR))
+			return GT_OK; /* readable, hung up, or an error that read() reports */
+		if (poll_stop(r))
+			return r->err;
+	}
 }
 
 gt_err
@@ -536,7 +665,8 @@ stm_reader_file(stm_reader *r, const char *path)
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	rv = GT_OK;
-	while (rv == GT_OK && (n = read(fd, r->block, READ_BLOCK)) != 0) {
+	while (rv == GT_OK && (rv = wait_readable(r, fd)) == GT_OK &&
+	       (n = read(fd, r->block, READ_BLOCK)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

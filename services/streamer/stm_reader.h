@@ -11,10 +11,17 @@
  * the next record (no per-row malloc), so pack or copy it before returning. The emit
  * callback returns GT_OK to go on, anything else to stop (returned by feed/file).
  *
- * Bad rows (wrong field count, unparsable value, broken quoting, no GPU identity) are
- * counted, logged once each as "csv.bad_row" with file:line and the reason, and skipped.
- * A missing or unknown header is an error (GT_EINVAL, stm_reader_error() says why); an
- * unreadable file is GT_EIO. A reader is used by one thread at a time.
+ * Bad rows (stm_bad_reason: wrong field count, unparsable value or timestamp, a timestamp out
+ * of range, broken quoting, a line longer than max_line, no GPU identity, ...) are counted per
+ * reason, logged once each as "csv.bad_row" with file:line and the reason, and skipped.
+ * A missing or unknown header, or one with more than max_fields columns, is an error
+ * (GT_EINVAL, stm_reader_error() says why); an unreadable file is GT_EIO. A reader is used by
+ * one thread at a time.
+ *
+ * Limits (documented in README): a line (without its '\n') holds at most max_line bytes
+ * (default STM_MAX_LINE); a longer one is one bad row and the rest of it is skipped without
+ * being buffered. A header or row holds at most max_fields fields (default STM_MAX_FIELDS).
+ * Work is linear in the input: libcsv's field buffer grows geometrically.
  */
 #ifndef STM_READER_H
 #define STM_READER_H
@@ -25,6 +32,15 @@
 #include "gt/gt_err.h"
 #include "gtpb/v1/telemetry.pb-c.h"
 
+/* Default limits (stm_reader_cfg.max_line / max_fields = 0). */
+#define STM_MAX_LINE   (1024u * 1024u) /* bytes per line, '\n' not counted */
+#define STM_MAX_FIELDS 4096u           /* fields per header or row */
+
+/* Accepted timestamps: 1 ns after the epoch .. INT64_MAX ns, i.e.
+ * 1970-01-01T00:00:00.000000001Z .. 2262-04-11T23:47:16.854775807Z. The epoch itself is
+ * outside: a TelemetryRecord's timestamp_ns 0 means "no timestamp" on the wire. */
+#define STM_TS_RANGE_TEXT "1970-01-01T00:00:00.000000001Z .. 2262-04-11T23:47:16.854775807Z"
+
 typedef enum stm_format {
 	STM_FMT_AUTO = 0,
 	STM_FMT_WIDE,
@@ -34,6 +50,29 @@ typedef enum stm_format {
 
 /* "auto", "wide", "dcgm", "nvidia-smi" (the --format choices, in enum order). */
 extern const char *const stm_format_names[];
+
+/* Why a row was skipped (stm_bad_reason_name: the /stats and /metrics label; the log's
+ * "reason" is stm_bad_reason_text). */
+typedef enum stm_bad_reason {
+	STM_BAD_FIELD_COUNT = 0, /* wrong field count (also: more than max_fields) */
+	STM_BAD_LINE_TOO_LONG,   /* a line longer than max_line bytes */
+	STM_BAD_QUOTING,         /* "a"b, a"b */
+	STM_BAD_UNTERMINATED,    /* a quoted field still open at the end of its line */
+	STM_BAD_VALUE,           /* a metric that is not a number */
+	STM_BAD_TIMESTAMP,       /* not a timestamp */
+	STM_BAD_TS_RANGE,        /* a timestamp outside STM_TS_RANGE_TEXT or finer than 1 ns */
+	STM_BAD_INDEX,           /* GPU index not a number */
+	STM_BAD_METRIC_NAME,     /* DCGM: empty metric_name */
+	STM_BAD_LABELS_RAW,      /* DCGM: malformed labels_raw */
+	STM_BAD_NO_IDENTITY,     /* no uuid, hostname/index, gpu_id or index */
+	STM_BAD_NO_METRICS,      /* no metric value at all */
+	STM_BAD__COUNT
+} stm_bad_reason;
+
+/* "wrong_field_count", "line_too_long", ... (stable ids). */
+const char *stm_bad_reason_name(stm_bad_reason why);
+/* "wrong field count", "line too long", ... (the csv.bad_row log's reason). */
+const char *stm_bad_reason_text(stm_bad_reason why);
 
 typedef struct stm_rec_info {
 	const char *file;      /* as given to stm_reader_begin */
@@ -49,12 +88,20 @@ typedef struct stm_reader_cfg {
 	const char *columns;  /* header for --format=csv,noheader input ("index, uuid, ..."); NULL */
 	const char *hostname; /* hostname for records without one; NULL */
 	int         quiet;    /* do not log bad rows (still counted) */
+	size_t      max_line;   /* bytes per line; 0 = STM_MAX_LINE */
+	uint32_t    max_fields; /* fields per header/row; 0 = STM_MAX_FIELDS */
+	/* Polled while parsing, about every 64 KiB of input: nonzero stops the pass with
+	 * GT_ECANCELED, even in the middle of a long line or of a run of bad rows. NULL = never.
+	 * (The emit callback can stop a pass too, by returning non-GT_OK.) */
+	int (*stopping)(void *arg);
+	void *stopping_arg;
 } stm_reader_cfg;
 
 typedef struct stm_reader_stats {
 	uint64_t rows;     /* data rows seen (good and bad) */
-	uint64_t bad_rows; /* skipped */
+	uint64_t bad_rows; /* skipped (the sum of bad[]) */
 	uint64_t records;  /* records emitted */
+	uint64_t bad[STM_BAD__COUNT]; /* bad rows per reason */
 } stm_reader_stats;
 
 typedef struct stm_reader stm_reader;
@@ -90,7 +137,16 @@ void       stm_reader_get_stats(stm_reader *r, stm_reader_stats *st);
 int stm_parse_number(const char *s, size_t n, int allow_unit, double *out);
 /* 1 for a placeholder value that means "no value": "[N/A]", "[Not Supported]", "N/A", ... */
 int stm_is_placeholder(const char *s, size_t n);
-/* Timestamp: RFC 3339, nvidia-smi "2026/11/26 22:49:11.123", or a unix time in s/ms/us/ns. */
-gt_err stm_parse_timestamp(const char *s, int64_t *ns);
+typedef enum stm_ts_status {
+	STM_TS_OK = 0,
+	STM_TS_UNPARSABLE,   /* not a timestamp (also: an impossible date such as 2025-02-29) */
+	STM_TS_OUT_OF_RANGE, /* outside STM_TS_RANGE_TEXT, or finer than 1 ns */
+} stm_ts_status;
+
+/* Timestamp: RFC 3339, nvidia-smi "2026/11/26 22:49:11.123", or a unix time in s/ms/us/ns
+ * (by the magnitude of its integer part: >= 1e17 ns, >= 1e14 us, >= 1e11 ms, else s; an
+ * optional decimal fraction). Every accepted timestamp is exact: *ns is set only on STM_TS_OK,
+ * nothing is rounded, clamped or wrapped. */
+stm_ts_status stm_parse_timestamp(const char *s, int64_t *ns);
 
 #endif

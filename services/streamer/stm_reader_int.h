@@ -63,7 +63,11 @@ struct stm_reader {
 	struct csv_parser csv;
 	stm_format        fmt;
 	int               have_header;
-	int               skip_line;
+	int               skip_line; /* skipping the rest of a broken or too long line */
+	size_t            line_len;  /* bytes of the current line handed to libcsv */
+	size_t            unpolled;  /* bytes fed since cfg.stopping was last polled */
+	size_t            max_line;
+	uint32_t          max_fields;
 	int               at_start; /* BOM check */
 	int               bom_pos;
 	uint64_t          line;     /* '\n' seen so far in this pass */
@@ -77,7 +81,7 @@ struct stm_reader {
 	gt_buf rowbuf;
 	fld   *flds;
 	size_t nflds, fcap;
-	int    row_bad; /* too many fields etc. */
+	int    row_bad; /* more than max_fields fields */
 
 	/* record under construction */
 	gt_buf   arena;
@@ -113,8 +117,8 @@ struct stm_reader {
 #define FSTR(r, i) ((r)->rowbuf.data + (r)->flds[i].off)
 #define FLEN(r, i) ((size_t)(r)->flds[i].len)
 
-/* stm_reader.c: count a bad row and log it (unless quiet) with file:line. */
-void stm__bad_row(stm_reader *r, uint64_t line, const char *reason, const char *detail);
+/* stm_reader.c: count a bad row (per reason) and log it (unless quiet) with file:line. */
+void stm__bad_row(stm_reader *r, uint64_t line, stm_bad_reason why, const char *detail);
 
 /* stm_rows.c: start an empty record; turn the current row into records (emitting through
  * r->emit). DCGM rows are grouped: the open group is emitted when the next row belongs to

@@ -150,7 +150,7 @@ rec_emit(stm_reader *r)
 		r->s_key = arena_put(r, k, (size_t)n);
 	}
 	if (r->s_key == NOSTR || r->nm == 0) {
-		stm__bad_row(r, r->rec_line, r->s_key == NOSTR ? "no GPU identity" : "no metric values",
+		stm__bad_row(r, r->rec_line, r->s_key == NOSTR ? STM_BAD_NO_IDENTITY : STM_BAD_NO_METRICS,
 		    NULL);
 		return;
 	}
@@ -203,9 +203,11 @@ parse_index(const char *s, size_t n, int32_t *out)
 	return 1;
 }
 
-/* Identity/timestamp columns shared by every format. Returns 0 on a bad value. */
+/* Identity/timestamp columns shared by every format. Returns 0 on a bad value (*why says
+ * which). An empty timestamp cell is "no timestamp" (the record is stamped at publish time);
+ * anything else must be an exact timestamp in range. */
 static int
-row_ident(stm_reader *r, col *c, size_t i, const char **why)
+row_ident(stm_reader *r, col *c, size_t i, stm_bad_reason *why)
 {
 	const char *s = FSTR(r, i);
 	size_t      n = FLEN(r, i);
@@ -214,8 +216,15 @@ row_ident(stm_reader *r, col *c, size_t i, const char **why)
 		return 1;
 	switch (c->kind) {
 	case COL_TS:
-		if (stm_parse_timestamp(s, &r->ts) != GT_OK) {
-			*why = "unparsable timestamp";
+		switch (stm_parse_timestamp(s, &r->ts)) {
+		case STM_TS_OK:
+			break;
+		case STM_TS_OUT_OF_RANGE:
+			*why = STM_BAD_TS_RANGE;
+			return 0;
+		case STM_TS_UNPARSABLE:
+		default:
+			*why = STM_BAD_TIMESTAMP;
 			return 0;
 		}
 		r->ts_source = 1;
@@ -239,7 +248,7 @@ row_ident(stm_reader *r, col *c, size_t i, const char **why)
 		break;
 	case COL_INDEX:
 		if (!parse_index(s, n, &r->index)) {
-			*why = "unparsable GPU index";
+			*why = STM_BAD_INDEX;
 			return 0;
 		}
 		break;
@@ -253,13 +262,13 @@ row_ident(stm_reader *r, col *c, size_t i, const char **why)
 void
 stm__row_wide_smi(stm_reader *r, uint64_t line)
 {
-	int         smi = r->fmt == STM_FMT_SMI;
-	const char *why = NULL;
-	size_t      bad_col = 0;
+	int            smi = r->fmt == STM_FMT_SMI;
+	stm_bad_reason why = STM_BAD__COUNT; /* none */
+	size_t         bad_col = 0;
 
 	stm__rec_reset(r);
 	r->rec_line = line;
-	for (size_t i = 0; i < r->ncols && why == NULL; i++) {
+	for (size_t i = 0; i < r->ncols && why == STM_BAD__COUNT; i++) {
 		col        *c = &r->cols[i];
 		const char *s = FSTR(r, i);
 		size_t      n = FLEN(r, i);
@@ -270,7 +279,7 @@ stm__row_wide_smi(stm_reader *r, uint64_t line)
 			if (n == 0 || stm_is_placeholder(s, n))
 				break;
 			if (!stm_parse_number(s, n, smi, &v)) {
-				why = "unparsable value";
+				why = STM_BAD_VALUE;
 				bad_col = i;
 				break;
 			}
@@ -304,10 +313,11 @@ stm__row_wide_smi(stm_reader *r, uint64_t line)
 			break;
 		}
 	}
-	if (why != NULL) {
-		char detail[200];
-		snprintf(detail, sizeof(detail), "column %s: \"%.*s\"", r->cols[bad_col].name,
-		    (int)(FLEN(r, bad_col) > 64 ? 64 : FLEN(r, bad_col)), FSTR(r, bad_col));
+	if (why != STM_BAD__COUNT) {
+		char detail[320];
+		snprintf(detail, sizeof(detail), "column %.64s: \"%.*s\"%s", r->cols[bad_col].name,
+		    (int)(FLEN(r, bad_col) > 64 ? 64 : FLEN(r, bad_col)), FSTR(r, bad_col),
+		    why == STM_BAD_TS_RANGE ? " (accepted: " STM_TS_RANGE_TEXT ")" : "");
 		stm__bad_row(r, line, why, detail);
 		return;
 	}
@@ -425,9 +435,10 @@ dcgm_gid(stm_reader *r, gt_buf *out)
 void
 stm__row_dcgm(stm_reader *r, uint64_t line)
 {
-	const char *mname = NULL, *val = NULL, *why = NULL;
-	size_t      mlen = 0, vlen = 0;
-	double      v = 0;
+	const char    *mname = NULL, *val = NULL;
+	stm_bad_reason why = STM_BAD__COUNT; /* none */
+	size_t         mlen = 0, vlen = 0;
+	double         v = 0;
 
 	for (size_t i = 0; i < r->ncols; i++) {
 		if (r->cols[i].kind == COL_MNAME)
@@ -436,12 +447,12 @@ stm__row_dcgm(stm_reader *r, uint64_t line)
 			val = FSTR(r, i), vlen = FLEN(r, i);
 	}
 	if (mlen == 0)
-		why = "empty metric_name";
+		why = STM_BAD_METRIC_NAME;
 	else if (vlen > 0 && stm_is_placeholder(val, vlen))
 		val = NULL; /* no value: keep the group, skip the metric */
 	else if (!stm_parse_number(val, vlen, 0, &v))
-		why = "unparsable value";
-	if (why != NULL) {
+		why = STM_BAD_VALUE;
+	if (why != STM_BAD__COUNT) {
 		char detail[200];
 		snprintf(detail, sizeof(detail), "%.*s=\"%.*s\"", (int)(mlen > 64 ? 64 : mlen),
 		    mname ? mname : "", (int)(vlen > 64 ? 64 : vlen), val ? val : "");
@@ -454,28 +465,32 @@ stm__row_dcgm(stm_reader *r, uint64_t line)
 		rec_emit(r);
 	}
 	if (!r->group_open) {
-		const char *why2 = NULL;
-		size_t      ts_col = NOSTR;
+		stm_bad_reason why2 = STM_BAD__COUNT; /* none */
+		size_t         ts_col = NOSTR;
 
 		stm__rec_reset(r);
 		r->rec_line = line;
 		r->s_gid = arena_put(r, r->gid.data, strlen(r->gid.data));
-		for (size_t i = 0; i < r->ncols && why2 == NULL; i++) {
+		for (size_t i = 0; i < r->ncols && why2 == STM_BAD__COUNT; i++) {
 			col *c = &r->cols[i];
 			if (c->kind == COL_LABEL) {
 				if (FLEN(r, i) > 0 && label_add(r, c->key, 0, FSTR(r, i), FLEN(r, i)) != GT_OK)
 					r->err = GT_ENOMEM;
 			} else if (c->kind == COL_LABELS_RAW) {
 				if (!dcgm_labels(r, FSTR(r, i), FLEN(r, i)))
-					why2 = "malformed labels_raw";
+					why2 = STM_BAD_LABELS_RAW;
 			} else if (c->kind != COL_MNAME && c->kind != COL_VALUE) {
 				if (c->kind == COL_TS)
 					ts_col = i;
 				row_ident(r, c, i, &why2);
 			}
 		}
-		if (why2 != NULL) {
-			stm__bad_row(r, line, why2, ts_col != NOSTR ? FSTR(r, ts_col) : NULL);
+		if (why2 != STM_BAD__COUNT) {
+			char detail[320];
+			snprintf(detail, sizeof(detail), "timestamp \"%.64s\"%s",
+			    ts_col != NOSTR ? FSTR(r, ts_col) : "",
+			    why2 == STM_BAD_TS_RANGE ? " (accepted: " STM_TS_RANGE_TEXT ")" : "");
+			stm__bad_row(r, line, why2, detail);
 			stm__rec_reset(r);
 			return;
 		}

@@ -109,46 +109,100 @@ stm_is_placeholder(const char *s, size_t n)
 	return (n == 3 && memcmp(s, "N/A", 3) == 0);
 }
 
-gt_err
-stm_parse_timestamp(const char *s, int64_t *ns)
+/* Unix time in s/ms/us/ns: digits, optionally '.' digits; exact integer arithmetic. */
+static stm_ts_status
+ts_numeric(const char *s, int64_t *ns)
 {
 	const char *p = s;
-	int         digits = 1, dot = 0;
+	uint64_t    ip = 0, mult, v;
+	int         any = 0;
 
-	if (*p == '\0')
-		return GT_EINVAL;
-	for (; *p; p++) {
-		if (*p == '.' && !dot)
-			dot = 1;
-		else if (*p < '0' || *p > '9') {
-			digits = 0;
-			break;
-		}
-	}
-	if (digits) {
-		/* Unix time: the magnitude tells the unit (s, ms, us or ns). */
-		double v = strtod(s, NULL);
-		if (!dot && strlen(s) <= 19) {
-			int64_t i = (int64_t)strtoll(s, NULL, 10);
-			if (i >= INT64_C(100000000000000000))
-				*ns = i;
-			else if (i >= INT64_C(100000000000000))
-				*ns = i * 1000;
-			else if (i >= INT64_C(100000000000))
-				*ns = i * 1000000;
-			else
-				*ns = i * GT_NS_PER_S;
-			return GT_OK;
-		}
-		if (v >= 1e17)
-			*ns = (int64_t)v;
-		else if (v >= 1e14)
-			*ns = (int64_t)(v * 1e3);
-		else if (v >= 1e11)
-			*ns = (int64_t)(v * 1e6);
+	if (*p == '-')
+		return p[1] >= '0' && p[1] <= '9' ? STM_TS_OUT_OF_RANGE : STM_TS_UNPARSABLE;
+	for (; *p >= '0' && *p <= '9'; p++, any = 1) {
+		if (ip > (UINT64_MAX - 9) / 10)
+			ip = UINT64_MAX; /* saturate: out of range below */
 		else
-			*ns = (int64_t)llround(v * 1e9);
-		return GT_OK;
+			ip = ip * 10 + (uint64_t)(*p - '0');
 	}
-	return gt_rfc3339_parse(s, ns);
+	if (!any || (*p != '\0' && *p != '.'))
+		return STM_TS_UNPARSABLE;
+	if (*p == '.' && !(p[1] >= '0' && p[1] <= '9'))
+		return STM_TS_UNPARSABLE;
+	mult = ip >= UINT64_C(100000000000000000) ? 1
+	     : ip >= UINT64_C(100000000000000)    ? 1000
+	     : ip >= UINT64_C(100000000000)       ? 1000000
+	                                          : (uint64_t)GT_NS_PER_S;
+	if (ip > (uint64_t)INT64_MAX / mult)
+		return STM_TS_OUT_OF_RANGE;
+	v = ip * mult;
+	if (*p == '.') {
+		uint64_t unit = mult;
+		for (p++; *p; p++) {
+			if (*p < '0' || *p > '9')
+				return STM_TS_UNPARSABLE;
+			unit /= 10; /* ns per digit at this position; 0 = finer than 1 ns */
+			if (*p != '0' && unit == 0)
+				return STM_TS_OUT_OF_RANGE;
+			if ((uint64_t)(*p - '0') * unit > (uint64_t)INT64_MAX - v)
+				return STM_TS_OUT_OF_RANGE;
+			v += (uint64_t)(*p - '0') * unit;
+		}
+	}
+	if (v == 0)
+		return STM_TS_OUT_OF_RANGE; /* the epoch: "no timestamp" on the wire */
+	*ns = (int64_t)v;
+	return STM_TS_OK;
+}
+
+static int
+leap_year(int y)
+{
+	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
+
+/* RFC 3339 / nvidia-smi text (gt_rfc3339_parse), told apart: unparsable (syntax, impossible
+ * date) or out of range (a valid date before the epoch, after 2262-04-11T23:47:16.854775807Z,
+ * or with digits below 1 ns). */
+static stm_ts_status
+ts_text(const char *s, int64_t *ns)
+{
+	size_t  n = strlen(s);
+	char    tmp[96];
+	int     y, leap;
+	int64_t v;
+
+	if (n < 19 || n >= sizeof(tmp))
+		return STM_TS_UNPARSABLE; /* "YYYY-MM-DDTHH:MM:SS" at least; no sane one is longer */
+	for (int i = 0; i < 4; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return STM_TS_UNPARSABLE;
+	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	leap = leap_year(y);
+	/* The same text in a year of the same kind (29 February) decides syntax vs range. */
+	memcpy(tmp, leap ? "2000" : "2001", 4);
+	memcpy(tmp + 4, s + 4, n - 4 + 1);
+	if (gt_rfc3339_parse(tmp, &v) != GT_OK)
+		return STM_TS_UNPARSABLE;
+	if (gt_rfc3339_parse(s, &v) != GT_OK || v <= 0)
+		return STM_TS_OUT_OF_RANGE;
+	if (s[19] == '.' || s[19] == ',') {
+		/* digits past the 9th must be zeros: nothing finer than 1 ns is dropped */
+		for (size_t i = 20 + 9; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			if (s[i] != '0')
+				return STM_TS_OUT_OF_RANGE;
+	}
+	*ns = v;
+	return STM_TS_OK;
+}
+
+stm_ts_status
+stm_parse_timestamp(const char *s, int64_t *ns)
+{
+	if (*s == '\0')
+		return STM_TS_UNPARSABLE;
+	/* "YYYY-" or "YYYY/" starts a date; anything else is a number or nothing */
+	if (strspn(s, "0123456789") == 4 && (s[4] == '-' || s[4] == '/'))
+		return ts_text(s, ns);
+	return ts_numeric(s, ns);
 }

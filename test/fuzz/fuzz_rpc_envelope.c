@@ -1,12 +1,15 @@
 /* fuzz_rpc_envelope.c - the RPC envelope codec (gt_rpc_code.c) against protobuf-c.
  * Byte 0 chooses: even = RpcRequest, odd = RpcResponse. The hand-written decoder must give
  * protobuf-c's verdict (a request also needs a method) and the same fields; a decoded
- * envelope re-encoded with the hand-written encoder decodes to the same fields again. */
+ * envelope re-encoded with the hand-written encoder decodes to the same fields again. The RPC
+ * server's string rule (gt_utf8_check_pb on RpcRequest: method and token UTF-8 without NUL)
+ * agrees with a reference UTF-8 decoder on the decoded fields. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_check.h"
+#include "gt/gt_utf8.h"
 #include "gt_rpc_int.h"
 #include "gtpb/v1/rpc.pb-c.h"
 
@@ -36,6 +39,15 @@ check_request(const uint8_t *p, size_t n)
 	/* the wire is valid (protobuf-c decoded it): only an empty method is refused */
 	FUZZ_CHECK((rv == GT_OK) == (e.method_len > 0));
 	if (rv == GT_OK) {
+		int ok_m = fuzz_ref_utf8((const unsigned char *)e.method, e.method_len) &&
+		           memchr(e.method, 0, e.method_len) == NULL;
+		int ok_t = e.token_len == 0 ||
+		           (fuzz_ref_utf8((const unsigned char *)e.token, e.token_len) &&
+		            memchr(e.token, 0, e.token_len) == NULL);
+		/* last occurrence wins in both; the walker checks every occurrence, so only the
+		 * implication walker-OK => the decoded fields are OK holds in general */
+		if (gt_utf8_check_pb(&gtpb__v1__rpc_request__descriptor, p, n, NULL, 0) == GT_OK)
+			FUZZ_CHECK(ok_m && ok_t);
 		FUZZ_CHECK(same_str(e.method, e.method_len, pb->method));
 		FUZZ_CHECK(same_str(e.token, e.token_len, pb->token));
 		FUZZ_CHECK(e.deadline_ms == pb->deadline_ms && e.request_id == pb->request_id);

@@ -170,6 +170,23 @@ test_collector_publish_query_back_in_order(void **state)
 			assert_true(a->points[0]->min == 1.0);
 		}
 		protobuf_c_message_free_unpacked(out, NULL);
+		/* hostile ranges: answered or INVALID_ARGUMENT, and the collector stays up */
+		{
+			static const int64_t cases[][3] = {{INT64_MIN, INT64_MAX, INT64_C(1) << 61},
+			    {INT64_MIN, INT64_MAX, INT64_MAX}, {INT64_MIN, INT64_MAX, 1},
+			    {INT64_MAX, INT64_MIN, 1}, {1, 0, INT64_MIN}, {INT64_MIN, INT64_MIN + 1, 0},
+			    {0, INT64_MIN, 0}, {INT64_MIN, 0, 0}};
+
+			for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+				ar.since_ns = cases[i][0];
+				ar.until_ns = cases[i][1];
+				ar.step_ns = cases[i][2];
+				if (gt_rpc_call_by_name(&stub, "Aggregate", &ar.base, &out) == GT_OK)
+					protobuf_c_message_free_unpacked(out, NULL);
+				else
+					assert_int_equal(stub.status.code, GT_RPC_INVALID_ARGUMENT);
+			}
+		}
 		assert_int_equal(gt_rpc_call_by_name(&stub, "Health", &hr.base, &out), GT_OK);
 		assert_string_equal(((Gtpb__V1__HealthResponse *)out)->service, "collector");
 		protobuf_c_message_free_unpacked(out, NULL);

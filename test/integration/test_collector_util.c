@@ -86,7 +86,6 @@ svc_ready(tc_svc *s)
 {
 	gt_rpc_client_cfg cc = {0};
 
-	live_add(s->proc);
 	assert_int_equal(gt_proc_wait_ready(s->proc, 20 * GT_NS_PER_S), GT_OK);
 	s->http_port = (int)gt_proc_ready_int(s->proc, "http_port");
 	s->rpc_url = gt_proc_ready_str(s->proc, "rpc_url");
@@ -109,7 +108,9 @@ tc_mq_try_start(tc_svc *m, const char *const *extra)
 		argv[n++] = *extra++;
 	argv[n] = NULL;
 	assert_int_equal(gt_proc_start(&m->proc, argv, child_env()), GT_OK);
+	live_add(m->proc);
 	if ((rv = gt_proc_wait_ready(m->proc, 20 * GT_NS_PER_S)) != GT_OK) {
+		live_del(m->proc);
 		gt_proc_stop(m->proc, 9, 5 * GT_NS_PER_S);
 		gt_proc_free(m->proc);
 		memset(m, 0, sizeof(*m));
@@ -131,11 +132,12 @@ tc_mq_start(tc_svc *m, const char *const *extra)
 		argv[n++] = *extra++;
 	argv[n] = NULL;
 	assert_int_equal(gt_proc_start(&m->proc, argv, child_env()), GT_OK);
+	live_add(m->proc);
 	svc_ready(m);
 }
 
 void
-tc_col_start(tc_svc *c, const tc_svc *mq, const char *dir, const char *consumer,
+tc_col_spawn(tc_svc *c, const tc_svc *mq, const char *dir, const char *consumer,
     const char *const *extra)
 {
 	const char *argv[48] = {"gt-collector", "--api-port", "0", "--bind", "127.0.0.1", "--rpc-url",
@@ -148,6 +150,14 @@ tc_col_start(tc_svc *c, const tc_svc *mq, const char *dir, const char *consumer,
 		argv[n++] = *extra++;
 	argv[n] = NULL;
 	assert_int_equal(gt_proc_start(&c->proc, argv, child_env()), GT_OK);
+	live_add(c->proc);
+}
+
+void
+tc_col_start(tc_svc *c, const tc_svc *mq, const char *dir, const char *consumer,
+    const char *const *extra)
+{
+	tc_col_spawn(c, mq, dir, consumer, extra);
 	svc_ready(c);
 }
 

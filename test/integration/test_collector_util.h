@@ -24,6 +24,10 @@ gt_err tc_mq_try_start(tc_svc *m, const char *const *extra);
 /* gt-collector against mq, data in dir, consumer name, extra flags. */
 void tc_col_start(tc_svc *c, const tc_svc *mq, const char *dir, const char *consumer,
     const char *const *extra);
+/* The same without waiting for "service.ready" (to crash it during start-up recovery);
+ * http_port and rpc_url stay unset. */
+void tc_col_spawn(tc_svc *c, const tc_svc *mq, const char *dir, const char *consumer,
+    const char *const *extra);
 /* SIGTERM and expect exit status 0. */
 void tc_stop(tc_svc *s);
 /* cmocka teardown: SIGKILL whatever a failed test left running. */

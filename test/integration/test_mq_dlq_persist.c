@@ -2,7 +2,7 @@
  * Nack(dead_letter) and by exhausting --max-retries, a replay and a purge all survive kill -9
  * and a clean restart, also after the WAL segment that recorded the dead-lettering was
  * deleted. DlqList is compared byte for byte before and after each restart. Delivery attempt
- * counts survive kill -9 too. */
+ * counts survive kill -9 too, first deliveries included. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -414,6 +414,71 @@ test_mq_attempts_survive_kill9(void **state)
 	free(dir);
 }
 
+/* Fetch everything due (one call); each delivery's attempt by payload seq into att[] (0 = not
+ * delivered); acks the ones with seq < ack_below. Returns the deliveries. */
+static size_t
+fetch_attempts(tmq *m, unsigned *att, size_t natt, int64_t ack_below)
+{
+	Gtpb__V1__FetchResponse *r;
+	Gtpb__V1__DeliveryId    *ids[16];
+	size_t                   n, k = 0;
+
+	memset(att, 0, natt * sizeof(*att));
+	assert_int_equal(tmq_fetch(m, TOPIC, "g", "c", 100, 500, &r), GT_RPC_OK);
+	n = r->n_deliveries;
+	for (size_t i = 0; i < n; i++) {
+		int64_t seq = tmq_payload_seq(r->deliveries[i]->message);
+		assert_true(seq >= 0 && (size_t)seq < natt);
+		att[seq] = r->deliveries[i]->attempt;
+		if (seq < ack_below && k < 16)
+			ids[k++] = r->deliveries[i]->id;
+	}
+	if (k > 0)
+		assert_int_equal(tmq_ack_ids(m, TOPIC, "g", ids, k, NULL), GT_RPC_OK);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	return n;
+}
+
+/* First deliveries are logged too (DELIVERED records, one per fetch): a message delivered once
+ * and unacked at a kill -9 comes back as attempt 2, not 1, and after a second kill -9 as
+ * attempt 3; acked ones never come back. */
+static void
+test_mq_first_delivery_attempts_survive_kill9(void **state)
+{
+	char       *dir = gt_test_tmpdir("mq-first-delivery");
+	char        pflag[512];
+	const char *flags[] = {
+	    "--topics=" TOPIC,   "--persistence",   pflag, "--fsync=always", "--partitions=2",
+	    "--ack-timeout=60s", "--max-retries=5", NULL};
+	tmq      m;
+	unsigned att[6];
+
+	(void)state;
+	snprintf(pflag, sizeof(pflag), "--persistence-path=%s", dir);
+	tmq_start(&m, flags);
+	publish_rich(&m, 0, 6);
+	assert_int_equal(fetch_attempts(&m, att, 6, 3), 6); /* 0..2 acked, 3..5 held */
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(att[i], 1);
+	gt_sleep_ns(200 * GT_NS_PER_MS); /* deliveries and acks are logged, not waited for */
+	tmq_kill(&m);
+
+	tmq_start(&m, flags);
+	assert_int_equal(fetch_attempts(&m, att, 6, 0), 3);
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(att[i], i < 3 ? 0 : 2);
+	gt_sleep_ns(200 * GT_NS_PER_MS);
+	tmq_kill(&m);
+
+	tmq_start(&m, flags);
+	assert_int_equal(fetch_attempts(&m, att, 6, 6), 3);
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(att[i], i < 3 ? 0 : 3);
+	tmq_stop(&m);
+	gt_test_rmrf(dir);
+	free(dir);
+}
+
 /* Without --persistence nothing changes: the DLQ is gone after a restart. */
 static void
 test_mq_dlq_without_persistence_is_memory_only(void **state)
@@ -451,6 +516,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_mq_dlq_survives_kill9_clean_restart_and_segment_deletion,
 	                              tmq_cleanup),
 	    cmocka_unit_test_teardown(test_mq_attempts_survive_kill9, tmq_cleanup),
+	    cmocka_unit_test_teardown(test_mq_first_delivery_attempts_survive_kill9, tmq_cleanup),
 	    cmocka_unit_test_teardown(test_mq_dlq_without_persistence_is_memory_only, tmq_cleanup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
-/* test_streamer_bad_input.c - an unreadable file, an unknown header, an empty file and bad
- * flags make gt-streamer exit 2 with a clear message (no broker needed). */
+/* test_streamer_bad_input.c - an unreadable file, an unknown header, an empty file, a header
+ * over the column limit and bad flags make gt-streamer exit 2 with a clear message (no broker
+ * needed). */
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -90,6 +91,34 @@ test_streamer_empty_file_and_forced_format_mismatch_exit_2(void **state)
 	free(wide);
 }
 
+/* A header over the column limit is refused with the limit named, never cut silently (it was
+ * cut at 4,096 columns and streamed). */
+static void
+test_streamer_header_over_column_limit_exits_2(void **state)
+{
+	char       *dir = gt_test_tmpdir("streamer-cols");
+	char        path[600], flag[700], reason[512];
+	const char *args[] = {flag, NULL};
+	FILE       *f;
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/wide-5002.csv", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("gpu_id", f);
+	for (int i = 1; i < 5002; i++)
+		fprintf(f, ",m%d", i);
+	fputs("\n0", f);
+	for (int i = 1; i < 5002; i++)
+		fputs(",1", f);
+	fputs("\n", f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(flag, sizeof(flag), "--csv=%s", path);
+	assert_int_equal(run(args, reason, sizeof(reason)), 2);
+	assert_non_null(strstr(reason, "the header has more than 4096 columns (the limit)"));
+	gt_test_rmrf(dir);
+	free(dir);
+}
+
 static void
 test_streamer_bad_flags_exit_2(void **state)
 {
@@ -113,6 +142,7 @@ main(void)
 		cmocka_unit_test(test_streamer_unreadable_file_exits_2),
 		cmocka_unit_test(test_streamer_unknown_header_exits_2),
 		cmocka_unit_test(test_streamer_empty_file_and_forced_format_mismatch_exit_2),
+		cmocka_unit_test(test_streamer_header_over_column_limit_exits_2),
 		cmocka_unit_test(test_streamer_bad_flags_exit_2),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

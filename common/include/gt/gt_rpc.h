@@ -14,9 +14,13 @@
  *     gt_rpc_fail(closure_data, GT_RPC_NOT_FOUND, "no gpu %s", id) and then closure(NULL, data);
  *   - may return before answering (deferred: long-poll) and call the closure later from any
  *     thread. The service must answer every deferred call before gt_rpc_server_free.
- * Unknown method -> UNIMPLEMENTED; undecodable envelope or payload -> INVALID_ARGUMENT;
- * expired deadline -> DEADLINE_EXCEEDED (the handler is not run); wrong or missing token when
- * the server has one -> UNAUTHENTICATED; closure(NULL) with no status -> INTERNAL.
+ * Unknown method (also one with a NUL in its name) -> UNIMPLEMENTED; undecodable envelope or
+ * payload, a method name or any `string` field of the payload (nested messages and maps
+ * included) that is not UTF-8 without NUL (gt_utf8.h) -> INVALID_ARGUMENT; expired or negative
+ * deadline -> DEADLINE_EXCEEDED (the handler is not run); wrong or missing token when the
+ * server has one -> UNAUTHENTICATED; closure(NULL) with no status -> INTERNAL. The status
+ * message a handler sets is sent as valid UTF-8 (invalid bytes become U+FFFD), so a handler
+ * may quote request bytes in it.
  *
  * CLIENT
  *   gt_rpc_client_open(&cli, "tcp://127.0.0.1:9091", &ccfg);
@@ -32,6 +36,7 @@
 #define GT_RPC_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "gt/gt_err.h"
@@ -100,6 +105,11 @@ void gt_rpc_fail(void *closure_data, gt_rpc_code code, const char *fmt, ...)
 /* Time left before the caller's deadline (INT64_MAX when none). Handlers use it to bound
  * long-polls. */
 int64_t gt_rpc_deadline_left_ns(void *closure_data);
+/* True once the connection (nng pipe) the call came on has closed: nobody will read the
+ * answer. A service holding deferred calls (long-polls) polls it and answers such calls at
+ * once (any status; the reply is discarded), which frees their contexts. Any thread, until
+ * the closure is called. */
+bool gt_rpc_cancelled(void *closure_data);
 
 /* ---- client ---- */
 

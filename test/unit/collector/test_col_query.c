@@ -182,6 +182,42 @@ test_col_query_aggregate_steps(void **state)
 	    GT_EINVAL);
 }
 
+/* int64 extremes: answered or refused, never an overflow (a hostile Aggregate with
+ * since=-2^63, until=2^63-1, step=2^61 corrupted the heap; step=2^63-1 overflowed). */
+static void
+test_col_query_aggregate_int64_extremes(void **state)
+{
+	fx            *f = *state;
+	col_agg_point *p;
+	size_t         n;
+
+	/* 8 steps of 2^61 over the whole int64 range: every record in one step */
+	assert_int_equal(col_query_aggregate(f->s, f->c, "g", "temperature", INT64_MIN, INT64_MAX,
+	                     INT64_C(1) << 61, &p, &n),
+	    GT_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(p[0].count, 300);
+	assert_int_equal(p[0].t_ns, 0); /* INT64_MIN + 4 * 2^61 */
+	free(p);
+	assert_int_equal(col_query_aggregate(f->s, f->c, "g", "temperature", INT64_MIN, INT64_MAX,
+	                     INT64_MAX, &p, &n),
+	    GT_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(p[0].count, 300);
+	assert_int_equal(p[0].t_ns, -1); /* INT64_MIN + INT64_MAX */
+	free(p);
+	assert_int_equal(col_query_aggregate(f->s, f->c, "g", "temperature", INT64_MIN, INT64_MAX, 1, &p, &n),
+	    GT_EINVAL);
+	assert_int_equal(col_query_aggregate(f->s, f->c, "g", "temperature", INT64_MAX, INT64_MIN, 1, &p, &n),
+	    GT_EINVAL);
+	assert_int_equal(col_query_aggregate(f->s, f->c, "g", "temperature", 0, 10, INT64_MIN, &p, &n),
+	    GT_EINVAL);
+	assert_int_equal(col_query_aggregate(f->s, f->c, "g", "temperature", INT64_MAX, INT64_MAX, 1, &p, &n),
+	    GT_OK);
+	assert_int_equal(n, 0);
+	free(p);
+}
+
 int
 main(void)
 {
@@ -191,6 +227,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_col_query_since_until_and_cache_boundary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_col_query_unknown_gpu_and_empty_range, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_col_query_aggregate_steps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_col_query_aggregate_int64_extremes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,8 +69,14 @@ test_rfc3339_format_and_parse(void **state)
 	assert_int_equal(gt_rfc3339_parse("2025/11/26 22:49:11.123", &ns), GT_OK); /* nvidia-smi */
 	assert_int_equal(ns, INT64_C(1764197351123000000));
 	assert_int_equal(gt_rfc3339_parse("2024-02-29T00:00:00Z", &ns), GT_OK);
+	assert_int_equal(gt_rfc3339_parse("2000-02-29T00:00:00Z", &ns), GT_OK);
+	/* the last instant int64 ns hold, exactly */
+	assert_int_equal(gt_rfc3339_parse("2262-04-11T23:47:16.854775807Z", &ns), GT_OK);
+	assert_true(ns == INT64_MAX);
 	static const char *bad[] = {"", "2025-13-01T00:00:00Z", "2025-11-26", "2025-11-26T25:00:00Z",
-	    "2025-11-26T22:49:11Zjunk", "2025-11-26T22:49:11.Z", "2025-02-30T00:00:00Z", "now"};
+	    "2025-11-26T22:49:11Zjunk", "2025-11-26T22:49:11.Z", "2025-02-30T00:00:00Z", "now",
+	    "2025-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2262-04-11T23:47:16.854775808Z",
+	    "9999-12-31T23:59:59Z"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(gt_rfc3339_parse(bad[i], &ns), GT_EINVAL);
 }

@@ -148,6 +148,34 @@ test_mq_pel_restored_attempts_continue_at_next_delivery(void **state)
 	mq_pel_fini(&p);
 }
 
+/* Offsets redelivered in one Fetch share a deadline; their next redelivery comes back in
+ * offset order, not in the heap's arbitrary order for equal keys (scrambled redeliveries
+ * fragment a consumer's record of what it stored). */
+static void
+test_mq_pel_equal_deadlines_redeliver_in_offset_order(void **state)
+{
+	mq_pel   p;
+	uint64_t o, off;
+
+	(void)state;
+	mq_pel_init(&p, 0);
+	for (o = 0; o < 1000; o++)
+		assert_int_equal(mq_pel_deliver(&p, o, 0, 10), GT_OK);
+	/* first redelivery of all at t=10 (offset order: the forward scan), next due at 30 */
+	for (o = 0; o < 1000; o++) {
+		assert_int_equal(mq_pel_due(&p, 10, &off, NULL), GT_OK);
+		assert_int_equal(off, o);
+		assert_int_equal(mq_pel_redeliver(&p, off, 30), GT_OK);
+	}
+	assert_int_equal(mq_pel_due(&p, 29, &off, NULL), GT_ENOENT);
+	for (o = 0; o < 1000; o++) {
+		assert_int_equal(mq_pel_due(&p, 30, &off, NULL), GT_OK);
+		assert_int_equal(off, o);
+		assert_int_equal(mq_pel_redeliver(&p, off, 90), GT_OK);
+	}
+	mq_pel_fini(&p);
+}
+
 int
 main(void)
 {
@@ -158,6 +186,7 @@ main(void)
 	    cmocka_unit_test(test_mq_pel_recovered_done_offsets_are_skipped),
 	    cmocka_unit_test(test_mq_backoff_doubles_and_caps),
 	    cmocka_unit_test(test_mq_pel_restored_attempts_continue_at_next_delivery),
+	    cmocka_unit_test(test_mq_pel_equal_deadlines_redeliver_in_offset_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -741,6 +741,42 @@ test_mq_wal_attempts_survive_restart(void **state)
 	free(dir);
 }
 
+/* DELIVERED records (first deliveries, as runs) restore attempt 1, so those messages come
+ * back as attempt 2; a later ATTEMPT record of the same offset wins. */
+static void
+test_mq_wal_first_deliveries_survive_restart(void **state)
+{
+	char        *dir = gt_test_tmpdir("mq-wal-delivered");
+	mq_wal_cfg   cfg = {dir, MQ_FSYNC_ALWAYS, GT_NS_PER_S, 1 << 20};
+	mq_wal      *w;
+	dlq_rec      r;
+	unsigned     att[4];
+	const mq_run runs[2] = {{0, 0, 1}, {0, 1, 2}}; /* offsets 0, 1, 2 */
+
+	(void)state;
+	w = dl_recover(&cfg, &r);
+	mq_topic_free(r.t);
+	assert_int_equal(mq_wal_start(w, NULL, NULL), GT_OK);
+	assert_int_equal(mq_wal_topic(w, 0, "t"), GT_OK);
+	assert_int_equal(mq_wal_group(w, 0, "grp"), GT_OK);
+	dl_publish(w, 0, 4, 'a');
+	assert_int_equal(mq_wal_delivered(w, 0, "grp", runs, 2), GT_OK);
+	assert_int_equal(mq_wal_delivered(w, 0, "grp", runs, 0), GT_OK); /* nothing */
+	assert_int_equal(mq_wal_attempt(w, 0, "grp", 0, 0, 2), GT_OK);
+	mq_wal_close(w);
+
+	w = dl_recover(&cfg, &r);
+	assert_int_equal(dl_fetch_attempts(r.t, att), 4);
+	assert_int_equal(att[0], 3); /* redelivered before: its ATTEMPT record */
+	assert_int_equal(att[1], 2); /* delivered once before the restart */
+	assert_int_equal(att[2], 2);
+	assert_int_equal(att[3], 1); /* never delivered */
+	mq_topic_free(r.t);
+	mq_wal_close(w);
+	gt_test_rmrf(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -752,6 +788,7 @@ main(void)
 	    cmocka_unit_test(test_mq_wal_torn_dead_record_truncated),
 	    cmocka_unit_test(test_mq_wal_corrupt_dead_record_truncated),
 	    cmocka_unit_test(test_mq_wal_attempts_survive_restart),
+	    cmocka_unit_test(test_mq_wal_first_deliveries_survive_restart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
