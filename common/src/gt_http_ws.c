@@ -183,13 +183,17 @@ gt__http_ws_receive(gt_http *h, gt__http_conn *c, struct lws *wsi, const void *i
 	return 0;
 }
 
-/* LWS_CALLBACK_SERVER_WRITEABLE: one queued message per callback. */
+/* LWS_CALLBACK_SERVER_WRITEABLE: queued messages while the socket takes them (at most
+ * HTTP_WS_BURST per callback; lws_send_pipe_choked stops the burst as soon as lws had to
+ * buffer a partial write), so a busy client costs one loop turn per burst, not per message. */
+#define HTTP_WS_BURST 32
+
 int
 gt__http_ws_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi)
 {
 	gt__http_ws_client *w = c != NULL ? c->wc : NULL;
 	gt__http_ws_msg    *m;
-	int                 n;
+	int                 n, k;
 
 	if (w == NULL)
 		return 0;
@@ -207,19 +211,20 @@ gt__http_ws_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi)
 			return 0;
 		}
 	}
-	if (w->count == 0)
-		return 0;
-	m = w->ring[w->head];
-	w->ring[w->head] = NULL;
-	w->head = (w->head + 1) % h->ws_queue_max;
-	w->count--;
-	w->bytes -= m->len;
-	n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-	if (n < (int)m->len) {
+	for (k = 0; k < HTTP_WS_BURST && w->count > 0; k++) {
+		if (k > 0 && lws_send_pipe_choked(wsi))
+			break;
+		m = w->ring[w->head];
+		w->ring[w->head] = NULL;
+		w->head = (w->head + 1) % h->ws_queue_max;
+		w->count--;
+		w->bytes -= m->len;
+		n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+		k = n < (int)m->len ? -1 : k;
 		ws_msg_unref(m);
-		return -1;
+		if (k < 0)
+			return -1;
 	}
-	ws_msg_unref(m);
 	if (w->count > 0)
 		lws_callback_on_writable(wsi);
 	return 0;

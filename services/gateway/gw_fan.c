@@ -1,6 +1,8 @@
 /* gw_fan.c - scatter-gather: one asynchronous RPC per dependency, answers gathered, one done
  * callback when the last arrives (each call carries the deadline, so done always runs by
  * then: a collector that is down or stuck makes the answer partial, never a hang). */
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +11,59 @@
 #include "gt/gt_time.h"
 #include "gw_int.h"
 
+/* Unpacked answers live in one arena per scatter-gather (protobuf-c allocates every string,
+ * map entry and repeated field separately: thousands of mallocs for 100 records), released
+ * at once after done. */
+typedef struct arena_chunk {
+	struct arena_chunk *next;
+	size_t              used, cap;
+	max_align_t         data[];
+} arena_chunk;
+
+typedef struct arena {
+	pthread_mutex_t mu; /* answers of several collectors are unpacked concurrently */
+	arena_chunk    *head;
+} arena;
+
+static void *
+arena_alloc(void *data, size_t size)
+{
+	arena       *a = data;
+	arena_chunk *c;
+	void        *p;
+
+	size = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+	pthread_mutex_lock(&a->mu);
+	c = a->head;
+	if (c == NULL || c->cap - c->used < size) {
+		size_t cap = size > 256 * 1024 ? size : 256 * 1024;
+
+		if ((c = malloc(sizeof(*c) + cap)) == NULL) {
+			pthread_mutex_unlock(&a->mu);
+			return NULL;
+		}
+		c->used = 0;
+		c->cap = cap;
+		c->next = a->head;
+		a->head = c;
+	}
+	p = (char *)c->data + c->used;
+	c->used += size;
+	pthread_mutex_unlock(&a->mu);
+	return p;
+}
+
+static void
+arena_free(void *data, void *p)
+{
+	(void)data;
+	(void)p;
+}
+
 typedef struct fan {
 	gw                             *g;
+	arena                           arena;
+	ProtobufCAllocator              alloc;
 	const ProtobufCMessageDescriptor *outd;
 	atomic_size_t                   left;
 	gw_fan_done                     done;
@@ -30,9 +83,14 @@ fan_finish(fan *f)
 	size_t i;
 
 	f->done(f->arg, f->res, f->n);
-	for (i = 0; i < f->n; i++)
-		if (f->res[i].out != NULL)
-			protobuf_c_message_free_unpacked(f->res[i].out, NULL);
+	(void)i;
+	while (f->arena.head != NULL) {
+		arena_chunk *c = f->arena.head;
+
+		f->arena.head = c->next;
+		free(c);
+	}
+	pthread_mutex_destroy(&f->arena.mu);
 	free(f);
 }
 
@@ -55,7 +113,7 @@ fan_cb(void *arg, const gt_rpc_status *st, const uint8_t *payload, size_t len)
 	r->code = st->code;
 	snprintf(r->msg, sizeof(r->msg), "%s", st->message);
 	if (st->code == GT_RPC_OK &&
-	    (r->out = protobuf_c_message_unpack(f->outd, NULL, len, payload)) == NULL) {
+	    (r->out = protobuf_c_message_unpack(f->outd, &f->alloc, len, payload)) == NULL) {
 		r->code = GT_RPC_INTERNAL;
 		snprintf(r->msg, sizeof(r->msg), "undecodable %s", f->outd->name);
 	}
@@ -79,6 +137,10 @@ gw_fan(gw *g, gw_dep *const *deps, size_t n, const ProtobufCServiceDescriptor *s
 	if ((f = calloc(1, sizeof(*f) + n * sizeof(f->res[0]))) == NULL)
 		return GT_ENOMEM;
 	f->g = g;
+	pthread_mutex_init(&f->arena.mu, NULL);
+	f->alloc.alloc = arena_alloc;
+	f->alloc.free = arena_free;
+	f->alloc.allocator_data = &f->arena;
 	f->outd = md->output;
 	f->done = done;
 	f->arg = arg;

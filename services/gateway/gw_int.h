@@ -113,7 +113,8 @@ typedef struct gw_fan_res {
 	gw_dep           *dep;
 	gt_rpc_code       code;
 	char              msg[GT_RPC_MSG_MAX];
-	ProtobufCMessage *out; /* unpacked output when code == OK (freed after done) */
+	ProtobufCMessage *out; /* unpacked output when code == OK (in an arena freed after done:
+	                        * never protobuf_c_message_free_unpacked it) */
 } gw_fan_res;
 typedef void (*gw_fan_done)(void *arg, gw_fan_res *res, size_t n);
 /* svc NULL: each dep's own service (methods of the same name and output type).
