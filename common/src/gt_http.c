@@ -31,7 +31,8 @@
 #define HTTP_MAX_WORKERS 64
 #define HTTP_DEF_WS_QUEUE 256
 #define HTTP_WORK_QUEUE_CAP 1024
-#define HTTP_HEADER_POOL 128
+#define HTTP_MAX_CONNS_LIMIT 60000 /* lws's header pool size is an unsigned short */
+#define HTTP_MAX_TIMEOUT_S 86400
 #define HTTP_WS_INBOX_MIN 1024
 #define HTTP_WS_PROTOCOL "gt-ws"
 #define HTTP_DEF_TIMEOUT_NS (30 * GT_NS_PER_S)
@@ -88,6 +89,7 @@ drain(gt_http *h)
 	m = h->inbox_head;
 	h->inbox_head = h->inbox_tail = NULL;
 	h->inbox_len = 0;
+	h->inbox_bytes = 0;
 	pthread_mutex_unlock(&h->lock);
 	while (r != NULL) {
 		gt_http_req *next = r->reply_next;
@@ -101,6 +103,8 @@ drain(gt_http *h)
 		gt__http_ws_deliver(h, m);
 		m = next;
 	}
+	gt__http_files_drain(h);
+	gt__http_front_drain(h);
 	gt__http_streams_drain(h);
 }
 
@@ -129,9 +133,24 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 		gt__http_conn_detach(h, c);
 		break;
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		return gt__http_front_accept(h, (int)(intptr_t)in);
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		if (gt__http_admit(h, wsi) != 0)
+			return -1;
+		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		gt__http_track_gone(h, wsi);
+		break;
+	case LWS_CALLBACK_RAW_ADOPT:
+	case LWS_CALLBACK_RAW_RX:
+	case LWS_CALLBACK_RAW_WRITEABLE:
+	case LWS_CALLBACK_RAW_CLOSE:
+		return gt__http_connect_raw(h, wsi, (int)reason);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return gt__http_ws_filter(h, wsi);
 	case LWS_CALLBACK_ESTABLISHED:
+		gt__http_track_busy(h, wsi, 1);
 		return c != NULL ? gt__http_ws_open(h, c, wsi) : -1;
 	case LWS_CALLBACK_RECEIVE:
 		return gt__http_ws_receive(h, c, wsi, in, len);
@@ -179,6 +198,7 @@ http_worker(void *arg)
 		if (atomic_load(&h->stop))
 			continue;
 		r->route->fn(r, r->route->arg);
+		gt__http_req_unref(r); /* the handler call's reference */
 	}
 	return NULL;
 }
@@ -193,7 +213,10 @@ gt_http_new(gt_http **out, const gt_http_cfg *cfg)
 	char     real[PATH_MAX];
 
 	if (out == NULL || cfg == NULL || cfg->port < 0 || cfg->port > 65535 || cfg->workers < 0 ||
-	    cfg->workers > HTTP_MAX_WORKERS)
+	    cfg->workers > HTTP_MAX_WORKERS || cfg->max_conns < 0 ||
+	    cfg->max_conns > HTTP_MAX_CONNS_LIMIT || cfg->header_timeout_s < 0 ||
+	    cfg->header_timeout_s > HTTP_MAX_TIMEOUT_S || cfg->idle_timeout_s < 0 ||
+	    cfg->idle_timeout_s > HTTP_MAX_TIMEOUT_S)
 		return GT_EINVAL;
 	if (cfg->static_index != NULL &&
 	    (cfg->static_index[0] == '\0' || strchr(cfg->static_index, '/') != NULL))
@@ -204,6 +227,9 @@ gt_http_new(gt_http **out, const gt_http_cfg *cfg)
 	atomic_init(&h->stop, 0);
 	atomic_init(&h->dropped, 0);
 	atomic_init(&h->requests, 0);
+	atomic_init(&h->evicted, 0);
+	atomic_init(&h->nconns, 0);
+	atomic_init(&h->front_waiting, 0);
 	h->port = cfg->port;
 	h->max_body = cfg->max_body ? cfg->max_body : HTTP_DEF_MAX_BODY;
 	h->nworkers = cfg->workers ? cfg->workers : HTTP_DEF_WORKERS;
@@ -213,6 +239,12 @@ gt_http_new(gt_http **out, const gt_http_cfg *cfg)
 	h->ws_ping_secs = cfg->ws_ping_secs;
 	h->ws_inbox_max =
 	    h->ws_queue_max * 4 > HTTP_WS_INBOX_MIN ? h->ws_queue_max * 4 : HTTP_WS_INBOX_MIN;
+	h->ws_inbox_max_bytes =
+	    cfg->ws_inbox_max_bytes ? cfg->ws_inbox_max_bytes : GT_HTTP_DEF_WS_INBOX_BYTES;
+	h->max_conns = cfg->max_conns ? cfg->max_conns : GT_HTTP_DEF_MAX_CONNS;
+	h->header_timeout_s =
+	    cfg->header_timeout_s ? cfg->header_timeout_s : GT_HTTP_DEF_HEADER_TIMEOUT_S;
+	h->idle_timeout_s = cfg->idle_timeout_s ? cfg->idle_timeout_s : GT_HTTP_DEF_IDLE_TIMEOUT_S;
 	if ((h->service = strdup(cfg->service ? cfg->service : "http")) == NULL ||
 	    (cfg->bind != NULL && (h->bind = strdup(cfg->bind)) == NULL) ||
 	    (h->static_index = strdup(cfg->static_index ? cfg->static_index : "index.html")) ==
@@ -342,8 +374,6 @@ gt_http_start(gt_http *h)
 	if (h == NULL || h->started)
 		return GT_EINVAL;
 	pthread_once(&http_log_once, http_log_setup);
-	if ((h->filebuf = malloc(LWS_PRE + GT__HTTP_CHUNK)) == NULL)
-		return GT_ENOMEM;
 	h->protocols[0] = (struct lws_protocols){
 	    .name = HTTP_WS_PROTOCOL,
 	    .callback = http_callback,
@@ -359,11 +389,17 @@ gt_http_start(gt_http *h)
 	info.vhost_name = "default";
 	info.server_string = h->service;
 	info.max_http_header_data = GT__HTTP_MAX_HEADER_DATA;
-	info.max_http_header_pool = HTTP_HEADER_POOL;
-	info.pt_serv_buf_size = 65536;
+	/* One header buffer per allowed connection (allocated on demand), so tracked
+	 * connections never wait for one; gt_http_admit.c keeps the count at max_conns. */
+	info.max_http_header_pool = (unsigned short)(h->max_conns + 16);
+	info.pt_serv_buf_size = 65536; /* 4 KiB sent a 26 KB answer in 7 loop turns */
 	info.count_threads = 1;
-	info.timeout_secs = 20;
-	info.keepalive_timeout = 30;
+	info.timeout_secs = 20; /* request body, WebSocket handshake */
+	info.timeout_secs_ah_idle = (unsigned)h->header_timeout_s; /* request head */
+	info.keepalive_timeout = h->idle_timeout_s;                /* idle keep-alive */
+	info.ka_time = 60; /* TCP keepalive: peers that vanished without a FIN */
+	info.ka_probes = 3;
+	info.ka_interval = 10;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
 	if (h->ws_ping_secs > 0) {
 		h->retry.secs_since_valid_ping = (uint16_t)h->ws_ping_secs;
@@ -398,6 +434,7 @@ gt_http_start(gt_http *h)
 		return GT_EIO;
 	}
 	h->started = 1;
+	gt__http_sweep_start(h);
 	if ((rv = gt_queue_new(&h->work, HTTP_WORK_QUEUE_CAP)) != GT_OK)
 		return rv;
 	if ((h->workers = calloc((size_t)h->nworkers, sizeof(*h->workers))) == NULL)
@@ -407,6 +444,10 @@ gt_http_start(gt_http *h)
 			return gt_err_from_errno(err);
 		h->workers_up++;
 	}
+	if ((rv = gt__http_reader_start(h)) != GT_OK)
+		return rv;
+	if ((rv = gt__http_front_start(h)) != GT_OK)
+		return rv;
 	if ((err = pthread_create(&h->thread, NULL, http_thread, h)) != 0)
 		return gt_err_from_errno(err);
 	atomic_store(&h->thread_up, 1);
@@ -443,8 +484,13 @@ gt_http_free(gt_http *h)
 		lws_cancel_service(h->ctx);
 	if (atomic_load(&h->thread_up))
 		pthread_join(h->thread, NULL);
-	if (h->ctx != NULL)
+	gt__http_front_stop(h);
+	gt__http_reader_stop(h);
+	if (h->ctx != NULL) {
+		lws_sul_cancel(&h->sweep);
 		lws_context_destroy(h->ctx);
+	}
+	gt__http_files_fini(h);
 	gt__http_reqs_fini(h);
 	gt__http_streams_fini(h);
 	gt__http_ws_fini(h);
@@ -454,7 +500,6 @@ gt_http_free(gt_http *h)
 		free(h->routes[i].pattern);
 	free(h->routes);
 	free(h->workers);
-	free(h->filebuf);
 	free(h->service);
 	free(h->bind);
 	free(h->root_real);
@@ -469,4 +514,16 @@ uint64_t
 gt_http_requests(gt_http *h)
 {
 	return h != NULL ? (uint64_t)atomic_load(&h->requests) : 0;
+}
+
+uint64_t
+gt_http_conns_evicted(gt_http *h)
+{
+	return h != NULL ? (uint64_t)atomic_load(&h->evicted) : 0;
+}
+
+size_t
+gt_http_conns(gt_http *h)
+{
+	return h != NULL ? atomic_load(&h->nconns) + atomic_load(&h->front_waiting) : 0;
 }

@@ -26,12 +26,11 @@ conn_resp_reset(gt__http_conn *c)
 	free(c->ctype);
 	free(c->body);
 	free(c->logpath);
-	if (c->has_fd)
-		close(c->fd);
+	gt__http_file_release(c->file);
 	c->ctype = NULL;
 	c->body = NULL;
 	c->logpath = NULL;
-	c->has_fd = 0;
+	c->file = NULL;
 	c->resp_active = 0;
 	c->hdr_sent = 0;
 	c->len = c->off = 0;
@@ -146,7 +145,6 @@ conn_finish(gt_http *h, gt__http_conn *c, struct lws *wsi)
 	int     close_after = c->close_after;
 	int64_t us = (gt_mono_ns() - c->t0) / GT_NS_PER_US;
 
-	(void)h;
 	if (c->status >= 500)
 		GT_LOGW("http.request", GT_KV_STR("method", c->method),
 		        GT_KV_STR("path", c->logpath ? c->logpath : ""),
@@ -158,13 +156,14 @@ conn_finish(gt_http *h, gt__http_conn *c, struct lws *wsi)
 	conn_resp_reset(c);
 	if (close_after)
 		return -1;
+	gt__http_track_busy(h, wsi, 0);
 	if (lws_http_transaction_completed(wsi))
 		return -1;
 	return 0;
 }
 
 /* LWS_CALLBACK_HTTP_WRITEABLE: headers first, then the body in chunks of GT__HTTP_CHUNK, one
- * lws_write per callback. */
+ * lws_write per callback (a static file's chunks come from the file reader thread). */
 int
 gt__http_conn_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi)
 {
@@ -207,21 +206,17 @@ gt__http_conn_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi)
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
+	if (c->file != NULL) {
+		int done, rv = gt__http_file_write(h, c, wsi, &done);
+
+		if (rv != 0 || !done)
+			return rv;
+		return conn_finish(h, c, wsi);
+	}
 	n = c->len - c->off;
 	if (n > GT__HTTP_CHUNK)
 		n = GT__HTTP_CHUNK;
-	if (c->has_fd) {
-		ssize_t got = pread(c->fd, h->filebuf + LWS_PRE, n, (off_t)c->off);
-
-		if (got != (ssize_t)n) {
-			GT_LOGW("http.static_read", GT_KV_STR("path", c->logpath ? c->logpath : ""),
-			        GT_KV_INT("errno", got < 0 ? errno : 0));
-			return -1;
-		}
-		data = h->filebuf + LWS_PRE;
-	} else {
-		data = c->body + LWS_PRE + c->off;
-	}
+	data = c->body + LWS_PRE + c->off;
 	last = c->off + n == c->len;
 	if (lws_write(wsi, data, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
 		return -1;

@@ -9,16 +9,25 @@
  *   gt_http_conn.c    the response side of a connection: headers + body writer, JSON errors
  *                     on the connection, the reply deadline, detaching on close
  *   gt_http_static.c  static files: the resolver that cannot leave its root, content types,
- *                     serving a file
+ *                     serving a file (its chunks are read by the file reader thread)
  *   gt_http_ws.c      WebSocket: clients, per-client bounded queues, broadcast/send, drops
  *   gt_http_route.c   pure helpers: pairs, percent-decoding, query strings, route patterns,
  *                     bearer tokens
+ *   gt_http_front.c   the front door: a connection's first request head is read and checked
+ *                     on the front thread (JSON 400/405/408/414/431) before lws sees it
+ *   gt_http_admit.c   connection limits: every accepted connection is tracked, the cap
+ *                     (oldest idle closed first), the header/idle timeout sweep, CONNECT
  *
  * Threads
  *   - lws thread: runs lws_service(); owns every connection, the route table (read only after
  *     start), the list of live requests and every WebSocket client queue. All lws calls except
  *     lws_cancel_service() happen here.
+ *   - front thread: owns accepted connections until their first request head is complete
+ *     (gt_http_front.c), then hands them to the lws thread like a reply.
  *   - worker threads: run GT_HTTP_WORKER handlers, fed by a bounded gt_queue.
+ *   - file reader thread (with a static root): reads the next chunk of a static file into
+ *     its gt__http_file and hands it back like a reply, so a slow disk never stalls the lws
+ *     thread; the connection writes one chunk while the next one is read.
  *   - any thread: gt_http_reply*() and gt_http_ws_broadcast()/_send() put their result on a
  *     mutex-protected list and wake the lws thread with lws_cancel_service(); the lws thread
  *     drains the lists in LWS_CALLBACK_EVENT_WAIT_CANCELLED.
@@ -26,8 +35,11 @@
  * Request lifetime
  *   A gt_http_req is created on the lws thread when the headers are complete, filled with
  *   copies of everything a handler may read (so it can travel to any thread), and handed to
- *   the handler. The lws thread frees it, and only when its reply has been drained, or in
- *   gt_http_free. Connections never cross threads: a request points at its connection
+ *   the handler with two references: the handler call's (dropped when the handler returns,
+ *   on the thread that ran it) and the reply's (dropped by the lws thread once the reply has
+ *   been moved to the connection or dropped). The last one frees it; gt_http_free frees what
+ *   is left. So a second reply during the handler call finds the request alive and is
+ *   refused. Connections never cross threads: a request points at its connection
  *   (req->conn) and the connection at its request (conn->req); both links are lws-thread
  *   data and are cut when the connection closes, so a late reply finds req->conn == NULL and
  *   is dropped quietly.
@@ -133,14 +145,22 @@ const char *gt__http_content_type(const char *filename);
 /* 1 if the last segment of path contains a '.', i.e. it looks like a file request. */
 int gt__http_path_has_ext(const char *path);
 
+/* Checks the start of a request head buf[0..len): returns 0 while more bytes are needed, the
+ * head's length (through its empty line) once it is complete and acceptable, or -1 with
+ * *status and *msg (static) set: 400 (malformed line, NUL or control byte in the target, %00),
+ * 405 (a method other than GET HEAD POST PUT PATCH DELETE OPTIONS, e.g. CONNECT), 414 (request
+ * line beyond max bytes), 431 (head beyond max bytes or too many lines), 505. */
+int gt__http_head_check(const char *buf, size_t len, size_t max, int *status, const char **msg);
+
 /* Constant-time comparison of a "Bearer <token>" Authorization value with token.
  * Returns 1 when they match. NULL authorization -> 0. */
 int gt__http_bearer_ok(const char *authorization, const char *token);
 
 /* ================================================================ server internals */
 
-#define GT__HTTP_CHUNK 65536          /* body bytes per lws_write; static file buffer */
-#define GT__HTTP_MAX_HEADER_DATA 8192 /* lws header data per connection */
+#define GT__HTTP_CHUNK 65536           /* body bytes per lws_write; static file buffer */
+#define GT__HTTP_MAX_HEADER_DATA 16384 /* lws header data per connection */
+#define GT__HTTP_HEAD_MAX 8192         /* request line / head we accept (414 / 431 beyond) */
 
 /* A registered route (h->routes; read only after start). */
 typedef struct gt__http_route_row {
@@ -167,6 +187,35 @@ enum {
 
 typedef struct gt__http_conn gt__http_conn;
 
+/* A static file being sent: shared by its connection (lws thread) and, while a chunk is read,
+ * the file reader thread. buf/len/err belong to the reader while inflight is set (set and
+ * cleared on the lws thread; the hand-back goes through h->lock). The last reference
+ * closes and frees it (any thread). */
+typedef struct gt__http_file {
+	int                   fd;
+	size_t                size;     /* bytes to send */
+	size_t                off;      /* next offset to read */
+	size_t                want;     /* bytes the read in flight asks for */
+	size_t                len;      /* bytes ready in buf (0 = none) */
+	int                   err;      /* the read failed (errno, or EIO for a short file) */
+	int                   inflight; /* lws thread: a read is queued or running */
+	atomic_int            refs;
+	struct lws           *wsi;       /* lws thread: NULL once the connection let go */
+	struct gt__http_file *done_next; /* h->files_done, under h->lock */
+	unsigned char         buf[];     /* LWS_PRE headroom, then GT__HTTP_CHUNK bytes */
+} gt__http_file;
+
+/* One accepted connection, tracked from LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED to
+ * LWS_CALLBACK_WSI_DESTROY (lws_get_opaque_user_data(wsi) points at it). lws thread only. */
+typedef struct gt__http_track {
+	struct lws            *wsi;
+	int64_t                since_ns;    /* accepted, or idle since (last response finished) */
+	int64_t                dying_ns;    /* close asked at (0 = not yet) */
+	int                    served;      /* answered a request already (keep-alive idle) */
+	int                    busy;        /* request in progress, WebSocket or CONNECT answer */
+	struct gt__http_track *prev, *next; /* h->tracks: idle ones by since_ns, oldest first */
+} gt__http_track;
+
 struct gt_http_req {
 	gt_http                  *h;
 	uint64_t                  id;
@@ -180,6 +229,7 @@ struct gt_http_req {
 	gt_http_stream           *stream; /* a streamed reply (gt_http_stream_start) */
 	int                       head; /* HEAD: answer without a body */
 	atomic_int                replied;
+	atomic_int                refs; /* once dispatched: handler call + reply */
 	/* the reply, written once by gt_http_reply (any thread) before it is queued */
 	int            status;
 	char          *ctype;
@@ -228,8 +278,7 @@ struct gt__http_conn {
 	char          *ctype;
 	unsigned char *body; /* LWS_PRE headroom */
 	size_t         len, off;
-	int            has_fd;
-	int            fd;
+	gt__http_file *file;      /* static file body (instead of body) */
 	char           xname[32]; /* one extra header ("allow:", "www-authenticate:") */
 	char           xval[96];
 	/* for the access log */
@@ -259,6 +308,10 @@ struct gt_http {
 	size_t  ws_queue_max;
 	size_t  ws_queue_bytes;
 	size_t  ws_inbox_max;
+	size_t  ws_inbox_max_bytes;
+	int     max_conns;
+	int     header_timeout_s;
+	int     idle_timeout_s;
 	int     ws_ping_secs;
 	lws_retry_bo_t retry; /* WebSocket ping/hangup policy when ws_ping_secs > 0 */
 
@@ -282,22 +335,36 @@ struct gt_http {
 	atomic_int stop;
 
 	/* lws thread only */
-	gt_http_req   *live;
-	uint64_t       next_req_id;
-	unsigned char *filebuf; /* LWS_PRE + GT__HTTP_CHUNK for static files */
+	gt_http_req           *live;
+	uint64_t               next_req_id;
+	int                    front_pipe[2]; /* accepted sockets, lws thread -> front thread */
+	int                    front_pipe_ok;
+	pthread_t              front;
+	int                    front_up;
+	gt_queue              *fileq; /* static file chunks to read (file reader thread) */
+	pthread_t              reader;
+	int                    reader_up;
+	gt__http_track        *tracks_head, *tracks_tail;
+	lws_sorted_usec_list_t sweep;
 
 	/* shared, under lock */
-	pthread_mutex_t     lock;
-	gt_http_req        *replies_head, *replies_tail;
-	gt__http_ws_msg    *inbox_head, *inbox_tail;
-	size_t              inbox_len;
-	gt__http_ws_client *clients;
-	size_t              nclients;
-	gt_http_stream     *stream_wake; /* streams with news for the lws thread */
-	uint64_t            next_client_id;
+	pthread_mutex_t          lock;
+	gt_http_req             *replies_head, *replies_tail;
+	gt__http_ws_msg         *inbox_head, *inbox_tail;
+	size_t                   inbox_len;
+	size_t                   inbox_bytes;
+	gt__http_file           *files_done; /* chunks read, waiting for the lws thread */
+	struct gt__http_handoff *handoff_head, *handoff_tail; /* heads read by the front */
+	gt__http_ws_client      *clients;
+	size_t                   nclients;
+	gt_http_stream          *stream_wake; /* streams with news for the lws thread */
+	uint64_t                 next_client_id;
 
 	atomic_uint_fast64_t dropped;
 	atomic_uint_fast64_t requests;
+	atomic_uint_fast64_t evicted;
+	atomic_size_t        nconns;
+	atomic_size_t        front_waiting; /* connections the front thread holds */
 };
 
 /* ---- gt_http.c ---- */
@@ -309,6 +376,8 @@ int gt__http_on_loop(const gt_http *h);
 int gt__http_method_routable(const char *method);
 /* Frees a request and whatever reply it still holds. The thread that owns it; accepts NULL. */
 void gt__http_req_free(gt_http_req *r);
+/* Drops one reference of a dispatched request; the last frees it. Any thread. */
+void gt__http_req_unref(gt_http_req *r);
 /* lws thread: LWS_CALLBACK_HTTP (headers in), LWS_CALLBACK_HTTP_BODY and
  * LWS_CALLBACK_HTTP_BODY_COMPLETION. Each returns what the lws callback must return. */
 int gt__http_conn_http(gt_http *h, gt__http_conn *c, struct lws *wsi, const char *uri);
@@ -356,9 +425,46 @@ void gt__http_streams_drain(gt_http *h);
 /* gt_http_free, after every thread has stopped. */
 void gt__http_streams_fini(gt_http *h);
 
-/* ---- gt_http_static.c (lws thread) ---- */
+/* ---- gt_http_front.c ---- */
+/* LWS_CALLBACK_FILTER_NETWORK_CONNECTION (lws thread): takes a dup of the accepted socket to
+ * the front thread; returns 1 (lws closes its copy). */
+int gt__http_front_accept(gt_http *h, int fd);
+/* LWS_CALLBACK_EVENT_WAIT_CANCELLED: adopts the connections whose head the front has read. */
+void gt__http_front_drain(gt_http *h);
+/* gt_http_start / gt_http_free (after the lws thread has stopped, before the context goes). */
+gt_err gt__http_front_start(gt_http *h);
+void   gt__http_front_stop(gt_http *h);
+
+/* ---- gt_http_admit.c (lws thread) ---- */
+/* LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: tracks wsi; at max_conns closes the oldest
+ * idle connection, or refuses wsi (-1) when none is idle. */
+int gt__http_admit(gt_http *h, struct lws *wsi);
+/* LWS_CALLBACK_WSI_DESTROY (also at context teardown, on gt_http_free's thread). */
+void gt__http_track_gone(gt_http *h, struct lws *wsi);
+/* A request/WebSocket/CONNECT answer started (busy) or a response finished (idle again). */
+void gt__http_track_busy(gt_http *h, struct lws *wsi, int busy);
+/* Before the lws thread starts: the 1 s sweep closing connections past their timeouts. */
+void gt__http_sweep_start(gt_http *h);
+/* LWS_CALLBACK_RAW_ADOPT / _RAW_WRITEABLE / _RAW_RX / _RAW_CLOSE: lws turns a CONNECT
+ * request into a raw socket; it is answered 405 JSON and closed. */
+int gt__http_connect_raw(gt_http *h, struct lws *wsi, int reason);
+
+/* ---- gt_http_static.c (lws thread unless said otherwise) ---- */
 /* Serves a GET/HEAD that no route matched from the static root. Takes r (c->req). */
 void gt__http_static_serve(gt_http *h, gt__http_conn *c, gt_http_req *r);
+/* The body writer's side of a static file (from LWS_CALLBACK_HTTP_WRITEABLE): writes the chunk
+ * read so far and queues the read of the next one. Returns what the callback must return;
+ * *done is set once the last byte is written. */
+int gt__http_file_write(gt_http *h, gt__http_conn *c, struct lws *wsi, int *done);
+/* The connection lets go of its file (reset/close). Accepts NULL. */
+void gt__http_file_release(gt__http_file *f);
+/* LWS_CALLBACK_EVENT_WAIT_CANCELLED: chunks read, wake their connections. */
+void gt__http_files_drain(gt_http *h);
+/* gt_http_start / gt_http_free: the file reader thread (with a static root only). The stop
+ * runs after the lws thread has stopped; gt__http_files_fini after the context is gone. */
+gt_err gt__http_reader_start(gt_http *h);
+void   gt__http_reader_stop(gt_http *h);
+void   gt__http_files_fini(gt_http *h);
 
 /* ---- gt_http_ws.c (lws thread unless said otherwise) ---- */
 /* Delivers one drained inbox message to the clients that want it; takes m. */

@@ -90,6 +90,14 @@ gt__http_req_free(gt_http_req *r)
 	free(r);
 }
 
+/* Any thread: the last of the handler call's and the reply's references frees r. */
+void
+gt__http_req_unref(gt_http_req *r)
+{
+	if (r != NULL && atomic_fetch_sub(&r->refs, 1) == 1)
+		gt__http_req_free(r);
+}
+
 /* lws thread: track a request handed to a handler (freed by gt_http_free if never replied). */
 static void
 live_add(gt_http *h, gt_http_req *r)
@@ -282,7 +290,8 @@ dispatch(gt_http *h, gt__http_conn *c, gt_http_req *r)
 		                    r->path);
 		return;
 	}
-	if ((rt->flags & GT_HTTP_ADMIN) && h->token != NULL &&
+	/* With a token every route is guarded but the GT_HTTP_OPEN ones (/health, /metrics). */
+	if (h->token != NULL && !(rt->flags & GT_HTTP_OPEN) &&
 	    !gt__http_bearer_ok(r->hdr[GT__HTTP_HDR_AUTHORIZATION], h->token)) {
 		GT_LOGW("http.unauthorized", GT_KV_STR("method", r->method),
 		        GT_KV_STR("path", r->path));
@@ -293,6 +302,7 @@ dispatch(gt_http *h, gt__http_conn *c, gt_http_req *r)
 	r->route = rt;
 	r->conn = c;
 	r->dispatched = 1;
+	atomic_store(&r->refs, 2); /* the handler call's and the reply's */
 	live_add(h, r);
 	if (rt->flags & GT_HTTP_WORKER) {
 		if ((rv = gt_queue_push(h->work, r, 0)) != GT_OK) {
@@ -305,11 +315,12 @@ dispatch(gt_http *h, gt__http_conn *c, gt_http_req *r)
 		gt__http_conn_arm_deadline(h, c);
 		return;
 	}
-	/* May reply (and so free r) before it returns: r is not touched afterwards, and
+	/* May reply before it returns (r stays valid until our reference is dropped below);
 	 * c->req tells whether the reply is still to come. */
 	rt->fn(r, rt->arg);
 	if (c->req != NULL && !c->resp_active)
 		gt__http_conn_arm_deadline(h, c);
+	gt__http_req_unref(r);
 }
 
 /* Method name of the request on wsi, or NULL. */
@@ -340,9 +351,23 @@ gt__http_conn_http(gt_http *h, gt__http_conn *c, struct lws *wsi, const char *ur
 	free(c->logpath);
 	c->logpath = http_strdup(uri != NULL ? uri : "");
 	if (method == NULL || uri == NULL) {
+		gt__http_track_busy(h, wsi, 1);
 		gt__http_conn_error(c, 400, 1, NULL, NULL, "unsupported request");
 		return 0;
 	}
+	gt__http_track_busy(h, wsi, 1);
+	/* lws ends the request line at a CR or LF, even a decoded %0d/%0a, and then finds no
+	 * "HTTP/1.x": the path it gives us is cut short, so refuse rather than route it. */
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP) <= 0) {
+		gt__http_conn_error(c, 400, 1, NULL, NULL, "malformed request line");
+		return 0;
+	}
+	for (const char *p = uri; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			/* e.g. %0d%0a decoded by lws: never a valid path */
+			gt__http_conn_error(c, 400, 0, NULL, NULL, "control byte in the path");
+			return 0;
+		}
 	if ((rv = req_new(h, wsi, method, uri, &r)) != GT_OK) {
 		gt__http_conn_error(c, rv == GT_EFULL ? 400 : 500, 0, NULL, NULL, "%s",
 		                    rv == GT_EFULL ? "too many query arguments" : "out of memory");
@@ -484,35 +509,36 @@ gt__http_reply_complete(gt_http *h, gt_http_req *r)
 		        GT_KV_STR("path", r->path));
 		if (r->stream != NULL)
 			gt__http_stream_attach(h, NULL, r->stream);
-		gt__http_req_free(r);
+		gt__http_req_unref(r);
 		return;
 	}
 	c->req = NULL;
+	r->conn = NULL;
 	c->head = r->head;
 	if (r->stream != NULL)
 		gt__http_stream_attach(h, c, r->stream);
 	gt__http_conn_start(c, r->status, r->ctype, r->rbody, r->rlen);
 	r->ctype = NULL;
 	r->rbody = NULL;
-	gt__http_req_free(r);
+	gt__http_req_unref(r);
 }
 
 /* Any thread. Copies the body; on the lws thread completes at once, elsewhere queues the
  * request and wakes the loop. */
-void
+gt_err
 gt_http_reply(gt_http_req *r, int status, const char *content_type, const void *body, size_t len)
 {
 	gt_http *h;
 
 	if (r == NULL)
-		return;
+		return GT_EINVAL;
 	h = r->h;
-	/* Catches a second reply only while the first is still queued: after it the request is
-	 * freed, and a second call is a use-after-free. Exactly once is the caller's contract. */
+	/* A second reply is refused while r is alive: during the handler call (its reference
+	 * keeps r) or while the first reply is still queued (see gt_http_int.h). */
 	if (atomic_exchange(&r->replied, 1) != 0) {
 		GT_LOGW("http.double_reply", GT_KV_UINT("request", r->id),
 		        GT_KV_STR("path", r->path));
-		return;
+		return GT_EEXIST;
 	}
 	if (status < 100 || status > 599)
 		status = 500;
@@ -535,7 +561,7 @@ gt_http_reply(gt_http_req *r, int status, const char *content_type, const void *
 	}
 	if (gt__http_on_loop(h)) {
 		gt__http_reply_complete(h, r);
-		return;
+		return GT_OK;
 	}
 	pthread_mutex_lock(&h->lock);
 	r->reply_next = NULL;
@@ -547,31 +573,36 @@ gt_http_reply(gt_http_req *r, int status, const char *content_type, const void *
 	pthread_mutex_unlock(&h->lock);
 	if (h->ctx != NULL)
 		lws_cancel_service(h->ctx);
+	return GT_OK;
 }
 
-void
+gt_err
 gt_http_reply_json(gt_http_req *r, int status, const gt_buf *json)
 {
-	gt_http_reply(r, status, "application/json", json != NULL ? json->data : NULL,
-	              json != NULL ? json->len : 0);
+	return gt_http_reply(r, status, "application/json", json != NULL ? json->data : NULL,
+	                     json != NULL ? json->len : 0);
 }
 
-void
+gt_err
 gt_http_error(gt_http_req *r, int status, const char *fmt, ...)
 {
 	char    msg[512];
 	gt_buf  b;
 	va_list ap;
+	gt_err  rv;
 
+	if (r == NULL)
+		return GT_EINVAL;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	gt_buf_init(&b);
 	if (gt__http_error_json(&b, status, msg) == GT_OK)
-		gt_http_reply(r, status, "application/json", b.data, b.len);
+		rv = gt_http_reply(r, status, "application/json", b.data, b.len);
 	else
-		gt_http_reply(r, 500, "application/json", NULL, 0);
+		rv = gt_http_reply(r, 500, "application/json", NULL, 0);
 	gt_buf_fini(&b);
+	return rv;
 }
 
 /* gt_http_free, after every thread has stopped. */

@@ -1,11 +1,15 @@
 /* gt_http_static.c - static files (see gt_http_int.h): the resolver that maps a URL path to a
  * file under the static root and cannot be made to leave it (pure, any thread, unit tested in
  * test_gt_http_route.c), content types by extension, and serving a GET/HEAD that no route
- * matched (lws thread), with the SPA fallback to the index for browser navigations.
+ * matched (lws thread), with the SPA fallback to the index for browser navigations. The body
+ * is read in GT__HTTP_CHUNK pieces by the file reader thread: the lws thread writes one chunk
+ * while the next is read, and never waits for the disk.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -205,10 +209,11 @@ accepts_html(const gt_http_req *r)
 void
 gt__http_static_serve(gt_http *h, gt__http_conn *c, gt_http_req *r)
 {
-	char        file[PATH_MAX];
-	struct stat st;
-	gt_err      rv;
-	int         fd;
+	char           file[PATH_MAX];
+	struct stat    st;
+	gt__http_file *f;
+	gt_err         rv;
+	int            fd;
 
 	rv = gt__http_static_resolve(h->root_real, r->path, h->static_index, 0, file, sizeof(file));
 	/* SPA fallback: a browser navigating to a client-side route gets the index. */
@@ -231,10 +236,189 @@ gt__http_static_serve(gt_http *h, gt__http_conn *c, gt_http_req *r)
 		gt__http_conn_error(c, 404, 0, NULL, NULL, "not found: %s", r->path);
 		return;
 	}
+	if ((f = malloc(sizeof(*f) + LWS_PRE + GT__HTTP_CHUNK)) == NULL) {
+		close(fd);
+		gt__http_conn_error(c, 500, 0, NULL, NULL, "out of memory");
+		return;
+	}
+	memset(f, 0, sizeof(*f));
+	f->fd = fd;
+	f->size = (size_t)st.st_size;
+	f->wsi = c->wsi;
+	atomic_init(&f->refs, 1); /* the connection's */
 	c->head = r->head;
 	gt__http_req_free(r);
 	c->req = NULL;
-	c->has_fd = 1;
-	c->fd = fd;
-	gt__http_conn_start(c, 200, strdup(gt__http_content_type(file)), NULL, (size_t)st.st_size);
+	c->file = f;
+	gt__http_conn_start(c, 200, strdup(gt__http_content_type(file)), NULL, f->size);
+}
+
+/* ---- the file reader (chunks off the lws thread) ---- */
+
+/* Any thread: the last reference closes and frees f. */
+static void
+file_unref(gt__http_file *f)
+{
+	if (f != NULL && atomic_fetch_sub(&f->refs, 1) == 1) {
+		close(f->fd);
+		free(f);
+	}
+}
+
+void
+gt__http_file_release(gt__http_file *f)
+{
+	if (f == NULL)
+		return;
+	f->wsi = NULL; /* a read still in flight must not wake the connection */
+	file_unref(f);
+}
+
+/* lws thread: queues the read of the next chunk. 0, or -1 when the reader cannot take it. */
+static int
+file_read_next(gt_http *h, gt__http_file *f)
+{
+	size_t n = f->size - f->off;
+
+	f->want = n > GT__HTTP_CHUNK ? GT__HTTP_CHUNK : n;
+	f->len = 0;
+	f->inflight = 1;
+	atomic_fetch_add(&f->refs, 1); /* the reader's */
+	if (gt_queue_push(h->fileq, f, 0) != GT_OK) {
+		f->inflight = 0;
+		atomic_fetch_sub(&f->refs, 1);
+		GT_LOGW("http.static_busy", GT_KV_INT("queued", (int64_t)gt_queue_len(h->fileq)));
+		return -1;
+	}
+	return 0;
+}
+
+int
+gt__http_file_write(gt_http *h, gt__http_conn *c, struct lws *wsi, int *done)
+{
+	gt__http_file *f = c->file;
+	int            last;
+
+	*done = 0;
+	if (f->inflight)
+		return 0; /* the reader wakes us (gt__http_files_drain) */
+	if (f->err != 0) {
+		GT_LOGW("http.static_read", GT_KV_STR("path", c->logpath ? c->logpath : ""),
+		        GT_KV_INT("errno", f->err));
+		return -1;
+	}
+	if (f->len == 0)
+		return file_read_next(h, f);
+	last = c->off + f->len == c->len;
+	if (lws_write(wsi, f->buf + LWS_PRE, f->len,
+	              last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)f->len)
+		return -1;
+	c->off += f->len;
+	f->len = 0;
+	if (last) {
+		*done = 1;
+		return 0;
+	}
+	return file_read_next(h, f); /* read ahead while this chunk goes out */
+}
+
+/* The file reader thread. */
+static void *
+file_reader(void *arg)
+{
+	gt_http *h = arg;
+	void    *item;
+
+	while (gt_queue_pop(h->fileq, &item, -1) == GT_OK) {
+		gt__http_file *f = item;
+		size_t         got = 0;
+
+		while (got < f->want && !atomic_load(&h->stop)) {
+			ssize_t n = pread(f->fd, f->buf + LWS_PRE + got, f->want - got,
+			                  (off_t)(f->off + got));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				f->err = n < 0 ? errno : EIO; /* the file shrank */
+				break;
+			}
+			got += (size_t)n;
+		}
+		if (got == f->want) {
+			f->len = got;
+			f->off += got;
+		} else if (f->err == 0) {
+			f->err = ECANCELED;
+		}
+		pthread_mutex_lock(&h->lock);
+		f->done_next = h->files_done;
+		h->files_done = f;
+		pthread_mutex_unlock(&h->lock);
+		lws_cancel_service(h->ctx);
+	}
+	return NULL;
+}
+
+void
+gt__http_files_drain(gt_http *h)
+{
+	gt__http_file *f;
+
+	pthread_mutex_lock(&h->lock);
+	f = h->files_done;
+	h->files_done = NULL;
+	pthread_mutex_unlock(&h->lock);
+	while (f != NULL) {
+		gt__http_file *next = f->done_next;
+
+		f->inflight = 0;
+		if (f->wsi != NULL)
+			lws_callback_on_writable(f->wsi);
+		file_unref(f);
+		f = next;
+	}
+}
+
+gt_err
+gt__http_reader_start(gt_http *h)
+{
+	gt_err rv;
+	int    err;
+
+	if (h->root_real == NULL)
+		return GT_OK;
+	if ((rv = gt_queue_new(&h->fileq, 1024)) != GT_OK)
+		return rv;
+	if ((err = pthread_create(&h->reader, NULL, file_reader, h)) != 0)
+		return gt_err_from_errno(err);
+	h->reader_up = 1;
+	return GT_OK;
+}
+
+void
+gt__http_reader_stop(gt_http *h)
+{
+	if (h->fileq != NULL)
+		gt_queue_close(h->fileq);
+	if (h->reader_up)
+		pthread_join(h->reader, NULL);
+	h->reader_up = 0;
+}
+
+void
+gt__http_files_fini(gt_http *h)
+{
+	gt__http_file *f = h->files_done;
+
+	h->files_done = NULL;
+	while (f != NULL) {
+		gt__http_file *next = f->done_next;
+
+		file_unref(f);
+		f = next;
+	}
+	if (h->fileq != NULL)
+		gt_queue_free(h->fileq);
+	h->fileq = NULL;
 }

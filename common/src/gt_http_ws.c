@@ -251,7 +251,8 @@ gt_http_ws(gt_http *h, const char *path, const gt_ws_ops *ops, void *arg)
 	return GT_OK;
 }
 
-/* Appends m to the inbox (dropping the oldest when full) and wakes the loop. */
+/* Appends m to the inbox (dropping the oldest while it is full by count or by bytes) and
+ * wakes the loop. GT_EFULL when m alone is larger than the inbox (dropped, counted). */
 static gt_err
 ws_post(gt_http *h, gt__http_ws_msg *m, uint64_t target)
 {
@@ -269,13 +270,26 @@ ws_post(gt_http *h, gt__http_ws_msg *m, uint64_t target)
 			return GT_ENOENT;
 		}
 	}
-	if (h->inbox_len >= h->ws_inbox_max) {
-		old = h->inbox_head;
-		h->inbox_head = old->next;
+	if (m->len > h->ws_inbox_max_bytes) {
+		/* Larger than the whole inbox: dropped (and counted) at once. */
+		pthread_mutex_unlock(&h->lock);
+		atomic_fetch_add(&h->dropped, 1);
+		ws_msg_unref(m);
+		return GT_EFULL;
+	}
+	/* Bounded by count and by bytes: the oldest messages make room. */
+	while (h->inbox_head != NULL && (h->inbox_len >= h->ws_inbox_max ||
+	                                 h->inbox_bytes + m->len > h->ws_inbox_max_bytes)) {
+		gt__http_ws_msg *o = h->inbox_head;
+
+		h->inbox_head = o->next;
 		if (h->inbox_head == NULL)
 			h->inbox_tail = NULL;
 		h->inbox_len--;
+		h->inbox_bytes -= o->len;
 		atomic_fetch_add(&h->dropped, 1);
+		o->next = old;
+		old = o;
 	}
 	if (h->inbox_tail != NULL)
 		h->inbox_tail->next = m;
@@ -283,8 +297,14 @@ ws_post(gt_http *h, gt__http_ws_msg *m, uint64_t target)
 		h->inbox_head = m;
 	h->inbox_tail = m;
 	h->inbox_len++;
+	h->inbox_bytes += m->len;
 	pthread_mutex_unlock(&h->lock);
-	ws_msg_unref(old);
+	while (old != NULL) {
+		gt__http_ws_msg *next = old->next;
+
+		ws_msg_unref(old);
+		old = next;
+	}
 	lws_cancel_service(h->ctx);
 	return GT_OK;
 }
@@ -354,6 +374,7 @@ gt__http_ws_fini(gt_http *h)
 	}
 	h->inbox_head = h->inbox_tail = NULL;
 	h->inbox_len = 0;
+	h->inbox_bytes = 0;
 	free(h->ws_path);
 	h->ws_path = NULL;
 }

@@ -69,21 +69,42 @@ parse_uint(const char *v, uint64_t max, uint64_t *out)
 
 /* ---- HTTP ---- */
 
+/* ok, or degraded with the reason: no broker, or the files cannot be written (the
+ * collector then fetches nothing until they can: nothing is acked that is not stored). */
+static const char *
+health_status(const col_consumer_stats *st, const char **why)
+{
+	*why = NULL;
+	if (st->write_stalled)
+		*why = st->write_error == GT_EFULL ? "writes failing: disk full"
+		                                   : "writes failing: I/O error";
+	else if (st->sync_error != GT_OK)
+		*why = "fsync failing";
+	else if (!st->connected)
+		*why = "gt-mq unreachable";
+	return *why ? "degraded" : "ok";
+}
+
 static void
 h_health(gt_http_req *req, void *arg)
 {
 	col_server        *s = arg;
 	col_consumer_stats st;
 	gt_buf             b;
+	const char        *why, *status;
 
 	col_consumer_stats_get(s->consumer, &st);
+	status = health_status(&st, &why);
 	gt_buf_init(&b);
 	gt_buf_printf(&b,
 	              "{\"status\":\"%s\",\"service\":\"collector\",\"version\":\"%s\","
-	              "\"uptime_seconds\":%.3f,\"mq_connected\":%s}",
-	              st.connected ? "ok" : "degraded", COL_VERSION,
-	              (double)(gt_mono_ns() - s->start_mono) / 1e9,
-	              st.connected ? "true" : "false");
+	              "\"uptime_seconds\":%.3f,\"mq_connected\":%s,\"writes_ok\":%s",
+	              status, COL_VERSION, (double)(gt_mono_ns() - s->start_mono) / 1e9,
+	              st.connected ? "true" : "false",
+	              st.write_stalled || st.sync_error != GT_OK ? "false" : "true");
+	if (why)
+		gt_buf_printf(&b, ",\"reason\":\"%s\"", why);
+	gt_buf_puts(&b, "}");
 	gt_http_reply_json(req, 200, &b);
 	gt_buf_fini(&b);
 }
@@ -556,10 +577,19 @@ r_health(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__HealthRequest 
 	col_server              *s = svc_server(svc);
 	Gtpb__V1__HealthResponse out = GTPB__V1__HEALTH_RESPONSE__INIT;
 	col_consumer_stats       st;
+	const char              *why;
+	Gtpb__V1__HealthResponse__DetailsEntry de = GTPB__V1__HEALTH_RESPONSE__DETAILS_ENTRY__INIT,
+	                                       *dp[1] = {&de};
 
 	(void)in;
 	col_consumer_stats_get(s->consumer, &st);
-	out.status = st.connected ? "ok" : "degraded";
+	out.status = (char *)health_status(&st, &why);
+	if (why) {
+		de.key = "reason";
+		de.value = (char *)why;
+		out.n_details = 1;
+		out.details = dp;
+	}
 	out.service = "collector";
 	out.version = COL_VERSION;
 	out.uptime_ns = gt_mono_ns() - s->start_mono;
@@ -573,9 +603,9 @@ col_api_routes(col_server *s)
 {
 	gt_err rv;
 
-	if ((rv = gt_http_route(s->http, "GET", "/health", h_health, s, 0)) != GT_OK ||
+	if ((rv = gt_http_route(s->http, "GET", "/health", h_health, s, GT_HTTP_OPEN)) != GT_OK ||
 	    (rv = gt_http_route(s->http, "GET", "/stats", h_stats, s, 0)) != GT_OK ||
-	    (rv = gt_http_route(s->http, "GET", "/metrics", h_metrics, s, 0)) != GT_OK ||
+	    (rv = gt_http_route(s->http, "GET", "/metrics", h_metrics, s, GT_HTTP_OPEN)) != GT_OK ||
 	    (rv = gt_http_route(s->http, "GET", "/telemetry/{gpu}", h_telemetry, s,
 	                        GT_HTTP_WORKER)) != GT_OK ||
 	    (rv = gt_http_route(s->http, "GET", "/telemetry/{host}/{index}", h_telemetry, s,

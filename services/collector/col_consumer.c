@@ -268,6 +268,11 @@ fetch_main(void *arg)
 		int64_t     t0 = gt_mono_ns();
 		gt_err      rv;
 
+		/* The writer cannot write (disk full): fetch nothing more until it can. */
+		if (atomic_load(&c->stalled)) {
+			cons_nap(c, 100 * GT_NS_PER_MS);
+			continue;
+		}
 		/* Disconnected: short deadlines, so a stop is not held up by a dead broker. */
 		stub.timeout_ns =
 		    atomic_load(&c->connected)
@@ -496,6 +501,7 @@ col_consumer_free(col_consumer *c)
 	free(c->wrecs);
 	free(c->wpays);
 	free(c->wlens);
+	free(c->wtodo);
 	free(c->topic);
 	free(c->group);
 	free(c->name);
@@ -519,6 +525,9 @@ col_consumer_stats_get(col_consumer *c, col_consumer_stats *st)
 	st->checkpoints = atomic_load(&c->checkpoints);
 	st->pending_acks = atomic_load(&c->pending_n);
 	st->connected = atomic_load(&c->connected);
+	st->write_stalled = atomic_load(&c->stalled);
+	st->write_error = st->write_stalled ? (gt_err)atomic_load(&c->write_err) : GT_OK;
+	st->sync_error = (gt_err)atomic_load(&c->sync_err);
 	st->write_p50_ms = gt_hist_quantile(c->m_write, 0.5) * 1e3;
 	st->write_p99_ms = gt_hist_quantile(c->m_write, 0.99) * 1e3;
 	st->fsync_p50_ms = gt_hist_quantile(c->m_sync, 0.5) * 1e3;

@@ -54,6 +54,9 @@ typedef struct col_consumer_stats {
 	uint64_t batches, epoch, checkpoints;
 	uint64_t pending_acks;
 	int      connected;
+	int      write_stalled; /* writes fail (disk full?): nothing is fetched until they work */
+	gt_err   write_error;   /* why, while stalled */
+	gt_err   sync_error;    /* the last fdatasync failed (GT_OK once one works again) */
 	double   write_p50_ms, write_p99_ms, fsync_p50_ms, fsync_p99_ms;
 } col_consumer_stats;
 

@@ -70,7 +70,7 @@ struct col_consumer {
 	id_vec          pending; /* stored (or duplicate) ids waiting for durability + ack */
 	col_rec       **wrecs;   /* per-batch scratch of the writer, kept between batches */
 	const uint8_t **wpays;
-	size_t         *wlens, wcap;
+	size_t         *wlens, *wtodo, wcap;
 	uint64_t        pending_epoch;
 	int64_t         next_sync, next_ckpt, next_retention;
 	int             ckpt_dirty;
@@ -79,6 +79,9 @@ struct col_consumer {
 	gt_hist      *m_write, *m_fetch, *m_sync;
 	atomic_ullong batches, epoch, checkpoints, pending_n;
 	atomic_int    connected;
+	atomic_int    stalled;   /* writes are failing: fetching waits */
+	atomic_int    write_err; /* gt_err of the last failed write */
+	atomic_int    sync_err;  /* gt_err of the last fdatasync (GT_OK when it worked) */
 };
 
 typedef struct sync_job sync_job;

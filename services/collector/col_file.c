@@ -143,16 +143,36 @@ write_all(int fd, const char *p, size_t n)
 static gt_err
 gpu_open_current(col_store *s, store_gpu *g)
 {
-	char path[SEG_PATH_MAX];
+	char        path[SEG_PATH_MAX];
+	store_seg  *seg = &g->segs[g->nseg - 1];
+	struct stat sb;
+	gt_err      rv;
 
 	if (g->fd >= 0)
 		return GT_OK;
-	col_seg_path(s, g, &g->segs[g->nseg - 1], path, sizeof(path));
+	col_seg_path(s, g, seg, path, sizeof(path));
 	if ((g->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) < 0) {
-		gt_err rv = gt_err_from_errno(errno);
-
+		rv = gt_err_from_errno(errno);
 		GT_LOGE("file.open_failed", GT_KV_STR("path", path), GT_KV_ERR(rv));
 		return rv;
+	}
+	/* After a failed write (disk full): cut the torn part so the file ends with the last
+	 * line that was written whole. Shrinking needs no space. */
+	if (g->repair) {
+		if (fstat(g->fd, &sb) != 0 ||
+		    ((uint64_t)sb.st_size > seg->size && ftruncate(g->fd, (off_t)seg->size) != 0)) {
+			rv = gt_err_from_errno(errno);
+			GT_LOGE("file.repair_failed", GT_KV_STR("path", path), GT_KV_ERR(rv));
+			close(g->fd);
+			g->fd = -1;
+			return rv;
+		}
+		if ((uint64_t)sb.st_size > seg->size) {
+			s->st.repaired_files++;
+			GT_LOGW("file.repair", GT_KV_STR("path", path),
+			        GT_KV_UINT("dropped_bytes", (uint64_t)sb.st_size - seg->size));
+		}
+		g->repair = 0;
 	}
 	return GT_OK;
 }
@@ -218,22 +238,36 @@ col_store_commit(col_store *s, int *rotated)
 		next = g->next_batch;
 		g->next_batch = NULL;
 		g->in_batch = 0;
-		if (rv != GT_OK)
-			goto drop; /* an earlier file failed: the batch is not acked */
+		g->commit_failed = 0;
 		if ((r2 = gpu_open_current(s, g)) != GT_OK ||
-		    (r2 = write_all(g->fd, g->pend.data, g->pend.len)) != GT_OK) {
+		    (r2 = write_all(g->fd, g->pend.data, g->pend.len)) != GT_OK ||
+		    (s->cfg.fsync == COL_FSYNC_ALWAYS && fdatasync(g->fd) != 0 &&
+		     (r2 = gt_err_from_errno(errno)) != GT_OK)) {
+			/* Not written (or not durable): none of its lines count. A partial write
+			 * leaves a torn line; it is cut before the next write to this file. The
+			 * other GPUs of the batch are still written. */
 			rv = r2;
-			/* a partial write leaves a torn line; the next open repairs it */
-			close(g->fd);
-			g->fd = -1;
+			g->commit_failed = 1;
+			g->failing = 1;
+			if (!g->failing) /* once per failing spell of this file */
+				GT_LOGE("file.write_failed", GT_KV_STR("stem", g->stem),
+				        GT_KV_STR("error", strerror(errno)));
+			g->repair = 1;
+			if (g->fd >= 0) {
+				/* cut the torn part now (shrinking needs no space); if that fails
+				 * too, gpu_open_current does it before the next write */
+				if (ftruncate(g->fd, (off_t)g->segs[g->nseg - 1].size) == 0)
+					g->repair = 0;
+				close(g->fd);
+				g->fd = -1;
+			}
 			goto drop;
 		}
-		if (s->cfg.fsync == COL_FSYNC_ALWAYS) {
-			if (fdatasync(g->fd) != 0) {
-				rv = gt_err_from_errno(errno);
-				goto drop;
-			}
-		} else if (!g->dirty) {
+		if (g->failing) {
+			g->failing = 0;
+			GT_LOGI("file.write_resumed", GT_KV_STR("stem", g->stem));
+		}
+		if (s->cfg.fsync != COL_FSYNC_ALWAYS && !g->dirty) {
 			g->dirty = 1;
 			g->next_dirty = s->dirty;
 			s->dirty = g;
@@ -266,6 +300,17 @@ col_store_commit(col_store *s, int *rotated)
 	}
 	s->batch = NULL;
 	return rv;
+}
+
+int
+col_store_committed(col_store *s, const col_rec *r)
+{
+	store_gpu *g;
+
+	pthread_mutex_lock(&s->mtx);
+	g = col_map_find_h(s->gpus, r->gpu_key, r->key_hash);
+	pthread_mutex_unlock(&s->mtx);
+	return g != NULL && !g->commit_failed;
 }
 
 int64_t

@@ -60,6 +60,10 @@ gt_err col_store_append(col_store *s, const col_rec *r, const char *line, size_t
  * is "always", updates index and GPU info, rotates full segments. *rotated is set when a
  * segment was rotated (the checkpoint should be saved now). */
 gt_err col_store_commit(col_store *s, int *rotated);
+/* After a col_store_commit that failed: 1 if r's GPU file was written in it (its lines are in
+ * the file), 0 if not (its lines are not: a torn part is cut off before the next write to that
+ * file). A failed commit still writes every GPU it can. Writer thread. */
+int col_store_committed(col_store *s, const col_rec *r);
 /* col_store_batch_floor: newest timestamp of key's records before the last commit
  * (INT64_MIN when none) - the floor of a cache ring created for it. */
 int64_t col_store_batch_floor(col_store *s, const char *key);

@@ -37,6 +37,9 @@ typedef struct store_gpu {
 	char       stem[COL_KEY_STEM_MAX + 1];
 	int        fd;
 	int        dirty;
+	int        repair;        /* a write failed: cut the file back to segs[nseg-1].size first */
+	int        commit_failed; /* the last col_store_commit could not write this GPU */
+	int        failing;       /* writes to it fail since (logged once) */
 	store_seg *segs; /* oldest first; segs[nseg - 1] is current */
 	size_t     nseg;
 	uint64_t   records;

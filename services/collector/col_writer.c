@@ -99,9 +99,12 @@ col_syncer_main(void *arg)
 		for (i = 0; i < j->nfds; i++) {
 			if (fdatasync(j->fds[i]) != 0) {
 				ok = 0;
+				atomic_store(&c->sync_err, (int)gt_err_from_errno(errno));
 				GT_LOGE("file.fsync_failed", GT_KV_STR("error", strerror(errno)));
 			}
 		}
+		if (ok && j->nfds > 0)
+			atomic_store(&c->sync_err, GT_OK);
 		if (j->nfds > 0)
 			gt_hist_observe_ns(c->m_sync, gt_mono_ns() - t0);
 		if (j->has_ckpt) {
@@ -235,18 +238,84 @@ store_floor(void *store, const char *key)
 	return col_store_batch_floor(store, key);
 }
 
+/* Append items todo[0..ntodo) of b and commit. What was written is marked, queued for its
+ * ack, cached and published; what was not (disk full, I/O error) is left in todo (compacted)
+ * for the caller to retry. Returns the number left. */
+static size_t
+writer_store(col_consumer *c, cons_batch *b, size_t *todo, size_t ntodo, int *rotated)
+{
+	col_rec      **recs = c->wrecs;
+	const uint8_t **pays = c->wpays;
+	size_t        *lens = c->wlens;
+	size_t         t, k = 0, left = 0;
+	int64_t        t0 = gt_mono_ns();
+	gt_err         rv, arv = GT_OK;
+
+	for (t = 0; t < ntodo; t++) {
+		size_t      i = todo[t];
+		cons_item  *it = &b->items[i];
+		cons_chunk *ch = &b->chunks[i / CHUNK];
+
+		if (arv == GT_OK)
+			arv = col_store_append(c->store, it->rec, ch->lines.data + it->line_off,
+			                       it->line_len);
+		if (arv != GT_OK) {
+			todo[left++] = i; /* not appended: retried */
+			continue;
+		}
+		recs[k] = it->rec;
+		lens[k] = i; /* index for now */
+		k++;
+	}
+	if (arv != GT_OK)
+		GT_LOGE("consumer.append_failed", GT_KV_ERR(arv), GT_KV_UINT("appended", k));
+	rv = col_store_commit(c->store, rotated);
+	gt_hist_observe_ns(c->m_write, gt_mono_ns() - t0);
+	if (rv != GT_OK) {
+		size_t kk = 0;
+
+		/* keep what reached its file; the rest is retried */
+		for (t = 0; t < k; t++) {
+			if (col_store_committed(c->store, recs[t])) {
+				recs[kk] = recs[t];
+				lens[kk++] = lens[t];
+			} else {
+				todo[left++] = lens[t];
+			}
+		}
+		atomic_store(&c->write_err, (int)rv);
+		if (kk < k)
+			GT_LOGE("consumer.write_failed", GT_KV_ERR(rv), GT_KV_UINT("written", kk),
+			        GT_KV_UINT("not_written", k - kk));
+		k = kk;
+	}
+	for (t = 0; t < k; t++) {
+		const col_dlv *d = &b->fetch.v[lens[t]];
+
+		col_ckpt_mark(c->ckpt, d->epoch, d->partition, d->offset);
+		col_ids_push(&c->pending, d);
+		pays[t] = d->payload;
+		lens[t] = d->payload_len;
+	}
+	col_cache_put_batch(c->cache, recs, k, store_floor, c->store);
+	if (k > 0)
+		c->ckpt_dirty = 1;
+	if (*rotated)
+		c->next_ckpt = 0; /* save now: recovery scans from the saved sizes */
+	gt_counter_add(c->m_stored, k);
+	atomic_store(&c->pending_n, c->pending.n);
+	if (k > 0 && c->stored)
+		c->stored(c->stored_arg, recs, pays, lens, k);
+	return left;
+}
+
 static void
 writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 {
-	uint64_t        epoch = b->fetch.epoch;
-	size_t          n = b->fetch.n, i, k = 0;
-	col_rec       **recs = NULL;
-	const uint8_t **pays = NULL;
-	size_t         *lens = NULL;
-	int64_t         t0;
-	int             rotated = 0;
-	gt_err          rv = GT_OK, arv = GT_OK;
-	uint64_t        dups = 0, invalid = 0;
+	uint64_t epoch = b->fetch.epoch;
+	size_t   n = b->fetch.n, i, ntodo = 0;
+	int      rotated = 0, stalled = 0;
+	uint64_t dups = 0, invalid = 0;
 
 	pthread_mutex_lock(&b->mtx);
 	while (b->left > 0)
@@ -266,27 +335,23 @@ writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 		free(c->wrecs);
 		free(c->wpays);
 		free(c->wlens);
-		c->wrecs = malloc(n * sizeof(*recs));
-		c->wpays = malloc(n * sizeof(*pays));
-		c->wlens = malloc(n * sizeof(*lens));
+		free(c->wtodo);
+		c->wrecs = malloc(n * sizeof(*c->wrecs));
+		c->wpays = malloc(n * sizeof(*c->wpays));
+		c->wlens = malloc(n * sizeof(*c->wlens));
+		c->wtodo = malloc(n * sizeof(*c->wtodo));
 		c->wcap = n;
-		if (c->wrecs == NULL || c->wpays == NULL || c->wlens == NULL) {
+		if (c->wrecs == NULL || c->wpays == NULL || c->wlens == NULL || c->wtodo == NULL) {
 			c->wcap = 0;
 			goto out; /* nothing acked: redelivered */
 		}
 	}
-	recs = c->wrecs;
-	pays = c->wpays;
-	lens = c->wlens;
-	t0 = gt_mono_ns();
 	for (i = 0; i < n; i++) {
-		cons_item     *it = &b->items[i];
 		const col_dlv *d = &b->fetch.v[i];
-		cons_chunk    *ch = &b->chunks[i / CHUNK];
 
 		if (!d->has_id)
 			continue;
-		if (it->reason != NULL) {
+		if (b->items[i].reason != NULL) {
 			invalid++;
 			continue;
 		}
@@ -296,44 +361,35 @@ writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 			col_ids_push(&c->pending, d);
 			continue;
 		}
-		/* on failure the rest stays unacked (redelivered); what was appended is
-		 * still committed and acked below */
-		if ((arv = col_store_append(c->store, it->rec, ch->lines.data + it->line_off,
-		                            it->line_len)) != GT_OK)
-			break;
-		recs[k] = it->rec;
-		pays[k] = d->payload;
-		lens[k] = i; /* index for now */
-		k++;
+		c->wtodo[ntodo++] = i;
 	}
 	if (invalid > 0)
 		nack_invalid(c, stub, b);
-	if (arv != GT_OK)
-		GT_LOGE("consumer.append_failed", GT_KV_ERR(arv), GT_KV_UINT("appended", k));
-	rv = col_store_commit(c->store, &rotated);
-	gt_hist_observe_ns(c->m_write, gt_mono_ns() - t0);
-	if (rv != GT_OK) {
-		GT_LOGE("consumer.write_failed", GT_KV_ERR(rv), GT_KV_UINT("records", k));
-		goto out; /* not acked: redelivered, and the marks are unchanged */
-	}
-	for (i = 0; i < k; i++) {
-		const col_dlv *d = &b->fetch.v[lens[i]];
-
-		col_ckpt_mark(c->ckpt, d->epoch, d->partition, d->offset);
-		col_ids_push(&c->pending, d);
-		lens[i] = d->payload_len;
-	}
-	col_cache_put_batch(c->cache, recs, k, store_floor, c->store);
-	if (k > 0)
-		c->ckpt_dirty = 1;
-	if (rotated)
-		c->next_ckpt = 0; /* save now: recovery scans from the saved sizes */
-	gt_counter_add(c->m_stored, k);
 	gt_counter_add(c->m_dup, dups);
 	gt_counter_add(c->m_invalid, invalid);
-	atomic_store(&c->pending_n, c->pending.n);
-	if (k > 0 && c->stored)
-		c->stored(c->stored_arg, recs, pays, lens, k);
+	/* Write until everything is in its file. While writes fail (disk full, I/O errors) the
+	 * batch is retried every second and nothing more is fetched (col_consumer's fetch loop
+	 * waits on `stalled`): the deliveries stay pending at the broker, are neither nacked
+	 * nor redelivered into the DLQ, and what did get written is acked meanwhile. On stop the
+	 * rest stays unacked and comes back to the next run. */
+	while ((ntodo = writer_store(c, b, c->wtodo, ntodo, &rotated)) > 0) {
+		if (!stalled) {
+			stalled = 1;
+			atomic_store(&c->stalled, 1);
+			GT_LOGE("consumer.write_stalled",
+			        GT_KV_ERR((gt_err)atomic_load(&c->write_err)),
+			        GT_KV_UINT("records", ntodo));
+		}
+		writer_durable(c, 0);
+		for (i = 0; i < 20 && !atomic_load(&c->stopping); i++)
+			gt_sleep_ns(50 * GT_NS_PER_MS);
+		if (atomic_load(&c->stopping))
+			break;
+	}
+	if (stalled && ntodo == 0) {
+		atomic_store(&c->stalled, 0);
+		GT_LOGI("consumer.write_resumed");
+	}
 out:
 	writer_durable(c, c->pending.n >= 200000);
 }

@@ -1050,10 +1050,10 @@ gw_api_routes(gw *g)
 	                        GT_HTTP_ADMIN)) != GT_OK ||
 	    (rv = gt_http_route(h, "GET", "/api/v1/gpus/{id...}/aggregate", h_aggregate, g,
 	                        GT_HTTP_ADMIN)) != GT_OK ||
-	    (rv = gt_http_route(h, "GET", "/openapi.json", h_openapi, g, 0)) != GT_OK ||
-	    (rv = gt_http_route(h, "GET", "/docs", h_docs, g, 0)) != GT_OK ||
-	    (rv = gt_http_route(h, "GET", "/docs/", h_docs, g, 0)) != GT_OK ||
-	    (rv = gt_http_route(h, "GET", "/docs/{file}", h_docs_file, g, 0)) != GT_OK)
+	    (rv = gt_http_route(h, "GET", "/openapi.json", h_openapi, g, GT_HTTP_OPEN)) != GT_OK ||
+	    (rv = gt_http_route(h, "GET", "/docs", h_docs, g, GT_HTTP_OPEN)) != GT_OK ||
+	    (rv = gt_http_route(h, "GET", "/docs/", h_docs, g, GT_HTTP_OPEN)) != GT_OK ||
+	    (rv = gt_http_route(h, "GET", "/docs/{file}", h_docs_file, g, GT_HTTP_OPEN)) != GT_OK)
 		return rv;
 	return GT_OK;
 }

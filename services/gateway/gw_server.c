@@ -630,13 +630,15 @@ gw_start(gw *g)
 	hcfg.ws_queue_max = 4096;
 	hcfg.ws_queue_bytes = (size_t)cfg->ws_queue_bytes;
 	hcfg.ws_ping_secs = (int)((cfg->ws_heartbeat + GT_NS_PER_S - 1) / GT_NS_PER_S);
+	/* room for every WebSocket client plus the HTTP ones */
+	hcfg.max_conns = (int)(cfg->max_ws_clients + 256 < 60000 ? cfg->max_ws_clients + 256 : 60000);
 	if ((rv = gt_http_new(&g->http, &hcfg)) != GT_OK) {
 		GT_LOGE("http.start_failed", GT_KV_INT("port", cfg->port), GT_KV_ERR(rv));
 		return rv;
 	}
 	gt_http_set_timeout(g->http, cfg->rpc_timeout + 5 * GT_NS_PER_S);
-	if ((rv = gt_http_route(g->http, "GET", "/health", h_health, g, 0)) != GT_OK ||
-	    (rv = gt_http_route(g->http, "GET", "/metrics", h_metrics, g, 0)) != GT_OK ||
+	if ((rv = gt_http_route(g->http, "GET", "/health", h_health, g, GT_HTTP_OPEN)) != GT_OK ||
+	    (rv = gt_http_route(g->http, "GET", "/metrics", h_metrics, g, GT_HTTP_OPEN)) != GT_OK ||
 	    (rv = gt_http_route(g->http, "GET", "/stats", h_stats, g, GT_HTTP_ADMIN)) != GT_OK ||
 	    (rv = gw_api_routes(g)) != GT_OK || (rv = gw_live_ws_register(g->live)) != GT_OK ||
 	    (rv = gt_http_start(g->http)) != GT_OK) {

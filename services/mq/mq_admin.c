@@ -478,9 +478,10 @@ mq_admin_routes(mq_server *s)
 {
 	gt_err rv;
 
-	if ((rv = gt_http_route(s->http, "GET", "/health", http_health, s, 0)) != GT_OK ||
+	if ((rv = gt_http_route(s->http, "GET", "/health", http_health, s, GT_HTTP_OPEN)) !=
+	        GT_OK ||
 	    (rv = gt_http_route(s->http, "GET", "/stats", http_stats, s, 0)) != GT_OK ||
 	    (rv = gt_http_route(s->http, "GET", "/topics", http_topics, s, 0)) != GT_OK)
 		return rv;
-	return gt_http_route(s->http, "GET", "/metrics", http_metrics, s, 0);
+	return gt_http_route(s->http, "GET", "/metrics", http_metrics, s, GT_HTTP_OPEN);
 }

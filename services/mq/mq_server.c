@@ -379,6 +379,7 @@ mq_server_new(mq_server **out, const mq_config *cfg)
 	hc.service = "mq";
 	hc.bind = cfg->bind;
 	hc.port = (int)cfg->port;
+	hc.token = *cfg->token ? cfg->token : NULL; /* guards every route but /health, /metrics */
 	if ((rv = gt_http_new(&s->http, &hc)) != GT_OK)
 		return rv;
 	if ((rv = mq_admin_routes(s)) != GT_OK)

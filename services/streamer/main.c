@@ -281,10 +281,13 @@ server_init(stm_server *s, stm_config *cfg)
 		hc.service = "streamer";
 		hc.bind = cfg->bind;
 		hc.port = (int)cfg->http_port;
+		hc.token = *cfg->token ? cfg->token : NULL; /* /health and /metrics stay open */
 		if ((rv = gt_http_new(&s->http, &hc)) != GT_OK ||
-		    (rv = gt_http_route(s->http, "GET", "/health", http_health, s, 0)) != GT_OK ||
+		    (rv = gt_http_route(s->http, "GET", "/health", http_health, s,
+		                        GT_HTTP_OPEN)) != GT_OK ||
 		    (rv = gt_http_route(s->http, "GET", "/stats", http_stats, s, 0)) != GT_OK ||
-		    (rv = gt_http_route(s->http, "GET", "/metrics", http_metrics, s, 0)) != GT_OK ||
+		    (rv = gt_http_route(s->http, "GET", "/metrics", http_metrics, s,
+		                        GT_HTTP_OPEN)) != GT_OK ||
 		    (rv = gt_http_start(s->http)) != GT_OK) {
 			GT_LOGE("http.start", GT_KV_ERR(rv), GT_KV_INT("port", cfg->http_port));
 			return rv;

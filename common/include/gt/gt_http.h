@@ -12,13 +12,31 @@
  * until it is replied to; if the client goes away first, the reply is dropped quietly.
  *
  * Errors are JSON: {"error":{"code":404,"message":"no such gpu: x"}}. Unmatched paths fall
- * to the static root (if any) and then 404; a known path with another method is 405.
- * Request bodies larger than max_body get 413; over-long headers/URIs get 431/414 (or the
- * connection is closed by lws before a handler runs).
+ * to the static root (if any) and then 404; a known path with another method is 405 (with
+ * an Allow header). Request bodies larger than max_body get 413. A connection's first request
+ * head is checked before lws parses it: an unknown method or CONNECT gets 405, a request line
+ * over 8 KiB 414, a head over 8 KiB (or over 100 lines) 431, NUL/control bytes or a malformed
+ * line 400, no complete head within header_timeout_s 408 - all JSON. (Later requests on a
+ * keep-alive connection are parsed by lws alone: there CONNECT still gets a JSON 405 and a
+ * control byte in the path a 400, but other malformed heads may close the connection.)
+ *
+ * Token: with cfg.token set, every route requires "Authorization: Bearer <token>" (401 JSON
+ * otherwise) unless it is registered GT_HTTP_OPEN (/health, /metrics); static files and the
+ * WebSocket endpoint are not guarded.
+ *
+ * Connections (see gt_http_cfg): new connections wait on a front thread until their first
+ * request head is complete; at most max_conns wait, a new one beyond closes the oldest
+ * waiting one, and one without a complete head after header_timeout_s gets a 408. Then lws
+ * serves them: at most max_conns again, a new one beyond closes the oldest idle one (no
+ * request in progress: between keep-alive requests or reading the next head) and is refused
+ * only when none is idle; an idle keep-alive connection is closed after idle_timeout_s and a
+ * later request head must be complete header_timeout_s after its first byte. So silent or
+ * slow (slowloris) peers cannot hold the server: /health stays answerable.
  *
  * WebSocket: gt_http_ws() enables one endpoint (e.g. "/ws"). Every client has a bounded send
  * queue; when it is full the oldest message is dropped and counted (gt_http_ws_dropped).
- * gt_http_ws_broadcast() may be called from any thread: it copies the message, queues it and
+ * gt_http_ws_broadcast() may be called from any thread: it copies the message, queues it (in an
+ * inbox bounded by count and by cfg.ws_inbox_max_bytes: the oldest are dropped and counted) and
  * wakes the lws thread with lws_cancel_service().
  */
 #ifndef GT_HTTP_H
@@ -41,20 +59,31 @@ typedef struct gt_http_cfg {
 	const char *static_index; /* file for "/" and unknown paths without a dot (SPA); default index.html */
 	size_t      max_body;     /* default 1 MiB */
 	const char *cors_origin;  /* NULL = no CORS headers; "*" or an origin */
-	const char *token;        /* required (Authorization: Bearer) on GT_HTTP_ADMIN routes */
+	const char *token;        /* required (Authorization: Bearer) on every non-OPEN route */
 	int         workers;      /* threads for GT_HTTP_WORKER routes; default 2 */
 	size_t      ws_queue_max; /* per-client queued messages; default 256 */
 	size_t      ws_queue_bytes; /* per-client queued bytes (0 = no byte bound); past it the
 	                             * oldest messages are dropped like past ws_queue_max */
 	int         ws_ping_secs;   /* > 0: ping a WebSocket client idle this long and close it
 	                             * when it stays silent (no pong) for 3 times as long */
+	/* Limits against idle/slow peers (0 = the default given). */
+	int    max_conns;          /* connections waiting for a head / served; default 256 each */
+	int    header_timeout_s;   /* a request head must be complete within; default 5 */
+	int    idle_timeout_s;     /* idle keep-alive connections are closed after; default 30 */
+	size_t ws_inbox_max_bytes; /* bytes of broadcasts waiting for the lws thread; 16 MiB */
 } gt_http_cfg;
+
+#define GT_HTTP_DEF_MAX_CONNS 256
+#define GT_HTTP_DEF_HEADER_TIMEOUT_S 5
+#define GT_HTTP_DEF_IDLE_TIMEOUT_S 30
+#define GT_HTTP_DEF_WS_INBOX_BYTES ((size_t)16 << 20)
 
 typedef void (*gt_http_fn)(gt_http_req *req, void *arg);
 
 enum {
 	GT_HTTP_WORKER = 1 << 0, /* run the handler on a worker thread */
-	GT_HTTP_ADMIN = 1 << 1,  /* require the token (401 JSON otherwise) */
+	GT_HTTP_ADMIN = 1 << 1,  /* require the token: the default now, kept for old callers */
+	GT_HTTP_OPEN = 1 << 2,   /* never require the token (/health, /metrics) */
 };
 
 gt_err gt_http_new(gt_http **out, const gt_http_cfg *cfg);
@@ -85,11 +114,17 @@ const void *gt_http_req_body(gt_http_req *r, size_t *len);
 /* 1 when the client asked for protobuf (Accept: application/x-protobuf). */
 int gt_http_req_wants_protobuf(gt_http_req *r);
 
-/* ---- reply (exactly once, any thread; body is copied; the request is freed after it, so a
- * second reply is undefined) ---- */
-void gt_http_reply(gt_http_req *r, int status, const char *content_type, const void *body, size_t len);
-void gt_http_reply_json(gt_http_req *r, int status, const gt_buf *json);
-void gt_http_error(gt_http_req *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* ---- reply (exactly once, any thread; body is copied). GT_OK, or GT_EINVAL for a NULL
+ * request. A second reply is refused (GT_EEXIST, logged, nothing sent) while the request is
+ * still valid: during the handler call that received it (even after the first reply went
+ * out), and until the first reply has been handed to the connection. After the handler has
+ * returned AND the reply has been sent the request is freed: a deferred replier must reply
+ * once (as before). ---- */
+gt_err gt_http_reply(gt_http_req *r, int status, const char *content_type, const void *body,
+                     size_t len);
+gt_err gt_http_reply_json(gt_http_req *r, int status, const gt_buf *json);
+gt_err gt_http_error(gt_http_req *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- WebSocket ---- */
 typedef struct gt_ws_ops {
@@ -139,5 +174,9 @@ void   gt_http_stream_end(gt_http_stream *s, int abort);
 
 /* Requests served so far (for /stats). */
 uint64_t gt_http_requests(gt_http *h);
+/* Connections closed by the limits so far: evicted (oldest waiting/idle, at max_conns),
+ * refused (at max_conns with none idle), timed out waiting for a head (408) or by the sweep. */
+uint64_t gt_http_conns_evicted(gt_http *h);
+size_t   gt_http_conns(gt_http *h); /* open connections now, waiting + served (approximate) */
 
 #endif

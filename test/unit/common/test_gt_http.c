@@ -132,19 +132,21 @@ h_status(gt_http_req *r, void *arg)
 }
 
 static const ht_route routes[] = {
-    {"GET", "/hello", h_hello, NULL, 0},
-    {"GET", "/items/{id}", h_item, NULL, 0},
-    {"DELETE", "/items/{id}", h_item, NULL, 0},
-    {"GET", "/gpus/{id...}/telemetry", h_echo_param, "id", 0},
-    {"GET", "/query", h_query, NULL, 0},
-    {"POST", "/echo", ht_echo_body, NULL, 0},
-    {"PUT", "/echo", ht_echo_body, NULL, GT_HTTP_WORKER},
-    {"GET", "/bad", h_bad, NULL, 0},
-    {"GET", "/headers", h_headers, NULL, 0},
-    {"GET", "/work", h_work, NULL, GT_HTTP_WORKER},
+    {"GET", "/hello", h_hello, NULL, GT_HTTP_OPEN},
+    {"GET", "/items/{id}", h_item, NULL, GT_HTTP_OPEN},
+    {"DELETE", "/items/{id}", h_item, NULL, GT_HTTP_OPEN},
+    {"GET", "/gpus/{id...}/telemetry", h_echo_param, "id", GT_HTTP_OPEN},
+    {"GET", "/query", h_query, NULL, GT_HTTP_OPEN},
+    {"POST", "/echo", ht_echo_body, NULL, GT_HTTP_OPEN},
+    {"PUT", "/echo", ht_echo_body, NULL, GT_HTTP_WORKER | GT_HTTP_OPEN},
+    {"GET", "/bad", h_bad, NULL, GT_HTTP_OPEN},
+    {"GET", "/headers", h_headers, NULL, GT_HTTP_OPEN},
+    {"GET", "/work", h_work, NULL, GT_HTTP_WORKER | GT_HTTP_OPEN},
     {"POST", "/admin/reset", h_admin, NULL, GT_HTTP_ADMIN},
-    {"GET", "/status/{code}", h_status, NULL, 0},
-    {"GET", "/wstatus/{code}", h_status, NULL, GT_HTTP_WORKER},
+    {"GET", "/data", h_hello, NULL, 0},               /* guarded: the default with a token */
+    {"GET", "/wdata", h_hello, NULL, GT_HTTP_WORKER}, /* guarded too */
+    {"GET", "/status/{code}", h_status, NULL, GT_HTTP_OPEN},
+    {"GET", "/wstatus/{code}", h_status, NULL, GT_HTTP_WORKER | GT_HTTP_OPEN},
 };
 
 static int
@@ -379,8 +381,23 @@ test_gt_http_admin_token(void **state)
 	    200);
 	assert_string_equal(r.body, "admin ok");
 	ht_resp_free(&r);
-	/* Non-admin routes need no token. */
+	/* With a token every route without GT_HTTP_OPEN is guarded, on the lws thread or not. */
+	assert_int_equal(ht_get(g.port, "/data", &r), 401);
+	ht_assert_error_body(&r, 401, NULL);
+	ht_resp_free(&r);
+	assert_int_equal(ht_get(g.port, "/wdata", &r), 401);
+	ht_assert_error_body(&r, 401, NULL);
+	ht_resp_free(&r);
+	assert_int_equal(
+	    ht_req(g.port, "GET", "/data", "Authorization: Bearer " TOKEN "\r\n", NULL, &r), 200);
+	ht_resp_free(&r);
+	assert_int_equal(
+	    ht_req(g.port, "GET", "/wdata", "Authorization: bearer " TOKEN "\r\n", NULL, &r), 200);
+	ht_resp_free(&r);
+	/* GT_HTTP_OPEN routes and static files need no token. */
 	assert_int_equal(ht_get(g.port, "/hello", &r), 200);
+	ht_resp_free(&r);
+	assert_int_equal(ht_get(g.port, "/data.json", &r), 200);
 	ht_resp_free(&r);
 }
 

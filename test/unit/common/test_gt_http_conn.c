@@ -237,7 +237,8 @@ test_gt_http_overlong_refused(void **state)
 	n += (int)big;
 	n += snprintf(req + n, 256, " HTTP/1.1\r\nHost: x\r\n\r\n");
 	st = ht_raw(g.port, req, (size_t)n, &r);
-	assert_true(st == -1 || (st >= 400 && st < 500));
+	assert_int_equal(st, 414); /* lws alone closed without a status */
+	ht_assert_error_body(&r, 414, NULL);
 	ht_resp_free(&r);
 	/* A huge header. */
 	n = snprintf(req, 256, "GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: ");
@@ -245,7 +246,8 @@ test_gt_http_overlong_refused(void **state)
 	n += (int)big;
 	n += snprintf(req + n, 256, "\r\n\r\n");
 	st = ht_raw(g.port, req, (size_t)n, &r);
-	assert_true(st == -1 || (st >= 400 && st < 500));
+	assert_int_equal(st, 431);
+	ht_assert_error_body(&r, 431, NULL);
 	ht_resp_free(&r);
 	free(req);
 	/* Still healthy. */
@@ -253,48 +255,49 @@ test_gt_http_overlong_refused(void **state)
 	ht_resp_free(&r);
 }
 
-/* Request lines no HTTP/1.1 server should act on: each is answered with a 4xx or the
- * connection is closed, no handler runs, and the server keeps serving. */
+/* Request lines no HTTP/1.1 server should act on: each gets its JSON error (lws 4.1 alone
+ * answered some with an HTML 403 and dropped others without a status), no handler runs, and
+ * the server keeps serving. */
 static void
 test_gt_http_malformed_request_refused(void **state)
 {
-	static const char *reqs[] = {
-	    "BREW /hello HTTP/1.1\r\nHost: x\r\n\r\n",              /* unknown method */
-	    "GET\r\nHost: x\r\n\r\n",                               /* no URI */
-	    "GET hello HTTP/1.1\r\nHost: x\r\n\r\n",                /* no leading '/' */
-	    "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", /* a TLS hello */
-	    "GET /he\x01llo HTTP/1.1\r\nHost: x\r\n\r\n",           /* control byte in the URI */
+	static const struct {
+		const char *req;
+		int         status;
+	} cases[] = {
+	    {"BREW /hello HTTP/1.1\r\nHost: x\r\n\r\n", 405},              /* unknown method */
+	    {"TRACE /hello HTTP/1.1\r\nHost: x\r\n\r\n", 405},             /* not served */
+	    {"GET\r\nHost: x\r\n\r\n", 400},                               /* no URI */
+	    {"GET hello HTTP/1.1\r\nHost: x\r\n\r\n", 400},                /* no leading '/' */
+	    {"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400}, /* a TLS hello */
+	    {"GET /he\x01llo HTTP/1.1\r\nHost: x\r\n\r\n", 400},           /* control byte */
+	    {"GET /he%00llo HTTP/1.1\r\nHost: x\r\n\r\n", 400},            /* encoded NUL */
+	    {"GET /hello HTTP/1.1\r\nNo colon here\r\n\r\n", 400},         /* bad header */
+	    {"GET /hello HTTP/2.0\r\nHost: x\r\n\r\n", 505},               /* version */
 	};
-	static const char nocolon[] = "GET /hello HTTP/1.1\r\nNo colon here\r\n\r\n";
-	struct timeval    tv = {.tv_usec = 200 * 1000};
-	char              buf[16] = {0};
-	size_t            i;
-	ssize_t           n;
-	ht_resp           r;
-	int               fd;
+	size_t  i;
+	ht_resp r;
 
 	(void)state;
-	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
-		int st = ht_raw(g.port, reqs[i], strlen(reqs[i]), &r);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int st = ht_raw(g.port, cases[i].req, strlen(cases[i].req), &r);
 
-		if (st != -1 && (st < 400 || st >= 500))
-			fail_msg("request %zu answered %d", i, st);
-		if (r.body != NULL && strstr(r.body, "hello") != NULL)
-			fail_msg("request %zu reached the handler", i);
+		if (st != cases[i].status)
+			fail_msg("request %zu answered %d, want %d", i, st, cases[i].status);
+		ht_assert_error_body(&r, st, NULL);
+		if (st == 405)
+			assert_non_null(ht_head_value(r.headers, "allow"));
 		ht_resp_free(&r);
 	}
-	/* A header line without a ':' leaves lws waiting for the rest of the header (until its
-	 * own timeout): that connection gets nothing, and the others are served meanwhile. */
-	fd = ht_connect(g.port);
-	assert_true(fd >= 0);
-	assert_int_equal(ht_send_all(fd, nocolon, sizeof(nocolon) - 1), 0);
+	/* A raw NUL in the request line. */
+	{
+		static const char nul[] = "GET /he\0llo HTTP/1.1\r\nHost: x\r\n\r\n";
+
+		assert_int_equal(ht_raw(g.port, nul, sizeof(nul) - 1, &r), 400);
+		ht_resp_free(&r);
+	}
 	assert_int_equal(ht_get(g.port, "/hello", &r), 200);
 	ht_resp_free(&r);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	n = recv(fd, buf, sizeof(buf) - 1, 0);
-	if (n > 0 && strncmp(buf, "HTTP/1.1 4", 10) != 0)
-		fail_msg("a header without ':' was answered '%s'", buf);
-	close(fd);
 }
 
 /* A client that announces a body and leaves half way (FIN, then RST): the partial request is

@@ -19,6 +19,8 @@
 #include "gt/gt_log.h"
 #include "gt_http_test_util.h"
 
+#define GT__HTTP_TEST_CHUNK 65536
+
 static struct {
 	gt_http *h;
 	int      port;
@@ -38,6 +40,7 @@ h_big(gt_http_req *r, void *arg)
 
 static const ht_route routes[] = {
     {"GET", "/big", h_big, NULL, GT_HTTP_WORKER},
+    {"GET", "/health", ht_hello, NULL, 0},
 };
 
 /* Links and files that must not be served, next to ones that must. */
@@ -269,6 +272,85 @@ test_gt_http_static_fallback_methods_types(void **state)
 	ht_resp_free(&r);
 }
 
+#define HUGE_LEN ((size_t)16 << 20)
+
+static uint64_t
+fnv1a(uint64_t hsh, const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		hsh = (hsh ^ p[i]) * 0x100000001b3ULL;
+	return hsh;
+}
+
+/* A 16 MiB file served to a client that stops reading after the first chunk: /health is
+ * answered meanwhile (the file's chunks are read off the lws thread and a stalled reader
+ * holds nothing), then the whole file arrives intact (checksum). */
+static void
+test_gt_http_static_large_file_intact_and_health(void **state)
+{
+	static const char req[] = "GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n";
+	char              path[2 * PATH_MAX];
+	unsigned char    *data = malloc(HUGE_LEN), *buf = malloc(GT__HTTP_TEST_CHUNK);
+	uint64_t          want = 0xcbf29ce484222325ULL, got = 0xcbf29ce484222325ULL,
+	         x = 88172645463325252ULL;
+	size_t  i, left;
+	char   *head;
+	ht_resp r;
+	FILE   *f;
+	int     fd, k;
+
+	(void)state;
+	assert_non_null(data);
+	assert_non_null(buf);
+	for (i = 0; i < HUGE_LEN; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		data[i] = (unsigned char)x;
+	}
+	want = fnv1a(want, data, HUGE_LEN);
+	snprintf(path, sizeof(path), "%s/huge.bin", g.tree.root);
+	assert_non_null(f = fopen(path, "wb"));
+	assert_int_equal(fwrite(data, 1, HUGE_LEN, f), HUGE_LEN);
+	fclose(f);
+	free(data);
+
+	fd = ht_connect_opt(g.port, 16384);
+	assert_true(fd >= 0);
+	assert_int_equal(ht_send_all(fd, req, sizeof(req) - 1), 0);
+	assert_non_null(head = ht_read_head(fd));
+	assert_int_equal(strtoull(ht_head_value(head, "content-length"), NULL, 10), HUGE_LEN);
+	free(head);
+	assert_int_equal(ht_recv_exact(fd, buf, 4096), 0);
+	got = fnv1a(got, buf, 4096);
+	for (k = 0; k < 5; k++) {
+		assert_int_equal(ht_get(g.port, "/health", &r), 200);
+		ht_resp_free(&r);
+	}
+	for (left = HUGE_LEN - 4096; left > 0;) {
+		size_t n = left > GT__HTTP_TEST_CHUNK ? GT__HTTP_TEST_CHUNK : left;
+
+		assert_int_equal(ht_recv_exact(fd, buf, n), 0);
+		got = fnv1a(got, buf, n);
+		left -= n;
+	}
+	assert_true(got == want);
+	/* The connection is reusable afterwards. */
+	assert_int_equal(ht_send_str(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+	assert_int_equal(ht_read_response(fd, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	ht_resp_free(&r);
+	close(fd);
+	/* HEAD: the length, no body. */
+	assert_int_equal(ht_req(g.port, "HEAD", "/huge.bin", NULL, NULL, &r), 200);
+	assert_int_equal(strtoull(ht_head_value(r.headers, "content-length"), NULL, 10), HUGE_LEN);
+	ht_resp_free(&r);
+	free(buf);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -277,6 +359,7 @@ main(void)
 	    cmocka_unit_test(test_gt_http_traversal_refused),
 	    cmocka_unit_test(test_gt_http_static_symlinks_and_dotfiles),
 	    cmocka_unit_test(test_gt_http_static_fallback_methods_types),
+	    cmocka_unit_test(test_gt_http_static_large_file_intact_and_health),
 	};
 
 	gt_log_open("test", getenv("GT_TEST_LOG_DEBUG") ? GT_LOG_DEBUG : GT_LOG_ERROR);
