@@ -10,6 +10,7 @@
 #include "col_jsonl.h"
 #include "gt/gt_log.h"
 #include "gt/gt_time.h"
+#include "gt/gt_utf8.h"
 
 /* ---- helpers ---- */
 
@@ -136,6 +137,14 @@ cons_nap(col_consumer *c, int64_t ns)
 
 /* ---- workers ---- */
 
+static int
+utf8_ok(const char *s)
+{
+	return s == NULL || gt_utf8_valid(s, strlen(s));
+}
+
+/* A record whose strings are not UTF-8 would poison every reader of its file and of the
+ * query answers (JSON, protobuf in other languages): it is dead-lettered with the reason. */
 static const char *
 validate(const col_rec *r)
 {
@@ -149,9 +158,18 @@ validate(const col_rec *r)
 		return "missing or negative timestamp_ns";
 	if (r->nmetrics > 4096 || r->nlabels > 4096)
 		return "too many metrics or labels";
-	for (i = 0; i < r->nmetrics; i++)
+	for (i = 0; i < r->nmetrics; i++) {
 		if (r->metrics[i].name[0] == '\0')
 			return "empty metric name";
+		if (!utf8_ok(r->metrics[i].name))
+			return "metric name is not UTF-8";
+	}
+	if (!utf8_ok(r->gpu_key) || !utf8_ok(r->hostname) || !utf8_ok(r->device) ||
+	    !utf8_ok(r->uuid) || !utf8_ok(r->model) || !utf8_ok(r->gpu_id))
+		return "a string field is not UTF-8";
+	for (i = 0; i < r->nlabels; i++)
+		if (!utf8_ok(r->labels[i].key) || !utf8_ok(r->labels[i].value))
+			return "a label is not UTF-8";
 	return NULL;
 }
 

@@ -283,6 +283,21 @@ tc_publish(const tc_svc *mq, uint64_t first, size_t n, unsigned ngpus, int64_t t
 }
 
 void
+tc_publish_record(const tc_svc *mq, const char *key, const Gtpb__V1__TelemetryRecord *r)
+{
+	Gtpb__V1__Message  m = GTPB__V1__MESSAGE__INIT;
+	Gtpb__V1__Message *mp[1] = {&m};
+
+	m.key = (char *)key;
+	m.payload.len = gtpb__v1__telemetry_record__get_packed_size(r);
+	m.payload.data = malloc(m.payload.len);
+	assert_non_null(m.payload.data);
+	gtpb__v1__telemetry_record__pack(r, m.payload.data);
+	publish_raw(mq, mp, 1);
+	free(m.payload.data);
+}
+
+void
 tc_publish_garbage(const tc_svc *mq, const char *key)
 {
 	Gtpb__V1__Message  m = GTPB__V1__MESSAGE__INIT;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "gt/gt_rpc.h"
+#include "gtpb/v1/telemetry.pb-c.h"
 #include "gt_proc.h"
 
 typedef struct tc_svc {
@@ -40,6 +41,9 @@ void tc_key(char *buf, size_t len, unsigned g, int slash);
 /* Publish records i in [first, first + n): GPU i % ngpus, timestamp ts0 + i * 1000 (so each
  * GPU's records are increasing), temperature = i. Batches of 500; producer dedup by seq. */
 void tc_publish(const tc_svc *mq, uint64_t first, size_t n, unsigned ngpus, int64_t ts0, int slash);
+/* Publish one packed record under key (the record's strings are not checked: the broker
+ * does not look into payloads). */
+void tc_publish_record(const tc_svc *mq, const char *key, const Gtpb__V1__TelemetryRecord *r);
 /* Publish one message whose payload is not a TelemetryRecord. */
 void tc_publish_garbage(const tc_svc *mq, const char *key);
 

@@ -1,0 +1,20 @@
+// Icons are imported one by one (not from the lucide-react barrel) to keep the bundle small.
+export { default as Activity } from 'lucide-react/icons/activity';
+export { default as ArrowLeft } from 'lucide-react/icons/arrow-left';
+export { default as ChevronRight } from 'lucide-react/icons/chevron-right';
+export { default as CircleAlert } from 'lucide-react/icons/circle-alert';
+export { default as Cpu } from 'lucide-react/icons/cpu';
+export { default as Download } from 'lucide-react/icons/download';
+export { default as FilterX } from 'lucide-react/icons/filter-x';
+export { default as Hourglass } from 'lucide-react/icons/hourglass';
+export { default as LayoutGrid } from 'lucide-react/icons/layout-grid';
+export { default as Monitor } from 'lucide-react/icons/monitor';
+export { default as Moon } from 'lucide-react/icons/moon';
+export { default as RefreshCw } from 'lucide-react/icons/refresh-cw';
+export { default as Search } from 'lucide-react/icons/search';
+export { default as Server } from 'lucide-react/icons/server';
+export { default as SlidersHorizontal } from 'lucide-react/icons/sliders-horizontal';
+export { default as Sun } from 'lucide-react/icons/sun';
+export { default as TriangleAlert } from 'lucide-react/icons/triangle-alert';
+export { default as Wifi } from 'lucide-react/icons/wifi';
+export { default as WifiOff } from 'lucide-react/icons/wifi-off';
