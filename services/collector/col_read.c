@@ -188,7 +188,8 @@ col_store_read(col_store *s, const char *key, int64_t since, int64_t until, size
 	pthread_mutex_unlock(&s->mtx);
 	if (err != GT_OK)
 		goto done;
-	qsort(bl, nb, sizeof(*bl), oldest_first ? blk_oldest_first : blk_newest_first);
+	if (nb > 0) /* bl is NULL when no block matched: qsort(NULL, 0) is UB */
+		qsort(bl, nb, sizeof(*bl), oldest_first ? blk_oldest_first : blk_newest_first);
 	gt_buf_init(&tmp);
 	for (i = 0; i < nb; i++) {
 		/* Stop when `limit` records are certain: the next block cannot beat the
