@@ -389,6 +389,77 @@ mq_admin_dlq_purge(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure cl
 	closure(&r.base, cdata);
 }
 
+/* Purge with --persistence: each group's newly done offsets are logged as ACK records (in
+ * chunks), so recovery drops them again. */
+typedef struct purge_ctx {
+	mq_server *s;
+	srv_topic *st;
+} purge_ctx;
+
+static gt_err
+purge_log(void *arg, const char *group, uint32_t part, uint64_t from, uint64_t to)
+{
+	purge_ctx *c = arg;
+	mq_id      ids[1024];
+	gt_err     rv = GT_OK;
+
+	while (from < to && rv == GT_OK) {
+		size_t n = 0;
+
+		for (; from < to && n < sizeof(ids) / sizeof(ids[0]); from++, n++) {
+			ids[n].epoch = c->s->epoch;
+			ids[n].partition = part;
+			ids[n].offset = from;
+		}
+		rv = mq_wal_ack(c->s->wal, c->st->wal_id, group, ids, n);
+	}
+	return rv;
+}
+
+void
+mq_admin_purge(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closure, void *cdata)
+{
+	const Gtpb__V1__PurgeRequest *req = (const Gtpb__V1__PurgeRequest *)in;
+	Gtpb__V1__PurgeResponse       r = GTPB__V1__PURGE_RESPONSE__INIT;
+	srv_topic                    *st = mq_srv_find(s, req->topic);
+	purge_ctx                     c = {s, st};
+	uint64_t                      n = 0, lsn = 0;
+	gt_err                        rv = GT_OK;
+
+	if (st == NULL) {
+		gt_rpc_fail(cdata, GT_RPC_NOT_FOUND, "no topic \"%.64s\"", req->topic);
+		closure(NULL, cdata);
+		return;
+	}
+	pthread_mutex_lock(&st->mu);
+	if (s->wal != NULL && mq_topic_groups(st->t) == 0)
+		rv = GT_ENOTSUP; /* nothing to record the purge with: acks belong to groups */
+	else
+		rv = mq_topic_purge(st->t, &n, s->wal ? purge_log : NULL, &c);
+	if (s->wal != NULL)
+		lsn = mq_wal_appended(s->wal);
+	pthread_mutex_unlock(&st->mu);
+	if (rv == GT_ENOTSUP) {
+		gt_rpc_fail(
+		    cdata, GT_RPC_FAILED_PRECONDITION,
+		    "topic %s has no consumer group: with --persistence a purge is recorded as "
+		    "the groups' acks",
+		    req->topic);
+		closure(NULL, cdata);
+		return;
+	}
+	GT_LOGI("topic.purged", GT_KV_STR("topic", req->topic), GT_KV_UINT("count", n));
+	if (rv == GT_OK && lsn)
+		rv = mq_wal_wait(s->wal, lsn);
+	if (rv != GT_OK) {
+		gt_rpc_fail(cdata, mq_srv_code(rv), "purge not persisted: %s", gt_strerror(rv));
+		closure(NULL, cdata);
+		return;
+	}
+	r.purged = n;
+	closure(&r.base, cdata);
+}
+
 /* ---- HTTP ---- */
 
 static void

@@ -514,3 +514,36 @@ mq_topic_group_view(mq_topic *t, size_t i, mq_group_view *v)
 	}
 	return GT_OK;
 }
+
+/* ---- purge ---- */
+
+gt_err
+mq_topic_purge(mq_topic *t, uint64_t *purged, mq_purge_fn on_done, void *arg)
+{
+	uint64_t before = t->retained, bytes;
+	gt_err   rv = GT_OK;
+
+	for (size_t i = 0; i < t->ngroups && rv == GT_OK; i++) {
+		mq_group *g = t->groups[i];
+
+		for (uint32_t p = 0; p < t->cfg.partitions && rv == GT_OK; p++) {
+			uint64_t from = g->pels[p].lo, end = t->parts[p].end;
+
+			if (from >= end)
+				continue;
+			if (on_done != NULL && (rv = on_done(arg, g->name, p, from, end)) != GT_OK)
+				break;
+			for (uint64_t off = from; off < end; off++)
+				mq_pel_done(&g->pels[p], off);
+		}
+	}
+	if (t->ngroups > 0)
+		mq_topic_trim_all(t);
+	else
+		for (uint32_t p = 0; p < t->cfg.partitions; p++) {
+			t->retained -= mq_plog_drop_below(&t->parts[p], t->parts[p].end, &bytes);
+			t->bytes -= bytes;
+		}
+	*purged = before - t->retained;
+	return rv;
+}

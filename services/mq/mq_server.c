@@ -163,6 +163,7 @@ static const struct {
     {"DlqList", mq_admin_dlq_list},
     {"DlqReplay", mq_admin_dlq_replay},
     {"DlqPurge", mq_admin_dlq_purge},
+    {"Purge", mq_admin_purge},
 };
 
 static void

@@ -122,6 +122,7 @@ void   mq_admin_topics(mq_server *s, const ProtobufCMessage *in, ProtobufCClosur
 void   mq_admin_dlq_list(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c, void *d);
 void   mq_admin_dlq_replay(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c, void *d);
 void   mq_admin_dlq_purge(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c, void *d);
+void   mq_admin_purge(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c, void *d);
 gt_err mq_admin_routes(mq_server *s);
 
 #endif

@@ -174,6 +174,14 @@ typedef gt_err (*mq_replay_fn)(void *arg, mq_topic *t, const uint8_t *msg, size_
 gt_err mq_topic_dlq_replay(mq_topic *t, size_t limit, size_t *replayed, mq_replay_fn fn, void *arg);
 /* Drop every dead letter; returns the count. *below: the DLQ now starts there. */
 size_t mq_topic_dlq_purge(mq_topic *t, uint64_t *below);
+/* mq_topic_purge drops every retained message: for each group every offset from its oldest
+ * unacked one to the log's end becomes done (as if acked; not counted as acked), then the
+ * logs are trimmed; a topic without groups drops its logs outright. on_done (may be NULL)
+ * sees, per group and partition, the offsets [from, to) it marked done (for the WAL); its
+ * error stops the purge. *purged = messages dropped. */
+typedef gt_err (*mq_purge_fn)(void *arg, const char *group, uint32_t part, uint64_t from,
+                              uint64_t to);
+gt_err mq_topic_purge(mq_topic *t, uint64_t *purged, mq_purge_fn on_done, void *arg);
 /* Recovery: add a letter unless its dlq_offset is below what the DLQ already holds or
  * trimmed (so re-logged copies are applied once). Copies what d points at. */
 gt_err mq_topic_restore_dead(mq_topic *t, const mq_dead_view *d);

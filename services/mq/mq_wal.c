@@ -336,6 +336,17 @@ mq_wal_ack(mq_wal *w, uint32_t topic_id, const char *group, const mq_id *ids, si
 	return rv;
 }
 
+uint64_t
+mq_wal_appended(mq_wal *w)
+{
+	uint64_t lsn;
+
+	pthread_mutex_lock(&w->mu);
+	lsn = wal_lsn(w);
+	pthread_mutex_unlock(&w->mu);
+	return lsn;
+}
+
 gt_err
 mq_wal_wait(mq_wal *w, uint64_t lsn)
 {

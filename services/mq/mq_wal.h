@@ -102,6 +102,8 @@ gt_err mq_wal_delivered(mq_wal *w, uint32_t topic_id, const char *group, const m
                         size_t n);
 /* Append acks of group (ids are of the current epoch). Not waited for. */
 gt_err mq_wal_ack(mq_wal *w, uint32_t topic_id, const char *group, const mq_id *ids, size_t n);
+/* The lsn of everything appended so far (to wait for records that return none, e.g. acks). */
+uint64_t mq_wal_appended(mq_wal *w);
 /* Wait until lsn is durable under the policy. */
 gt_err mq_wal_wait(mq_wal *w, uint64_t lsn);
 void   mq_wal_stats_get(mq_wal *w, mq_wal_stats *s);

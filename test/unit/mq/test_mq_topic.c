@@ -374,11 +374,77 @@ test_mq_codec_delivery_roundtrip_and_parse(void **state)
 	assert_int_equal(gt_mqmsg_parse((const uint8_t *)"", 0, &v), GT_OK);
 }
 
+static gt_err
+count_purged(void *arg, const char *group, uint32_t part, uint64_t from, uint64_t to)
+{
+	(void)group;
+	(void)part;
+	*(uint64_t *)arg += to - from;
+	return GT_OK;
+}
+
+static void
+test_mq_topic_purge_drops_pending_and_undelivered_for_every_group(void **state)
+{
+	mq_topic           *t = new_topic(0);
+	ProtobufCBinaryData m[10];
+	mq_pos              pos[10];
+	mq_fetch_out        o;
+	mq_id               ids[10];
+	unsigned            att[10];
+	int                 vals[10], dup;
+	size_t              bad, acked;
+	uint64_t            purged = 0, logged = 0;
+	mq_topic_stats      st;
+
+	(void)state;
+	/* no group yet: the log is dropped outright */
+	make_msgs(m, 10, "gpu-1", 0);
+	assert_int_equal(mq_topic_publish(t, m, 3, NULL, 0, 123, pos, &dup, &bad), GT_OK);
+	assert_int_equal(mq_topic_purge(t, &purged, count_purged, &logged), GT_OK);
+	assert_int_equal(purged, 3);
+	assert_int_equal(logged, 0);
+	mq_topic_stats_get(t, &st);
+	assert_int_equal(st.retained, 0);
+	assert_int_equal(st.bytes, 0);
+
+	/* two groups: g1 has 4 pending, g2 has seen nothing */
+	assert_int_equal(mq_topic_publish(t, m, 10, NULL, 0, 123, pos, &dup, &bad), GT_OK);
+	mq_fetch_out_init(&o);
+	assert_int_equal(mq_topic_restore_group(t, "g2"), GT_OK);
+	assert_int_equal(mq_topic_fetch(t, "g1", "c", 4, 1 << 20, &o), GT_OK);
+	assert_int_equal(decode(&o, ids, att, vals), 4);
+	assert_int_equal(mq_topic_purge(t, &purged, count_purged, &logged), GT_OK);
+	assert_int_equal(purged, 10);
+	assert_int_equal(logged, 20); /* each group's 10 offsets, pending or never delivered */
+	mq_topic_stats_get(t, &st);
+	assert_int_equal(st.retained, 0);
+	assert_int_equal(st.bytes, 0);
+	/* nothing to deliver or redeliver afterwards; a late ack of a purged delivery is fine */
+	fc.now += 1000000;
+	mq_fetch_out_reset(&o);
+	assert_int_equal(mq_topic_fetch(t, "g1", "c", 100, 1 << 20, &o), GT_OK);
+	assert_int_equal(o.n, 0);
+	assert_int_equal(mq_topic_ack(t, "g1", ids, 4, &acked, &bad), GT_OK);
+	assert_int_equal(acked, 0);
+	/* new messages flow as before */
+	assert_int_equal(mq_topic_publish(t, m, 2, NULL, 0, 123, pos, &dup, &bad), GT_OK);
+	mq_fetch_out_reset(&o);
+	assert_int_equal(mq_topic_fetch(t, "g1", "c", 100, 1 << 20, &o), GT_OK);
+	assert_int_equal(decode(&o, ids, att, vals), 2);
+	assert_int_equal(vals[0], 0);
+	assert_int_equal(att[0], 1);
+	mq_fetch_out_fini(&o);
+	free_msgs(m, 10);
+	mq_topic_free(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_mq_topic_publish_fetch_ack_in_key_order_and_trim),
+	    cmocka_unit_test(test_mq_topic_purge_drops_pending_and_undelivered_for_every_group),
 	    cmocka_unit_test(test_mq_topic_ack_validates_every_id_first),
 	    cmocka_unit_test(test_mq_topic_redelivery_backoff_then_dead_letter),
 	    cmocka_unit_test(test_mq_topic_full_refuses_whole_batch),

@@ -1,0 +1,8 @@
+# gtctl integration tests: the real gtctl binary against real gt-mq, gt-collector and
+# gt-streamer processes; tail and top under a pseudo-terminal (forkpty, libutil).
+gt_integ_test(gtctl SOURCES test_gtctl.c test_gtctl_util.c test_collector_util.c
+  LIBS util TIMEOUT 240)
+gt_integ_test(gtctl_tty SOURCES test_gtctl_tty.c test_gtctl_util.c test_collector_util.c
+  LIBS util TIMEOUT 180)
+add_dependencies(integ_gtctl gtctl gt-mq gt-collector gt-streamer)
+add_dependencies(integ_gtctl_tty gtctl gt-mq gt-collector gt-streamer)
