@@ -97,6 +97,7 @@ cfg_set(cfg_ctx *c, const gt_cfg_opt *o, const char *v, const char *src)
 	char       tmp[32];
 
 	switch (o->type) {
+	case GT_CFG_T_LIST:
 	case GT_CFG_T_STR: {
 		char *s = strdup(v);
 		if (s == NULL)
@@ -223,6 +224,28 @@ cfg_load_file(cfg_ctx *c, const char *path)
 			rv = cfg_fail(c, "--config: %s: unknown option \"%s\"", path, key);
 			break;
 		}
+		if (json_is_array(val) && o->type == GT_CFG_T_LIST) {
+			gt_buf  all;
+			size_t  k;
+			json_t *it;
+
+			gt_buf_init(&all);
+			gt_buf_puts(&all, "");
+			json_array_foreach(val, k, it)
+			{
+				if (!json_is_string(it)) {
+					rv = cfg_fail(c, "--config: %s: \"%s\" must list strings", path, key);
+					break;
+				}
+				gt_buf_printf(&all, "%s%s", k ? "," : "", json_string_value(it));
+			}
+			if (rv == GT_OK)
+				rv = cfg_set(c, o, all.data ? all.data : "", src);
+			gt_buf_fini(&all);
+			if (rv != GT_OK)
+				break;
+			continue;
+		}
 		if (json_is_string(val))
 			text = json_string_value(val);
 		else if (json_is_integer(val))
@@ -265,6 +288,9 @@ cfg_usage(cfg_ctx *c, const char *summary)
 		switch (o->type) {
 		case GT_CFG_T_STR:
 			arg = " STR";
+			break;
+		case GT_CFG_T_LIST:
+			arg = " STR (repeatable)";
 			break;
 		case GT_CFG_T_INT:
 			arg = " N";
@@ -321,6 +347,21 @@ gt_cfg_json(const gt_cfg_opt *opts, size_t nopts, const void *cfg)
 		case GT_CFG_T_STR:
 			gt_json_cstr(&b, *(char *const *)f ? *(char *const *)f : "");
 			break;
+		case GT_CFG_T_LIST: {
+			char **v = NULL;
+			size_t n = 0;
+
+			gt_buf_putc(&b, '[');
+			if (gt_cfg_list_split(*(char *const *)f, &v, &n) == GT_OK)
+				for (size_t k = 0; k < n; k++) {
+					if (k)
+						gt_buf_putc(&b, ',');
+					gt_json_cstr(&b, v[k]);
+				}
+			gt_cfg_list_free(v);
+			gt_buf_putc(&b, ']');
+			break;
+		}
 		case GT_CFG_T_INT:
 			gt_json_int(&b, *(const int64_t *)f);
 			break;
@@ -351,7 +392,7 @@ gt_cfg_free(const gt_cfg_opt *opts, size_t nopts, void *cfg)
 	if (cfg == NULL)
 		return;
 	for (size_t i = 0; i < nopts; i++) {
-		if (opts[i].type == GT_CFG_T_STR) {
+		if (opts[i].type == GT_CFG_T_STR || opts[i].type == GT_CFG_T_LIST) {
 			char **f = (char **)((char *)cfg + opts[i].offset);
 			free(*f);
 			*f = NULL;
@@ -361,10 +402,31 @@ gt_cfg_free(const gt_cfg_opt *opts, size_t nopts, void *cfg)
 
 /* The flags pass: fills *config_path / *print / *help and applies nothing when pass == 0;
  * applies every flag when pass == 1. */
+/* A repeated GT_CFG_T_LIST flag appends ",val" to what the flags set before. */
+static gt_err
+cfg_list_append(cfg_ctx *c, const gt_cfg_opt *o, const char *val)
+{
+	char **f = cfg_field(c, o);
+	size_t a = *f ? strlen(*f) : 0, b = strlen(val);
+	char  *s = malloc(a + b + 2);
+
+	if (s == NULL)
+		return GT_ENOMEM;
+	if (a)
+		memcpy(s, *f, a);
+	s[a] = ',';
+	memcpy(s + a + (a ? 1 : 0), val, b + 1);
+	free(*f);
+	*f = s;
+	return GT_OK;
+}
+
 static gt_err
 cfg_flags(cfg_ctx *c, int argc, char **argv, int pass, const char **config_path, int *print,
     int *help)
 {
+	unsigned char seen[256] = {0}; /* GT_CFG_T_LIST options already given as a flag */
+
 	for (int i = 1; i < argc; i++) {
 		const char       *a = argv[i];
 		const char       *eq, *name, *val = NULL;
@@ -407,9 +469,17 @@ cfg_flags(cfg_ctx *c, int argc, char **argv, int pass, const char **config_path,
 				val = argv[++i];
 		}
 		if (pass == 1) {
-			gt_err rv = cfg_set(c, o, val, src);
+			size_t idx = (size_t)(o - c->opts);
+			gt_err rv;
+
+			if (o->type == GT_CFG_T_LIST && idx < sizeof(seen) && seen[idx])
+				rv = cfg_list_append(c, o, val);
+			else
+				rv = cfg_set(c, o, val, src);
 			if (rv != GT_OK)
 				return rv;
+			if (idx < sizeof(seen))
+				seen[idx] = 1;
 		}
 	}
 	return GT_OK;
@@ -427,7 +497,7 @@ gt_cfg_load_ex(const gt_cfg_opt *opts, size_t nopts, void *cfg, int argc, char *
 
 	/* Defaults. Strings always end up allocated so gt_cfg_free is uniform. */
 	for (size_t i = 0; i < nopts; i++) {
-		if (opts[i].type == GT_CFG_T_STR)
+		if (opts[i].type == GT_CFG_T_STR || opts[i].type == GT_CFG_T_LIST)
 			*(char **)((char *)cfg + opts[i].offset) = NULL;
 	}
 	for (size_t i = 0; i < nopts; i++) {
@@ -440,7 +510,7 @@ gt_cfg_load_ex(const gt_cfg_opt *opts, size_t nopts, void *cfg, int argc, char *
 			}
 			continue;
 		}
-		if (opts[i].type == GT_CFG_T_STR || *d != '\0') {
+		if (opts[i].type == GT_CFG_T_STR || opts[i].type == GT_CFG_T_LIST || *d != '\0') {
 			if ((rv = cfg_set(&c, &opts[i], d, "default for --")) != GT_OK)
 				goto fail;
 		}
@@ -487,4 +557,51 @@ gt_cfg_load(const gt_cfg_opt *opts, size_t nopts, void *cfg, int argc, char **ar
     const char *prog, const char *summary)
 {
 	return gt_cfg_load_ex(opts, nopts, cfg, argc, argv, environ, prog, summary, NULL, 0);
+}
+
+gt_err
+gt_cfg_list_split(const char *s, char ***out, size_t *n)
+{
+	char      **v;
+	size_t      cap = 1, k = 0;
+	const char *p;
+
+	*out = NULL;
+	*n = 0;
+	for (p = s ? s : ""; *p; p++)
+		cap += *p == ',';
+	if ((v = calloc(cap + 1, sizeof(*v))) == NULL)
+		return GT_ENOMEM;
+	for (p = s ? s : ""; *p;) {
+		const char *e = strchr(p, ','), *a = p, *z;
+
+		if (e == NULL)
+			e = p + strlen(p);
+		z = e;
+		while (a < z && isspace((unsigned char)*a))
+			a++;
+		while (z > a && isspace((unsigned char)z[-1]))
+			z--;
+		if (z > a) {
+			if ((v[k] = strndup(a, (size_t)(z - a))) == NULL) {
+				gt_cfg_list_free(v);
+				return GT_ENOMEM;
+			}
+			k++;
+		}
+		p = *e ? e + 1 : e;
+	}
+	*out = v;
+	*n = k;
+	return GT_OK;
+}
+
+void
+gt_cfg_list_free(char **v)
+{
+	if (v == NULL)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
 }

@@ -105,6 +105,7 @@ drain(gt_http *h)
 	}
 	gt__http_files_drain(h);
 	gt__http_front_drain(h);
+	gt__http_streams_drain(h);
 }
 
 /* The one protocol: WebSocket endpoint and (falling through to the dummy) plain HTTP. */
@@ -234,6 +235,8 @@ gt_http_new(gt_http **out, const gt_http_cfg *cfg)
 	h->nworkers = cfg->workers ? cfg->workers : HTTP_DEF_WORKERS;
 	h->timeout_ns = HTTP_DEF_TIMEOUT_NS;
 	h->ws_queue_max = cfg->ws_queue_max ? cfg->ws_queue_max : HTTP_DEF_WS_QUEUE;
+	h->ws_queue_bytes = cfg->ws_queue_bytes;
+	h->ws_ping_secs = cfg->ws_ping_secs;
 	h->ws_inbox_max =
 	    h->ws_queue_max * 4 > HTTP_WS_INBOX_MIN ? h->ws_queue_max * 4 : HTTP_WS_INBOX_MIN;
 	h->ws_inbox_max_bytes =
@@ -389,6 +392,7 @@ gt_http_start(gt_http *h)
 	/* One header buffer per allowed connection (allocated on demand), so tracked
 	 * connections never wait for one; gt_http_admit.c keeps the count at max_conns. */
 	info.max_http_header_pool = (unsigned short)(h->max_conns + 16);
+	info.pt_serv_buf_size = 65536; /* 4 KiB sent a 26 KB answer in 7 loop turns */
 	info.count_threads = 1;
 	info.timeout_secs = 20; /* request body, WebSocket handshake */
 	info.timeout_secs_ah_idle = (unsigned)h->header_timeout_s; /* request head */
@@ -397,6 +401,11 @@ gt_http_start(gt_http *h)
 	info.ka_probes = 3;
 	info.ka_interval = 10;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	if (h->ws_ping_secs > 0) {
+		h->retry.secs_since_valid_ping = (uint16_t)h->ws_ping_secs;
+		h->retry.secs_since_valid_hangup = (uint16_t)(3 * h->ws_ping_secs);
+		info.retry_and_idle_policy = &h->retry;
+	}
 	if (h->bind != NULL && h->bind[0] != '\0') {
 		if (strchr(h->bind, ':') != NULL) {
 			if (strcmp(h->bind, "::") != 0)
@@ -483,6 +492,7 @@ gt_http_free(gt_http *h)
 	}
 	gt__http_files_fini(h);
 	gt__http_reqs_fini(h);
+	gt__http_streams_fini(h);
 	gt__http_ws_fini(h);
 	if (h->work != NULL)
 		gt_queue_free(h->work);

@@ -124,6 +124,8 @@ gt__http_conn_detach(gt_http *h, gt__http_conn *c)
 	if (c == NULL)
 		return;
 	lws_sul_cancel(&c->sul);
+	if (c->stream != NULL)
+		gt__http_stream_detach(h, c);
 	if (c->req != NULL) {
 		if (c->req->dispatched)
 			c->req->conn =
@@ -171,6 +173,8 @@ gt__http_conn_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi)
 
 	if (c == NULL || !c->resp_active)
 		return 0;
+	if (c->stream != NULL)
+		return gt__http_stream_writeable(h, c, wsi);
 	if (!c->hdr_sent) {
 		unsigned char hb[LWS_PRE + HTTP_HDR_BUF];
 

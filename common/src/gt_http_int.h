@@ -226,6 +226,7 @@ struct gt_http_req {
 	char                     *hdr[GT__HTTP_HDR_COUNT];
 	gt_buf                    body;
 	const gt__http_route_row *route;
+	gt_http_stream           *stream; /* a streamed reply (gt_http_stream_start) */
 	int                       head; /* HEAD: answer without a body */
 	atomic_int                replied;
 	atomic_int                refs; /* once dispatched: handler call + reply */
@@ -259,6 +260,8 @@ typedef struct gt__http_ws_client {
 	gt__http_ws_msg          **ring;
 	size_t                     head, count;
 	gt_buf                     rx;
+	size_t                     bytes; /* queued message bytes */
+	uint64_t                   lost;  /* dropped since the last notice (ops->dropped) */
 	struct gt__http_ws_client *prev, *next; /* h->clients, changed under h->lock */
 } gt__http_ws_client;
 
@@ -286,6 +289,8 @@ struct gt__http_conn {
 	lws_sorted_usec_list_t sul;
 	/* WebSocket */
 	gt__http_ws_client *wc;
+	/* streamed response (gt_http_stream.c) */
+	gt_http_stream *stream;
 };
 
 struct gt_http {
@@ -301,11 +306,14 @@ struct gt_http {
 	int     nworkers;
 	int64_t timeout_ns;
 	size_t  ws_queue_max;
+	size_t  ws_queue_bytes;
 	size_t  ws_inbox_max;
 	size_t  ws_inbox_max_bytes;
 	int     max_conns;
 	int     header_timeout_s;
 	int     idle_timeout_s;
+	int     ws_ping_secs;
+	lws_retry_bo_t retry; /* WebSocket ping/hangup policy when ws_ping_secs > 0 */
 
 	gt__http_route_row *routes;
 	size_t              nroutes, routes_cap;
@@ -349,6 +357,7 @@ struct gt_http {
 	struct gt__http_handoff *handoff_head, *handoff_tail; /* heads read by the front */
 	gt__http_ws_client      *clients;
 	size_t                   nclients;
+	gt_http_stream          *stream_wake; /* streams with news for the lws thread */
 	uint64_t                 next_client_id;
 
 	atomic_uint_fast64_t dropped;
@@ -403,6 +412,18 @@ void gt__http_conn_detach(gt_http *h, gt__http_conn *c);
 int gt__http_conn_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi);
 /* Arms the reply deadline for a request handed to a handler (still unanswered). */
 void gt__http_conn_arm_deadline(gt_http *h, gt__http_conn *c);
+
+/* ---- gt_http_stream.c (lws thread) ---- */
+/* gt__http_reply_complete: the streamed reply r->stream now owns connection c. */
+void gt__http_stream_attach(gt_http *h, gt__http_conn *c, gt_http_stream *s);
+/* LWS_CALLBACK_HTTP_WRITEABLE for a connection with a stream. */
+int gt__http_stream_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi);
+/* gt__http_conn_detach: the connection goes away. */
+void gt__http_stream_detach(gt_http *h, gt__http_conn *c);
+/* drain: streams written to from other threads. */
+void gt__http_streams_drain(gt_http *h);
+/* gt_http_free, after every thread has stopped. */
+void gt__http_streams_fini(gt_http *h);
 
 /* ---- gt_http_front.c ---- */
 /* LWS_CALLBACK_FILTER_NETWORK_CONNECTION (lws thread): takes a dup of the accepted socket to

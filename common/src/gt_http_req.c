@@ -507,12 +507,16 @@ gt__http_reply_complete(gt_http *h, gt_http_req *r)
 	if (c == NULL || c->req != r) {
 		GT_LOGD("http.reply_dropped", GT_KV_UINT("request", r->id),
 		        GT_KV_STR("path", r->path));
+		if (r->stream != NULL)
+			gt__http_stream_attach(h, NULL, r->stream);
 		gt__http_req_unref(r);
 		return;
 	}
 	c->req = NULL;
 	r->conn = NULL;
 	c->head = r->head;
+	if (r->stream != NULL)
+		gt__http_stream_attach(h, c, r->stream);
 	gt__http_conn_start(c, r->status, r->ctype, r->rbody, r->rlen);
 	r->ctype = NULL;
 	r->rbody = NULL;
@@ -613,6 +617,8 @@ gt__http_reqs_fini(gt_http *h)
 		gt_http_req *next = r->reply_next;
 
 		live_remove(h, r);
+		if (r->stream != NULL)
+			gt__http_stream_attach(h, NULL, r->stream);
 		gt__http_req_free(r);
 		r = next;
 	}

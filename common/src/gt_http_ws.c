@@ -50,15 +50,19 @@ ws_msg_unref(gt__http_ws_msg *m)
 static void
 ws_enqueue(gt_http *h, gt__http_ws_client *w, gt__http_ws_msg *m)
 {
-	if (w->count == h->ws_queue_max) {
+	while (w->count > 0 && (w->count == h->ws_queue_max ||
+	                        (h->ws_queue_bytes > 0 && w->bytes + m->len > h->ws_queue_bytes))) {
+		w->bytes -= w->ring[w->head]->len;
 		ws_msg_unref(w->ring[w->head]);
 		w->head = (w->head + 1) % h->ws_queue_max;
 		w->count--;
+		w->lost++;
 		atomic_fetch_add(&h->dropped, 1);
 	}
 	w->ring[(w->head + w->count) % h->ws_queue_max] = m;
 	m->refs++;
 	w->count++;
+	w->bytes += m->len;
 	lws_callback_on_writable(w->wsi);
 }
 
@@ -179,26 +183,48 @@ gt__http_ws_receive(gt_http *h, gt__http_conn *c, struct lws *wsi, const void *i
 	return 0;
 }
 
-/* LWS_CALLBACK_SERVER_WRITEABLE: one queued message per callback. */
+/* LWS_CALLBACK_SERVER_WRITEABLE: queued messages while the socket takes them (at most
+ * HTTP_WS_BURST per callback; lws_send_pipe_choked stops the burst as soon as lws had to
+ * buffer a partial write), so a busy client costs one loop turn per burst, not per message. */
+#define HTTP_WS_BURST 32
+
 int
 gt__http_ws_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi)
 {
 	gt__http_ws_client *w = c != NULL ? c->wc : NULL;
 	gt__http_ws_msg    *m;
-	int                 n;
+	int                 n, k;
 
-	if (w == NULL || w->count == 0)
+	if (w == NULL)
 		return 0;
-	m = w->ring[w->head];
-	w->ring[w->head] = NULL;
-	w->head = (w->head + 1) % h->ws_queue_max;
-	w->count--;
-	n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-	if (n < (int)m->len) {
-		ws_msg_unref(m);
-		return -1;
+	if (w->lost > 0 && h->ws_ops.dropped != NULL) {
+		unsigned char nb[LWS_PRE + 128];
+		size_t        nl = h->ws_ops.dropped(w->user, w->lost, (char *)nb + LWS_PRE, 128,
+		                                     h->ws_arg);
+
+		w->lost = 0;
+		if (nl > 0 && nl <= 128) {
+			if (lws_write(wsi, nb + LWS_PRE, nl, LWS_WRITE_TEXT) < (int)nl)
+				return -1;
+			if (w->count > 0)
+				lws_callback_on_writable(wsi);
+			return 0;
+		}
 	}
-	ws_msg_unref(m);
+	for (k = 0; k < HTTP_WS_BURST && w->count > 0; k++) {
+		if (k > 0 && lws_send_pipe_choked(wsi))
+			break;
+		m = w->ring[w->head];
+		w->ring[w->head] = NULL;
+		w->head = (w->head + 1) % h->ws_queue_max;
+		w->count--;
+		w->bytes -= m->len;
+		n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+		k = n < (int)m->len ? -1 : k;
+		ws_msg_unref(m);
+		if (k < 0)
+			return -1;
+	}
 	if (w->count > 0)
 		lws_callback_on_writable(wsi);
 	return 0;

@@ -11,21 +11,8 @@
 #include "gt/gt_time.h"
 #include "gt_rpc_int.h"
 
-typedef struct client_ctx {
-	struct client_ctx *next;
-	nng_ctx            ctx;
-	nng_aio           *aio;
-} client_ctx;
+/* struct gt_rpc_client and client_ctx are in gt_rpc_int.h (gt_rpc_async.c shares them). */
 
-struct gt_rpc_client {
-	nng_socket      sock;
-	char           *token;
-	size_t          token_len;
-	int64_t         timeout_ns;
-	pthread_mutex_t mtx;
-	client_ctx     *idle;
-	atomic_ullong   next_id;
-};
 
 gt_err
 gt_rpc_client_open(gt_rpc_client **out, const char *url, const gt_rpc_client_cfg *cfg)
@@ -74,12 +61,14 @@ gt_rpc_client_close(gt_rpc_client *c)
 
 	if (c == NULL)
 		return;
+	gt__rpc_async_stop(c);
 	for (x = c->idle; x != NULL; x = next) {
 		next = x->next;
 		nng_aio_stop(x->aio);
 		nng_ctx_close(x->ctx);
 	}
 	nng_close(c->sock);
+	gt__rpc_async_free(c);
 	for (x = c->idle; x != NULL; x = next) {
 		next = x->next;
 		nng_aio_free(x->aio);
@@ -132,8 +121,8 @@ stub_fail(gt_rpc_stub *stub, gt_rpc_code code, const char *fmt, const char *arg)
 	return gt_rpc_err_from_code(code);
 }
 
-static gt_rpc_code
-code_from_nng(int rv)
+gt_rpc_code
+gt__rpc_code_from_nng(int rv)
 {
 	switch (rv) {
 	case NNG_ETIMEDOUT:
@@ -194,7 +183,7 @@ call_md(gt_rpc_stub *stub, const ProtobufCMethodDescriptor *md, const ProtobufCM
 	if ((rv = nng_aio_result(x->aio)) != 0) {
 		nng_msg_free(nng_aio_get_msg(x->aio));
 		client_ctx_put(c, x);
-		return stub_fail(stub, code_from_nng(rv), "send: %s", nng_strerror(rv));
+		return stub_fail(stub, gt__rpc_code_from_nng(rv), "send: %s", nng_strerror(rv));
 	}
 	left = deadline - gt_mono_ns();
 	if (left <= 0) {
@@ -206,7 +195,7 @@ call_md(gt_rpc_stub *stub, const ProtobufCMethodDescriptor *md, const ProtobufCM
 	nng_aio_wait(x->aio);
 	if ((rv = nng_aio_result(x->aio)) != 0) {
 		client_ctx_put(c, x);
-		return stub_fail(stub, code_from_nng(rv),
+		return stub_fail(stub, gt__rpc_code_from_nng(rv),
 		                 rv == NNG_ETIMEDOUT ? "deadline exceeded (%s)" : "recv: %s",
 		                 nng_strerror(rv));
 	}

@@ -11,6 +11,11 @@
 #include <stdint.h>
 
 #include "gt/gt_err.h"
+#include "gt/gt_rpc.h"
+
+#include <nng/nng.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 typedef struct gt__rpc_env {
 	const char    *method; /* not NUL-terminated */
@@ -40,5 +45,33 @@ size_t gt__rpc_resp_head_put(uint8_t *p, const gt__rpc_env *e, size_t payload_le
 /* Decode (pointers point into buf). GT_EPROTO on malformed input. */
 gt_err gt__rpc_req_decode(const uint8_t *buf, size_t len, gt__rpc_env *e);
 gt_err gt__rpc_resp_decode(const uint8_t *buf, size_t len, gt__rpc_env *e);
+
+/* ---- the client (gt_rpc_client.c, gt_rpc_async.c) ---- */
+typedef struct client_ctx {
+	struct client_ctx *next;
+	nng_ctx            ctx;
+	nng_aio           *aio;
+} client_ctx;
+
+typedef struct gt__rpc_async gt__rpc_async;
+
+struct gt_rpc_client {
+	nng_socket      sock;
+	char           *token;
+	size_t          token_len;
+	int64_t         timeout_ns;
+	pthread_mutex_t mtx;
+	client_ctx     *idle;
+	atomic_ullong   next_id;
+	/* asynchronous calls (gt_rpc_async.c), under mtx */
+	gt__rpc_async *async_all, *async_idle;
+	int            async_closing;
+};
+
+gt_rpc_code gt__rpc_code_from_nng(int rv);
+/* gt_rpc_client_close: cancel the asynchronous calls in flight (their callbacks run with
+ * CANCELLED) before the socket closes; free them after. */
+void gt__rpc_async_stop(gt_rpc_client *c);
+void gt__rpc_async_free(gt_rpc_client *c);
 
 #endif

@@ -205,6 +205,9 @@ gpus_pb_init(gpus_pb *g, const col_gpu_info *v, size_t n)
 			/* map<string,double> entries have the same layout in both messages */
 			gi->n_latest = g->latest[i]->n_metrics;
 			gi->latest = (Gtpb__V1__GpuInfo__LatestEntry **)g->latest[i]->metrics;
+			/* map<string,string> entries likewise */
+			gi->n_labels = g->latest[i]->n_labels;
+			gi->labels = (Gtpb__V1__GpuInfo__LabelsEntry **)g->latest[i]->labels;
 		}
 		g->gp[i] = gi;
 	}

@@ -36,6 +36,7 @@ typedef enum gt_cfg_type {
 	GT_CFG_T_ENUM, /* int: index into choices (NULL-terminated) */
 	GT_CFG_T_DBL,  /* double, bounds [dmin, dmax] */
 	GT_CFG_T_ALIAS, /* another name (flag, env twin, config key) of the option named in def */
+	GT_CFG_T_LIST, /* char *, comma-separated; the flag may repeat (each adds one item) */
 } gt_cfg_type;
 
 typedef struct gt_cfg_opt {
@@ -58,6 +59,10 @@ typedef struct gt_cfg_opt {
 /* An old name kept working: GT_CFG_ALIAS("api-port", "port") makes --api-port, GT_API_PORT and
  * the config key "api-port" set --port. Not shown by --print-config; --help lists it. */
 #define GT_CFG_ALIAS(n, target) {n, GT_CFG_T_ALIAS, 0, target, 0, 0, 0, 0, NULL, NULL}
+/* A repeatable option: "--url a --url b" (or "--url a,b", GT_URL=a,b, "url": ["a","b"] in
+ * the file) stores "a,b". Flags replace the default/file/env value on their first occurrence
+ * and append after that. Split it with gt_cfg_list_split. */
+#define GT_CFG_LIST(n, T, f, d, h) {n, GT_CFG_T_LIST, offsetof(T, f), d, 0, 0, 0, 0, NULL, h}
 
 /* gt_cfg_load sets every field named in the table. Returns GT_OK, GT_EDONE (--help or
  * --print-config handled: exit 0) or GT_EINVAL (message printed: exit 2). On error nothing
@@ -72,6 +77,12 @@ gt_err gt_cfg_load_ex(const gt_cfg_opt *opts, size_t nopts, void *cfg, int argc,
 
 /* gt_cfg_free releases the strings gt_cfg_load stored in cfg. Accepts a zeroed cfg. */
 void gt_cfg_free(const gt_cfg_opt *opts, size_t nopts, void *cfg);
+
+/* gt_cfg_list_split splits a GT_CFG_LIST value on ',' (empty items are skipped, spaces
+ * around items trimmed) into a malloc'd NULL-terminated array of malloc'd strings; *n is
+ * the count. Free with gt_cfg_list_free. */
+gt_err gt_cfg_list_split(const char *s, char ***out, size_t *n);
+void   gt_cfg_list_free(char **v);
 
 /* gt_cfg_env_name writes the env twin of a flag name: "mq-url" -> "GT_MQ_URL". */
 void gt_cfg_env_name(const char *name, char *buf, size_t len);

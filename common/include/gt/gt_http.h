@@ -62,6 +62,10 @@ typedef struct gt_http_cfg {
 	const char *token;        /* required (Authorization: Bearer) on every non-OPEN route */
 	int         workers;      /* threads for GT_HTTP_WORKER routes; default 2 */
 	size_t      ws_queue_max; /* per-client queued messages; default 256 */
+	size_t      ws_queue_bytes; /* per-client queued bytes (0 = no byte bound); past it the
+	                             * oldest messages are dropped like past ws_queue_max */
+	int         ws_ping_secs;   /* > 0: ping a WebSocket client idle this long and close it
+	                             * when it stays silent (no pong) for 3 times as long */
 	/* Limits against idle/slow peers (0 = the default given). */
 	int    max_conns;          /* connections waiting for a head / served; default 256 each */
 	int    header_timeout_s;   /* a request head must be complete within; default 5 */
@@ -132,6 +136,10 @@ typedef struct gt_ws_ops {
 	void (*close)(uint64_t client_id, void *user, void *arg);
 	/* Broadcast filter: nonzero if this client wants messages of topic. NULL = all. lws thread. */
 	int (*want)(void *user, const char *topic, void *arg);
+	/* Optional: the client lost n messages (queue full) since its last notice. Write a text
+	 * message for it into buf (cap bytes) and return its length (0 = none); it is sent
+	 * before the next queued message. lws thread. */
+	size_t (*dropped)(void *user, uint64_t n, char *buf, size_t cap, void *arg);
 } gt_ws_ops;
 
 /* Enable the WebSocket endpoint at path. ops may be NULL (broadcast-only). Before start. */
@@ -144,6 +152,25 @@ gt_err   gt_http_ws_broadcast(gt_http *h, const char *topic, const void *data, s
 gt_err   gt_http_ws_send(gt_http *h, uint64_t client_id, const void *data, size_t len);
 uint64_t gt_http_ws_dropped(gt_http *h);
 size_t   gt_http_ws_clients(gt_http *h);
+
+/* ---- streamed replies (gt_http_stream.c): chunked transfer encoding, produced piece by
+ * piece so a large answer never sits in memory whole ----
+ * gt_http_stream_start answers r (it counts as r's one reply) with status and ctype and
+ * returns the stream. The producer writes pieces from any thread; whenever everything
+ * written has been sent, more(s, GT_HTTP_STREAM_MORE, arg) runs on the lws thread: write the
+ * next piece or end. If the client goes away, more(s, GT_HTTP_STREAM_GONE, arg) runs (lws
+ * thread, possibly after the producer ended: ignore it then) and writes fail with
+ * GT_ECLOSED; the producer must still call gt_http_stream_end, which releases its handle
+ * (abort != 0 closes the connection without the final chunk: a truncated body). Last,
+ * more(s, GT_HTTP_STREAM_FREE, arg) runs exactly once on any thread when the stream is freed
+ * (after the producer's end): free arg there, and call nothing on s. */
+typedef struct gt_http_stream gt_http_stream;
+enum { GT_HTTP_STREAM_MORE = 0, GT_HTTP_STREAM_GONE = 1, GT_HTTP_STREAM_FREE = 2 };
+typedef void (*gt_http_stream_fn)(gt_http_stream *s, int event, void *arg);
+gt_err gt_http_stream_start(gt_http_req *r, int status, const char *content_type,
+    gt_http_stream_fn more, void *arg, gt_http_stream **out);
+gt_err gt_http_stream_write(gt_http_stream *s, const void *data, size_t len);
+void   gt_http_stream_end(gt_http_stream *s, int abort);
 
 /* Requests served so far (for /stats). */
 uint64_t gt_http_requests(gt_http *h);

@@ -162,4 +162,18 @@ gt_err gt_rpc_call_raw(gt_rpc_stub *stub, const char *method, const ProtobufCMes
 /* Accepts a zeroed or already freed reply. */
 void   gt_rpc_reply_free(gt_rpc_reply *reply);
 
+/* ---- asynchronous calls (nng aio: no thread waits) ----
+ * gt_rpc_call_async sends method of service svc with input in and returns at once. fn runs
+ * exactly once (when GT_OK was returned; never otherwise) on an nng callback thread with the
+ * call's status and, when status->code is GT_RPC_OK, the packed output (payload, len: valid
+ * only during the call). fn must not block: unpack, hand over, return. timeout_ns bounds the
+ * whole call (0 = the client's default); it is also sent as the request's deadline.
+ * gt_rpc_client_close cancels calls in flight (fn runs with GT_RPC_CANCELLED before it
+ * returns). GT_ECLOSED once closing, GT_EINVAL for an unknown method, GT_ENOMEM. */
+typedef void (*gt_rpc_async_fn)(void *arg, const gt_rpc_status *status, const uint8_t *payload,
+    size_t len);
+gt_err gt_rpc_call_async(gt_rpc_client *c, const ProtobufCServiceDescriptor *svc,
+    const char *method, const ProtobufCMessage *in, int64_t timeout_ns, gt_rpc_async_fn fn,
+    void *arg);
+
 #endif
