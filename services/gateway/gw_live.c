@@ -525,7 +525,7 @@ ws_open(uint64_t id, void *arg)
 	c->fid = -1;
 	l->nclients++;
 	n = snprintf(hello, sizeof(hello),
-	             "{\"type\":\"hello\",\"version\":\"" GW_VERSION "\",\"heartbeat_ms\":%" PRId64
+	             "{\"type\":\"hello\",\"version\":\"" GT_VERSION "\",\"heartbeat_ms\":%" PRId64
 	             "}",
 	             l->g->cfg->ws_heartbeat / GT_NS_PER_MS);
 	gt_http_ws_send(l->g->http, id, hello, (size_t)n);
