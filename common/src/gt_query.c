@@ -83,9 +83,25 @@ gt_query_time(const char *name, const char *v, int64_t now_ns, int64_t *out, cha
 	           "want RFC 3339, unix ns, now or a relative time like -15m or now-1h");
 }
 
-gt_err
-gt_query_metrics_parse(const char *name, const char *v, gt_query_metrics *m, char *msg,
-                       size_t msglen)
+int
+gt_query_name_ok(const char *s, size_t len, size_t max_len)
+{
+	size_t i;
+
+	if (len == 0 || len > max_len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' || s[i] == ':' ||
+		      s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* The list walk of both list parsers; strict: names are checked by gt_query_name_ok. */
+static gt_err
+list_parse(const char *name, const char *v, size_t max_len, int strict, gt_query_metrics *m,
+           char *msg, size_t msglen)
 {
 	char  *d = m->buf;
 	size_t n;
@@ -93,9 +109,11 @@ gt_query_metrics_parse(const char *name, const char *v, gt_query_metrics *m, cha
 	m->n = 0;
 	while (*v != '\0') {
 		n = strcspn(v, ",");
-		if (n > GT_QUERY_MAX_METRIC_LEN)
-			return bad(msg, msglen, name, "a metric name has at most %d characters",
-			           GT_QUERY_MAX_METRIC_LEN);
+		if (strict && n > 0 && !gt_query_name_ok(v, n, max_len))
+			return bad(msg, msglen, name, "a name is 1..%zu of [A-Za-z0-9_.:-]", max_len);
+		if (n > max_len)
+			return bad(msg, msglen, name, "a metric name has at most %zu characters",
+			           max_len);
 		if (n > 0) {
 			if (m->n == GT_QUERY_MAX_METRICS)
 				return bad(msg, msglen, name, "at most %d names",
@@ -110,6 +128,22 @@ gt_query_metrics_parse(const char *name, const char *v, gt_query_metrics *m, cha
 			v++;
 	}
 	return GT_OK;
+}
+
+gt_err
+gt_query_metrics_parse(const char *name, const char *v, gt_query_metrics *m, char *msg,
+                       size_t msglen)
+{
+	return list_parse(name, v, GT_QUERY_MAX_METRIC_LEN, 0, m, msg, msglen);
+}
+
+gt_err
+gt_query_names_parse(const char *name, const char *v, size_t max_len, gt_query_metrics *m,
+                     char *msg, size_t msglen)
+{
+	if (max_len == 0 || max_len > GT_QUERY_MAX_METRIC_LEN)
+		max_len = GT_QUERY_MAX_METRIC_LEN;
+	return list_parse(name, v, max_len, 1, m, msg, msglen);
 }
 
 int

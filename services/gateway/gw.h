@@ -23,7 +23,6 @@
 #include "gt/gt_metrics.h"
 #include "gt/gt_rpc.h"
 
-#define GW_VERSION "0.1.0"
 #define GW_MAX_COLLECTORS 16
 
 typedef struct gw_config {

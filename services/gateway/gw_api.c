@@ -9,6 +9,7 @@
 
 #include "gt/gt_gpu_metrics.h"
 #include "gt/gt_json.h"
+#include "gt/gt_query.h"
 #include "gt/gt_time.h"
 #include "gw_int.h"
 #include "gw_param.h"
@@ -406,7 +407,7 @@ gpus_start(gw *g, gt_http_req *req, int hosts)
 	Gtpb__V1__ListGpusRequest in = GTPB__V1__LIST_GPUS_REQUEST__INIT;
 	const char               *v;
 	uint64_t                  u;
-	char                      key[2048];
+	char                      key[2048], msg[160];
 	const char *const         names[] = {"host", "model", "namespace", "pod", "stale", "limit",
 	                                     "cursor"};
 	size_t                    i, kl;
@@ -437,15 +438,15 @@ gpus_start(gw *g, gt_http_req *req, int hosts)
 		free(p);
 		return;
 	}
-	if ((v = gt_http_req_query(req, "stale")) != NULL && gw_parse_bool(v, &p->stale) != GT_OK) {
-		gw_error(q, 400, "invalid parameter stale: want true or false");
+	if ((v = gt_http_req_query(req, "stale")) != NULL &&
+	    gt_query_bool("stale", v, &p->stale, msg, sizeof(msg)) != GT_OK) {
+		gw_error(q, 400, "%s", msg);
 		free(p);
 		return;
 	}
 	if ((v = gt_http_req_query(req, "limit")) != NULL) {
-		if (gw_parse_uint(v, GW_MAX_GPU_LIMIT, &u) != GT_OK || u == 0) {
-			gw_error(q, 400, "invalid parameter limit: want an integer 1..%d",
-			         GW_MAX_GPU_LIMIT);
+		if (gt_query_uint("limit", v, 1, GW_MAX_GPU_LIMIT, &u, msg, sizeof(msg)) != GT_OK) {
+			gw_error(q, 400, "%s", msg);
 			free(p);
 			return;
 		}
@@ -486,8 +487,7 @@ typedef struct tel_q {
 	char   *gpu;
 	size_t  limit;
 	int     reverse;
-	char    names[GW_MAX_NAMES][GW_NAME_MAX + 1];
-	size_t  nnames;
+	gt_query_metrics names; /* the metric filter; strings of the request point here */
 } tel_q;
 
 static int
@@ -575,8 +575,8 @@ tel_done(void *arg, gw_fan_res *res, size_t nres)
 		gt_buf b;
 		size_t missing;
 
-		for (i = 0; i < t->nnames; i++)
-			nm[i] = t->names[i];
+		for (i = 0; i < t->names.n; i++)
+			nm[i] = t->names.names[i];
 		gt_buf_init(&b);
 		gt_buf_puts(&b, "{\"gpu\":");
 		gt_json_cstr(&b, t->gpu);
@@ -584,7 +584,7 @@ tel_done(void *arg, gw_fan_res *res, size_t nres)
 		for (i = 0; i < n; i++) {
 			if (i)
 				gt_buf_putc(&b, ',');
-			gw_record_json(&b, recs[i], nm, t->nnames, NULL);
+			gw_record_json(&b, recs[i], nm, t->names.n, NULL);
 		}
 		gt_buf_printf(&b, "],\"truncated\":%s", truncated ? "true" : "false");
 		missing = gw_partial_json(&b, res, nres);
@@ -599,11 +599,12 @@ tel_done(void *arg, gw_fan_res *res, size_t nres)
 
 /* Reads the telemetry parameters into in (strings point into the request / names). */
 static int
-tel_params(gw_req *q, Gtpb__V1__GetTelemetryRequest *in, char names[][GW_NAME_MAX + 1],
-           size_t *nnames, char **mptr, int *fmt)
+tel_params(gw_req *q, Gtpb__V1__GetTelemetryRequest *in, gt_query_metrics *names, char **mptr,
+           int *fmt)
 {
 	gt_http_req *req = q->req;
-	const char  *v;
+	const char  *v, *mname = "metric";
+	char         msg[160];
 	uint64_t     u;
 	int64_t      now = gt_now_ns(), t;
 	int          b;
@@ -628,30 +629,29 @@ tel_params(gw_req *q, Gtpb__V1__GetTelemetryRequest *in, char names[][GW_NAME_MA
 	maxlim = *fmt != 0 && !q->pb ? GW_MAX_EXPORT_LIMIT : GW_MAX_TEL_LIMIT;
 	in->limit = GW_DEF_TEL_LIMIT;
 	if ((v = gt_http_req_query(req, "limit")) != NULL) {
-		if (gw_parse_uint(v, maxlim, &u) != GT_OK || u == 0) {
-			gw_error(q, 400, "invalid parameter limit: want an integer 1..%" PRIu64,
-			         maxlim);
+		if (gt_query_uint("limit", v, 1, maxlim, &u, msg, sizeof(msg)) != GT_OK) {
+			gw_error(q, 400, "%s", msg);
 			return -1;
 		}
 		in->limit = (uint32_t)u;
 	}
 	if ((v = gt_http_req_query(req, "reverse")) != NULL) {
-		if (gw_parse_bool(v, &b) != GT_OK) {
-			gw_error(q, 400, "invalid parameter reverse: want true or false");
+		if (gt_query_bool("reverse", v, &b, msg, sizeof(msg)) != GT_OK) {
+			gw_error(q, 400, "%s", msg);
 			return -1;
 		}
 		in->reverse = b;
 	}
 	if ((v = gt_http_req_query(req, "since")) != NULL) {
-		if (gw_parse_time(v, now, &t) != GT_OK) {
-			gw_error(q, 400, "invalid parameter since: want RFC 3339, ns, -15m or now");
+		if (gt_query_time("since", v, now, &t, msg, sizeof(msg)) != GT_OK) {
+			gw_error(q, 400, "%s", msg);
 			return -1;
 		}
 		in->since_ns = t == 0 ? 1 : t; /* 0 means unbounded on the wire */
 	}
 	if ((v = gt_http_req_query(req, "until")) != NULL) {
-		if (gw_parse_time(v, now, &t) != GT_OK) {
-			gw_error(q, 400, "invalid parameter until: want RFC 3339, ns, -15m or now");
+		if (gt_query_time("until", v, now, &t, msg, sizeof(msg)) != GT_OK) {
+			gw_error(q, 400, "%s", msg);
 			return -1;
 		}
 		in->until_ns = t == 0 ? -1 : t;
@@ -660,18 +660,16 @@ tel_params(gw_req *q, Gtpb__V1__GetTelemetryRequest *in, char names[][GW_NAME_MA
 		gw_error(q, 400, "invalid parameter since: after until");
 		return -1;
 	}
-	if ((v = gt_http_req_query(req, "metric")) != NULL ||
-	    (v = gt_http_req_query(req, "metrics")) != NULL) {
-		if (gw_parse_names(v, names, nnames) != GT_OK) {
-			gw_error(q, 400, "invalid parameter metric: at most %d comma-separated names "
-			                 "of [A-Za-z0-9_.:-]{1,%d}",
-			         GW_MAX_NAMES, GW_NAME_MAX);
+	if ((v = gt_http_req_query(req, mname)) != NULL ||
+	    (v = gt_http_req_query(req, mname = "metrics")) != NULL) {
+		if (gt_query_names_parse(mname, v, GW_NAME_MAX, names, msg, sizeof(msg)) != GT_OK) {
+			gw_error(q, 400, "%s", msg);
 			return -1;
 		}
-		for (i = 0; i < *nnames; i++)
-			mptr[i] = names[i];
+		for (i = 0; i < names->n; i++)
+			mptr[i] = (char *)names->names[i];
 		in->metrics = mptr;
-		in->n_metrics = *nnames;
+		in->n_metrics = names->n;
 	}
 	return 0;
 }
@@ -714,7 +712,7 @@ h_telemetry(gt_http_req *req, void *arg)
 		return;
 	}
 	t->q = q;
-	if (tel_params(q, &in, t->names, &t->nnames, mptr, &fmt) != 0) {
+	if (tel_params(q, &in, &t->names, mptr, &fmt) != 0) {
 		free(t->gpu);
 		free(t);
 		return;
@@ -859,10 +857,11 @@ h_aggregate(gt_http_req *req, void *arg)
 	const char                *id = gt_http_req_param(req, "id"), *v, *bad;
 	Gtpb__V1__AggregateRequest in = GTPB__V1__AGGREGATE_REQUEST__INIT;
 	gw_dep                    *deps[GW_MAX_COLLECTORS];
-	char                       key[2048], names[1][GW_NAME_MAX + 1];
+	char                       key[2048], msg[160];
+	gt_query_metrics           names;
 	const char *const          pn[] = {"metric", "since", "until", "step"};
 	int64_t                    now = gt_now_ns(), since, until, step;
-	size_t                     i, kl, nn = 0;
+	size_t                     i, kl;
 	agg_q                     *a;
 	gw_req                    *q;
 
@@ -878,19 +877,23 @@ h_aggregate(gt_http_req *req, void *arg)
 		gw_error(q, 400, "missing parameter metric");
 		return;
 	}
-	if (gw_parse_names(v, names, &nn) != GT_OK || nn != 1) {
-		gw_error(q, 400, "invalid parameter metric: want one name of [A-Za-z0-9_.:-]{1,%d}",
-		         GW_NAME_MAX);
+	if (gt_query_names_parse("metric", v, GW_NAME_MAX, &names, msg, sizeof(msg)) != GT_OK) {
+		gw_error(q, 400, "%s", msg);
+		return;
+	}
+	if (names.n != 1) {
+		gw_error(q, 400, "invalid parameter metric: want one name");
 		return;
 	}
 	until = now;
-	if ((v = gt_http_req_query(req, "until")) != NULL && gw_parse_time(v, now, &until) != GT_OK) {
-		gw_error(q, 400, "invalid parameter until: want RFC 3339, ns, -15m or now");
+	if ((v = gt_http_req_query(req, "until")) != NULL &&
+	    gt_query_time("until", v, now, &until, msg, sizeof(msg)) != GT_OK) {
+		gw_error(q, 400, "%s", msg);
 		return;
 	}
 	if ((v = gt_http_req_query(req, "since")) != NULL) {
-		if (gw_parse_time(v, now, &since) != GT_OK) {
-			gw_error(q, 400, "invalid parameter since: want RFC 3339, ns, -15m or now");
+		if (gt_query_time("since", v, now, &since, msg, sizeof(msg)) != GT_OK) {
+			gw_error(q, 400, "%s", msg);
 			return;
 		}
 	} else if (__builtin_sub_overflow(until, 3600 * GT_NS_PER_S, &since)) {
@@ -921,7 +924,7 @@ h_aggregate(gt_http_req *req, void *arg)
 		return;
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL || (a->gpu = strdup(id)) == NULL ||
-	    (a->metric = strdup(names[0])) == NULL) {
+	    (a->metric = strdup(names.names[0])) == NULL) {
 		if (a)
 			free(a->gpu);
 		free(a);

@@ -13,6 +13,8 @@
 #include "gt/gt_http.h"
 #include "gt/gt_metrics.h"
 #include "gt/gt_rpc.h"
+#include "gt/gt_svc.h"
+#include "gt/gt_version.h"
 #include "gtpb/v1/collector.pb-c.h"
 #include "gw.h"
 
@@ -54,7 +56,7 @@ typedef struct gw_live  gw_live;
 
 struct gw {
 	const gw_config *cfg;
-	int64_t          start_mono;
+	gt_svc          *shell; /* version, uptime, the gateway's /stats section, Health/Stats RPC */
 	gt_http         *http;
 	gt_rpc_server   *rpc;
 	char             rpc_url[256];

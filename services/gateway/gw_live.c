@@ -19,6 +19,7 @@
 #include "gt/gt_hash.h"
 #include "gt/gt_json.h"
 #include "gt/gt_log.h"
+#include "gt/gt_record.h"
 #include "gt/gt_time.h"
 #include "gtpb/v1/telemetry.pb-c.h"
 #include "gw_int.h"
@@ -525,7 +526,7 @@ ws_open(uint64_t id, void *arg)
 	c->fid = -1;
 	l->nclients++;
 	n = snprintf(hello, sizeof(hello),
-	             "{\"type\":\"hello\",\"version\":\"" GW_VERSION "\",\"heartbeat_ms\":%" PRId64
+	             "{\"type\":\"hello\",\"version\":\"" GT_VERSION "\",\"heartbeat_ms\":%" PRId64
 	             "}",
 	             l->g->cfg->ws_heartbeat / GT_NS_PER_MS);
 	gt_http_ws_send(l->g->http, id, hello, (size_t)n);
@@ -709,6 +710,50 @@ fan_out(gw_live *l, const Gtpb__V1__TelemetryRecord *r, gt_buf *b)
 /* ---- the SUB feeds ---- */
 
 static void
+batch_free(Gtpb__V1__TelemetryRecord **recs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(recs[i]); /* gt_record_pb_new_wire: one allocation each */
+	free(recs);
+}
+
+/* The records of a packed TelemetryBatch, through the common record codec; all or none, as
+ * protobuf-c's unpack of the batch: GT_EPROTO (or GT_ENOMEM) and nothing to free when any
+ * record is malformed. */
+static gt_err
+batch_decode(const uint8_t *p, size_t len, Gtpb__V1__TelemetryRecord ***out, size_t *nout)
+{
+	const uint8_t              *end = p + len, *rec;
+	Gtpb__V1__TelemetryRecord **v = NULL, **nv;
+	size_t                      n = 0, cap = 0, rl;
+	gt_err                      rv;
+
+	while ((rv = gt_record_batch_next(&p, end, &rec, &rl)) == GT_OK) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+				rv = GT_ENOMEM;
+				goto fail;
+			}
+			v = nv;
+		}
+		if ((v[n] = gt_record_pb_new_wire(rec, rl, &rv)) == NULL)
+			goto fail;
+		n++;
+	}
+	if (rv != GT_ENOENT)
+		goto fail;
+	*out = v;
+	*nout = n;
+	return GT_OK;
+fail:
+	batch_free(v, n);
+	return rv;
+}
+
+static void
 sub_cb(void *arg)
 {
 	lsub    *s = arg;
@@ -719,33 +764,28 @@ sub_cb(void *arg)
 	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED || atomic_load(&l->stopping))
 		return;
 	if (rv == 0) {
-		const char *body;
-		size_t      len, kl;
+		const char                 *body;
+		size_t                      len, kl, n = 0;
+		Gtpb__V1__TelemetryRecord **recs = NULL;
 
 		m = nng_aio_get_msg(s->aio);
 		body = nng_msg_body(m);
 		len = nng_msg_len(m);
 		kl = strnlen(body, len);
-		if (kl < len) {
-			Gtpb__V1__TelemetryBatch *batch = gtpb__v1__telemetry_batch__unpack(
-			    NULL, len - kl - 1, (const uint8_t *)body + kl + 1);
+		if (kl < len && batch_decode((const uint8_t *)body + kl + 1, len - kl - 1, &recs,
+		                             &n) == GT_OK) {
+			int64_t now = gt_now_ns();
+			gt_buf  b;
+			size_t  i;
 
-			if (batch == NULL) {
-				atomic_fetch_add(&l->decode_errors, 1);
-			} else {
-				int64_t now = gt_now_ns();
-				gt_buf  b;
-				size_t  i;
-
-				gt_buf_init(&b);
-				for (i = 0; i < batch->n_records; i++) {
-					table_record(l, batch->records[i], now);
-					fan_out(l, batch->records[i], &b);
-				}
-				gt_buf_fini(&b);
-				atomic_fetch_add(&l->records_in, batch->n_records);
-				gtpb__v1__telemetry_batch__free_unpacked(batch, NULL);
+			gt_buf_init(&b);
+			for (i = 0; i < n; i++) {
+				table_record(l, recs[i], now);
+				fan_out(l, recs[i], &b);
 			}
+			gt_buf_fini(&b);
+			atomic_fetch_add(&l->records_in, n);
+			batch_free(recs, n);
 		} else {
 			atomic_fetch_add(&l->decode_errors, 1);
 		}

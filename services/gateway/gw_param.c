@@ -1,117 +1,25 @@
 /* gw_param.c - parameter parsers (see gw_param.h). */
-#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gt/gt_time.h"
 #include "gw_param.h"
 
-gt_err
-gw_parse_time(const char *s, int64_t now, int64_t *out)
-{
-	const char *p;
-	int64_t     d;
-
-	if (s == NULL || *s == '\0')
-		return GT_EINVAL;
-	if (strcmp(s, "now") == 0) {
-		*out = now;
-		return GT_OK;
-	}
-	if (s[0] == '-') {
-		for (p = s + 1; isdigit((unsigned char)*p); p++)
-			;
-		if (*p == '\0' && p > s + 1)
-			return gt_time_parse(s, out); /* a negative ns integer */
-		/* relative: a duration before now */
-		if (gt_duration_parse(s + 1, &d) != GT_OK)
-			return GT_EINVAL;
-		if (__builtin_sub_overflow(now, d, out))
-			return GT_EINVAL;
-		return GT_OK;
-	}
-	return gt_time_parse(s, out);
-}
-
-gt_err
-gw_parse_uint(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (s == NULL || *s == '\0')
-		return GT_EINVAL;
-	for (; *s; s++) {
-		if (!isdigit((unsigned char)*s))
-			return GT_EINVAL;
-		if (v > (UINT64_MAX - 9) / 10)
-			return GT_EINVAL;
-		v = v * 10 + (uint64_t)(*s - '0');
-		if (v > max)
-			return GT_EINVAL;
-	}
-	*out = v;
-	return GT_OK;
-}
-
-gt_err
-gw_parse_bool(const char *s, int *out)
-{
-	if (s == NULL)
-		return GT_EINVAL;
-	if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes")) {
-		*out = 1;
-		return GT_OK;
-	}
-	if (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "no")) {
-		*out = 0;
-		return GT_OK;
-	}
-	return GT_EINVAL;
-}
-
-static int
-name_char(int c)
-{
-	return isalnum(c) || c == '_' || c == '.' || c == ':' || c == '-';
-}
-
+/* One WebSocket subscription name into names[*n] (a gt_query checked name); an empty name
+ * is skipped, as in a query-string list. */
 static gt_err
 add_name(const char *p, size_t len, char names[][GW_NAME_MAX + 1], size_t *n)
 {
-	size_t i;
-
 	if (len == 0)
 		return GT_OK;
-	if (len > GW_NAME_MAX || *n >= GW_MAX_NAMES)
+	if (*n >= GW_MAX_NAMES || !gt_query_name_ok(p, len, GW_NAME_MAX))
 		return GT_EINVAL;
-	for (i = 0; i < len; i++)
-		if (!name_char((unsigned char)p[i]))
-			return GT_EINVAL;
 	memcpy(names[*n], p, len);
 	names[*n][len] = '\0';
 	(*n)++;
 	return GT_OK;
-}
-
-gt_err
-gw_parse_names(const char *s, char names[][GW_NAME_MAX + 1], size_t *n)
-{
-	const char *p = s, *e;
-
-	*n = 0;
-	if (s == NULL)
-		return GT_OK;
-	for (;;) {
-		e = strchr(p, ',');
-		if (add_name(p, e ? (size_t)(e - p) : strlen(p), names, n) != GT_OK)
-			return GT_EINVAL;
-		if (e == NULL)
-			return GT_OK;
-		p = e + 1;
-	}
 }
 
 const char *

@@ -1,6 +1,6 @@
-/* gw_param.h - the gateway's parameter parsers: query-string values, cursors, the
- * aggregate window check and WebSocket client messages. Pure (no state), any thread; each
- * error names what was wrong in err. Fuzzed by test/fuzz/fuzz_gw_param.c. */
+/* gw_param.h - the gateway's own parameter parsers: cursors, the aggregate window check and
+ * WebSocket client messages. Pure (no state), any thread; each error names what was wrong in
+ * err. Fuzzed by test/fuzz/fuzz_gw_param.c. */
 #ifndef GW_PARAM_H
 #define GW_PARAM_H
 
@@ -8,22 +8,16 @@
 #include <stdint.h>
 
 #include "gt/gt_err.h"
+#include "gt/gt_query.h"
 
-#define GW_MAX_NAMES 32     /* metric names per query / subscription */
-#define GW_NAME_MAX 64      /* bytes per metric name */
-#define GW_MAX_WS_GPUS 1024 /* gpu keys per subscription */
+#define GW_MAX_NAMES GT_QUERY_MAX_METRICS /* metric names per query / subscription */
+#define GW_NAME_MAX 64                    /* bytes per metric name (<= the gt_query limit) */
+#define GW_MAX_WS_GPUS 1024               /* gpu keys per subscription */
 #define GW_MAX_AGG_POINTS 10000
 
-/* since/until: "now", relative "-15m" / "-1h30m" (before now), RFC 3339, or integer ns
- * (also negative). GT_EINVAL on anything else or on overflow. */
-gt_err gw_parse_time(const char *s, int64_t now, int64_t *out);
-/* Decimal digits only, 0..max. */
-gt_err gw_parse_uint(const char *s, uint64_t max, uint64_t *out);
-/* true|false|1|0|yes|no */
-gt_err gw_parse_bool(const char *s, int *out);
-/* "a,b,c": up to GW_MAX_NAMES names of [A-Za-z0-9_.:-]{1,GW_NAME_MAX}, empty items skipped,
- * copied into names[i] (GW_NAME_MAX + 1 bytes each). */
-gt_err gw_parse_names(const char *s, char names[][GW_NAME_MAX + 1], size_t *n);
+/* Query-string values (times, integers, booleans, name lists) are parsed by gt_query; the
+ * gateway's name lists use gt_query_names_parse with GW_NAME_MAX. */
+
 /* Checks an aggregate window: since <= until, step > 0, (until - since) / step + 1 points at
  * most GW_MAX_AGG_POINTS, computed without overflow. Returns NULL when fine, else the name of
  * the bad parameter ("step", "since", "until"). */

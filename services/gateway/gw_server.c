@@ -295,6 +295,29 @@ component_json(gt_buf *b, const gw_dep *d)
 	gt_buf_putc(b, '}');
 }
 
+/* The Health RPC through gt_svc: the status from the collectors' reachability (every one up:
+ * ok, some: degraded, none: down), with their counts as details. */
+static void
+shell_health(void *arg, gt_svc_health *h)
+{
+	gw    *g = arg;
+	size_t i, up = 0;
+
+	for (i = 0; i < g->ncol; i++)
+		up += !atomic_load(&g->col[i].down);
+	h->status = up == g->ncol ? "ok" : up > 0 ? "degraded" : "down";
+	gt_svc_health_int(h, "collectors", (int64_t)g->ncol);
+	gt_svc_health_int(h, "collectors_up", (int64_t)up);
+}
+
+/* GET /health stays the gateway's own (version and uptime from gt_svc): it is an aggregate,
+ * a "components" array of objects (the gateway, mq, each collector: status, latency, version,
+ * uptime, checked_at, error), the feed's age and stale GPU count, and 503 when no collector
+ * is up. gt_svc's /health has only flat string/int/bool details (at most 8) and always
+ * answers 200, so it cannot carry this without flattening the components away. For the same
+ * reason /stats (the gateway's gt_svc document plus mq's and each collector's) and /metrics
+ * (gt_metrics plus the live table's per-GPU gauges, with request accounting) keep their own
+ * routes. */
 static void
 h_health(gt_http_req *req, void *arg)
 {
@@ -304,17 +327,15 @@ h_health(gt_http_req *req, void *arg)
 	gw_live_stats ls;
 	size_t        i, cols_up = 0;
 	int           st = GW_ST_OK, code;
-	double        up = (double)(gt_mono_ns() - g->start_mono) / 1e9;
-	char          comps[1];
+	double        up = gt_svc_uptime_seconds(g->shell);
 
-	(void)comps;
 	gw_live_stats_get(g->live, &ls);
 	gt_buf_init(&b);
-	gt_buf_puts(&b, "{\"status\":\"\",\"version\":\"" GW_VERSION "\",\"uptime_seconds\":");
+	gt_buf_puts(&b, "{\"status\":\"\",\"version\":\"" GT_VERSION "\",\"uptime_seconds\":");
 	gt_json_dbl(&b, up);
 	gt_buf_puts(&b, ",\"components\":[{\"name\":\"gateway\",\"kind\":\"gateway\",\"url\":");
 	gt_buf_printf(&b, "\"http://%s:%d\"", g->cfg->bind, gt_http_port(g->http));
-	gt_buf_puts(&b, ",\"status\":\"ok\",\"latency_ms\":0,\"version\":\"" GW_VERSION
+	gt_buf_puts(&b, ",\"status\":\"ok\",\"latency_ms\":0,\"version\":\"" GT_VERSION
 	                "\",\"uptime_seconds\":");
 	gt_json_dbl(&b, up);
 	gt_buf_puts(&b, ",\"checked_at\":");
@@ -372,25 +393,27 @@ h_health(gt_http_req *req, void *arg)
 
 /* ---- /stats ---- */
 
-void
-gw_stats_gateway_json(gw *g, gt_buf *b)
+/* The gateway's own members of its gt_svc /stats document (after service, version,
+ * uptime_seconds and build): the "gateway" section of /stats and the Stats RPC answer. */
+static gt_err
+shell_stats(void *arg, gt_buf *b, int *first)
 {
+	gw           *g = arg;
 	gw_live_stats ls;
 	uint64_t      hits, misses, total = 0;
 	size_t        entries;
-	int           r, first = 1;
+	int           r, rfirst = 1;
 
 	gw_live_stats_get(g->live, &ls);
 	gw_cache_stats(g->cache, &hits, &misses, &entries);
-	gt_buf_puts(b, "{\"uptime_seconds\":");
-	gt_json_dbl(b, (double)(gt_mono_ns() - g->start_mono) / 1e9);
-	gt_buf_puts(b, ",\"requests\":{");
+	gt_json_key(b, first, "requests");
+	gt_buf_putc(b, '{');
 	for (r = 0; r < GW_R_COUNT; r++) {
 		uint64_t c2 = gt_counter_get(g->m_req[r][0]), c4 = gt_counter_get(g->m_req[r][1]),
 		         c5 = gt_counter_get(g->m_req[r][2]);
 
 		total += c2 + c4 + c5;
-		gt_json_key(b, &first, gw_route_names[r]);
+		gt_json_key(b, &rfirst, gw_route_names[r]);
 		gt_buf_printf(b, "{\"2xx\":%" PRIu64 ",\"4xx\":%" PRIu64 ",\"5xx\":%" PRIu64 "}", c2,
 		              c4, c5);
 	}
@@ -404,12 +427,18 @@ gw_stats_gateway_json(gw *g, gt_buf *b)
 	                 ",\"entries\":%zu,\"hit_rate\":",
 	              hits, misses, entries);
 	gt_json_dbl(b, hits + misses ? (double)hits / (double)(hits + misses) : 0.0);
-	gt_buf_printf(b,
-	              "},\"ws\":{\"clients\":%zu,\"frames_sent\":%" PRIu64
-	              ",\"frames_dropped\":%" PRIu64 ",\"records_in\":%" PRIu64
-	              ",\"decode_errors\":%" PRIu64 "},\"gpus\":%zu,\"stale_gpus\":%zu}",
-	              ls.clients, ls.frames_sent, ls.frames_dropped, ls.records_in, ls.decode_errors,
-	              ls.gpus, ls.stale);
+	return gt_buf_printf(b,
+	                     "},\"ws\":{\"clients\":%zu,\"frames_sent\":%" PRIu64
+	                     ",\"frames_dropped\":%" PRIu64 ",\"records_in\":%" PRIu64
+	                     ",\"decode_errors\":%" PRIu64 "},\"gpus\":%zu,\"stale_gpus\":%zu",
+	                     ls.clients, ls.frames_sent, ls.frames_dropped, ls.records_in,
+	                     ls.decode_errors, ls.gpus, ls.stale);
+}
+
+void
+gw_stats_gateway_json(gw *g, gt_buf *b)
+{
+	gt_svc_stats_json(g->shell, b);
 }
 
 static void
@@ -546,7 +575,6 @@ gw_new(gw **out, const gw_config *cfg)
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return GT_ENOMEM;
 	g->cfg = cfg;
-	g->start_mono = gt_mono_ns();
 	pthread_mutex_init(&g->hmu, NULL);
 	{
 		pthread_condattr_t ca;
@@ -559,6 +587,17 @@ gw_new(gw **out, const gw_config *cfg)
 	gw_svc_init(g);
 	if ((rv = gt_metrics_new(&g->metrics, "gt_gateway_")) != GT_OK)
 		goto fail;
+	{
+		gt_svc_cfg scfg = {0};
+
+		scfg.service = "gateway";
+		scfg.metrics = g->metrics;
+		scfg.health = shell_health;
+		scfg.stats = shell_stats;
+		scfg.arg = g;
+		if ((rv = gt_svc_new(&g->shell, &scfg)) != GT_OK)
+			goto fail;
+	}
 	g->m_latency = gt_metrics_hist(g->metrics, "request_seconds", NULL, "API request latency");
 	for (r = 0; r < GW_R_COUNT; r++) {
 		static const char *const cls[3] = {"2xx", "4xx", "5xx"};
@@ -705,6 +744,7 @@ gw_free(gw *g)
 	for (i = 0; i < g->ncol; i++)
 		gt_rpc_client_close(g->col[i].cli);
 	gt_http_free(g->http);
+	gt_svc_free(g->shell);
 	gw_live_free(g->live);
 	gw_cache_free(g->cache);
 	gt_metrics_free(g->metrics);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gt/gt_time.h"
 #include "gw_int.h"
 
 static gw *
@@ -231,33 +230,16 @@ static void
 r_stats(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__StatsRequest *in,
         Gtpb__V1__StatsResponse_Closure closure, void *cd)
 {
-	Gtpb__V1__StatsResponse out = GTPB__V1__STATS_RESPONSE__INIT;
-	gt_buf                  b;
-
 	(void)in;
-	gt_buf_init(&b);
-	gw_stats_gateway_json(svc_gw(svc), &b);
-	out.json = b.data ? b.data : "";
-	closure(&out, cd);
-	gt_buf_fini(&b);
+	gt_svc_rpc_stats(svc_gw(svc)->shell, closure, cd);
 }
 
 static void
 r_health(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__HealthRequest *in,
          Gtpb__V1__HealthResponse_Closure closure, void *cd)
 {
-	gw                      *g = svc_gw(svc);
-	Gtpb__V1__HealthResponse out = GTPB__V1__HEALTH_RESPONSE__INIT;
-	size_t                   i, up = 0;
-
 	(void)in;
-	for (i = 0; i < g->ncol; i++)
-		up += !atomic_load(&g->col[i].down);
-	out.status = up == g->ncol ? "ok" : up > 0 ? "degraded" : "down";
-	out.service = "gateway";
-	out.version = GW_VERSION;
-	out.uptime_ns = gt_mono_ns() - g->start_mono;
-	closure(&out, cd);
+	gt_svc_rpc_health(svc_gw(svc)->shell, closure, cd);
 }
 
 void

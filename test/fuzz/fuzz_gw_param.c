@@ -1,6 +1,6 @@
-/* fuzz_gw_param.c - the gateway's parameter parsers (query-string values, cursors, the
- * aggregate window check) and its WebSocket client-message parser on arbitrary bytes, each
- * checked against what it promises. The first byte picks the parser; the rest is the input. */
+/* fuzz_gw_param.c - the gateway's parameter parsers (query-string values as the gateway calls
+ * gt_query, cursors, the aggregate window check) and its WebSocket client-message parser on
+ * arbitrary bytes, each checked against what it promises. The first byte picks the parser; the rest is the input. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -16,17 +16,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 check_names(const char *s)
 {
-	char   names[GW_MAX_NAMES][GW_NAME_MAX + 1];
-	size_t n = 0, i, k;
+	gt_query_metrics m;
+	char             msg[160];
+	size_t           i, k;
 
-	if (gw_parse_names(s, names, &n) != GT_OK)
+	if (gt_query_names_parse("metric", s, GW_NAME_MAX, &m, msg, sizeof(msg)) != GT_OK) {
+		FUZZ_CHECK(strncmp(msg, "invalid parameter metric: ", 26) == 0);
 		return;
-	FUZZ_CHECK(n <= GW_MAX_NAMES);
-	for (i = 0; i < n; i++) {
-		FUZZ_CHECK(names[i][0] != '\0' && strlen(names[i]) <= GW_NAME_MAX);
-		for (k = 0; names[i][k]; k++)
-			FUZZ_CHECK(isalnum((unsigned char)names[i][k]) || strchr("_.:-", names[i][k]));
-		FUZZ_CHECK(strstr(s, names[i]) != NULL);
+	}
+	FUZZ_CHECK(m.n <= GW_MAX_NAMES);
+	for (i = 0; i < m.n; i++) {
+		FUZZ_CHECK(m.names[i][0] != '\0' && strlen(m.names[i]) <= GW_NAME_MAX);
+		for (k = 0; m.names[i][k]; k++)
+			FUZZ_CHECK(isalnum((unsigned char)m.names[i][k]) ||
+			           strchr("_.:-", m.names[i][k]));
+		FUZZ_CHECK(strstr(s, m.names[i]) != NULL);
 	}
 }
 
@@ -34,11 +38,13 @@ static void
 check_uint(const char *s)
 {
 	uint64_t v;
-	char     back[32];
+	char     back[32], msg[160];
 
-	if (gw_parse_uint(s, 1000000, &v) != GT_OK)
+	if (gt_query_uint("limit", s, 1, 1000000, &v, msg, sizeof(msg)) != GT_OK) {
+		FUZZ_CHECK(strncmp(msg, "invalid parameter limit: ", 25) == 0);
 		return;
-	FUZZ_CHECK(v <= 1000000);
+	}
+	FUZZ_CHECK(v >= 1 && v <= 1000000);
 	while (s[0] == '0' && s[1] != '\0')
 		s++;
 	snprintf(back, sizeof(back), "%" PRIu64, v);
@@ -49,13 +55,17 @@ static void
 check_time(const char *s)
 {
 	int64_t now = INT64_C(1700000000000000000), a, b;
-	gt_err  r1 = gw_parse_time(s, now, &a), r2 = gw_parse_time(s, now, &b);
+	char    msg[160];
+	gt_err  r1 = gt_query_time("since", s, now, &a, msg, sizeof(msg)),
+	       r2 = gt_query_time("since", s, now, &b, msg, sizeof(msg));
 
 	FUZZ_CHECK(r1 == r2);
 	if (r1 == GT_OK) {
 		FUZZ_CHECK(a == b);
 		if (s[0] == '-' && !isdigit((unsigned char)s[1]))
 			FUZZ_CHECK(a <= now);
+	} else {
+		FUZZ_CHECK(strncmp(msg, "invalid parameter since: ", 25) == 0);
 	}
 }
 

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "gt/gt_time.h"
+#include "gt/gt_version.h"
 #include "gt_test.h"
 #include "gtpb/v1/collector.pb-c.h"
 #include "test_gateway_util.h"
@@ -334,6 +335,11 @@ test_health_stats_metrics_cache(void **state)
 	g = json_object_get(j, "gateway");
 	assert_true(json_integer_value(json_object_get(json_object_get(g, "cache"), "hits")) >= 1);
 	assert_non_null(json_object_get(json_object_get(g, "requests"), "/api/v1/gpus"));
+	/* the gateway's section is its service-shell document */
+	assert_string_equal(json_string_value(json_object_get(g, "service")), "gateway");
+	assert_string_equal(json_string_value(json_object_get(g, "version")), GT_VERSION);
+	assert_true(json_is_object(json_object_get(g, "build")));
+	assert_true(json_is_number(json_object_get(g, "uptime_seconds")));
 	assert_true(json_is_object(json_object_get(j, "mq")));
 	assert_true(json_is_object(json_object_get(
 	    json_array_get(json_object_get(j, "collectors"), 0), "stats")));

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "gt/gt_time.h"
+#include "gt/gt_version.h"
 #include "gt_test.h"
 #include "gtpb/v1/collector.pb-c.h"
 #include "gtpb/v1/rpc.pb-c.h"
@@ -271,7 +272,10 @@ test_rpc_service_scatter_gather(void **state)
 	Gtpb__V1__GetTelemetryResponse *tout = NULL;
 	Gtpb__V1__HealthRequest         hin = GTPB__V1__HEALTH_REQUEST__INIT;
 	Gtpb__V1__HealthResponse       *hout = NULL;
-	size_t                          g;
+	Gtpb__V1__StatsRequest          sin = GTPB__V1__STATS_REQUEST__INIT;
+	Gtpb__V1__StatsResponse        *sout = NULL;
+	json_t                         *j;
+	size_t                          g, i, seen = 0;
 	(void)state;
 
 	gt_rpc_stub_init(&stub, env.gw.cli, &gtpb__v1__telemetry_service__descriptor,
@@ -301,7 +305,26 @@ test_rpc_service_scatter_gather(void **state)
 	assert_int_equal(gt_rpc_call_by_name(&stub, "Health", &hin.base, (ProtobufCMessage **)&hout),
 	                 GT_OK);
 	assert_string_equal(hout->service, "gateway");
+	/* the service shell's answer: the common version, the collectors as details */
+	assert_string_equal(hout->version, GT_VERSION);
+	assert_true(hout->uptime_ns > 0);
+	for (i = 0; i < hout->n_details; i++)
+		if (strcmp(hout->details[i]->key, "collectors") == 0) {
+			assert_string_equal(hout->details[i]->value, "2");
+			seen++;
+		}
+	assert_int_equal(seen, 1);
 	protobuf_c_message_free_unpacked(&hout->base, NULL);
+	assert_int_equal(gt_rpc_call_by_name(&stub, "Stats", &sin.base, (ProtobufCMessage **)&sout),
+	                 GT_OK);
+	assert_non_null(j = json_loads(sout->json, 0, NULL));
+	assert_string_equal(json_string_value(json_object_get(j, "service")), "gateway");
+	assert_string_equal(json_string_value(json_object_get(j, "version")), GT_VERSION);
+	assert_true(json_is_object(json_object_get(j, "build")));
+	assert_true(json_is_number(json_object_get(j, "uptime_seconds")));
+	assert_true(json_is_object(json_object_get(j, "requests")));
+	json_decref(j);
+	protobuf_c_message_free_unpacked(&sout->base, NULL);
 }
 
 int

@@ -7,10 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gt/gt_record.h"
 #include "gt/gt_time.h"
 #include "gt_test.h"
 #include "gt_wsc.h"
@@ -19,13 +22,23 @@
 static tg_env  env;
 static int64_t ts0;
 static uint64_t next_rec;
+/* A second live feed the test publishes on itself (hand-made TelemetryBatch messages). */
+static nng_socket feed;
+static char       feed_url[64];
 
 static int
 setup(void **state)
 {
-	static const char *const extra[] = {"--ws-queue-bytes", "16384", "--ws-heartbeat", "1s",
-	                                    "--stale-after", "2s", NULL};
+	static const char *extra[] = {"--ws-queue-bytes", "16384", "--ws-heartbeat", "1s",
+	                              "--stale-after", "2s", "--collector-live-url", feed_url,
+	                              NULL};
+	nng_listener lst;
+	int          port = 0;
 	(void)state;
+	assert_int_equal(nng_pub0_open(&feed), 0);
+	assert_int_equal(nng_listen(feed, "tcp://127.0.0.1:0", &lst, 0), 0);
+	assert_int_equal(nng_listener_get_int(lst, NNG_OPT_TCP_BOUND_PORT, &port), 0);
+	snprintf(feed_url, sizeof(feed_url), "tcp://127.0.0.1:%d", port);
 	ts0 = gt_now_ns();
 	tg_start(&env, 1, extra);
 	tg_wait_component(&env, "collector-0", "ok");
@@ -37,6 +50,7 @@ teardown(void **state)
 {
 	(void)state;
 	tg_stop(&env);
+	nng_close(feed);
 	return 0;
 }
 
@@ -273,6 +287,87 @@ test_metrics_fed_by_live_feed_and_stale_gpus_leave(void **state)
 	free(raw);
 }
 
+/* One feed message: topic, NUL, then body (body NULL: no NUL either). */
+static void
+feed_send(const gt_buf *body)
+{
+	nng_msg *m;
+
+	assert_int_equal(nng_msg_alloc(&m, 0), 0);
+	assert_int_equal(nng_msg_append(m, "gpu", 3), 0);
+	if (body != NULL) {
+		assert_int_equal(nng_msg_append(m, "", 1), 0);
+		assert_int_equal(nng_msg_append(m, body->data, body->len), 0);
+	}
+	assert_int_equal(nng_sendmsg(feed, m, 0), 0);
+}
+
+static void
+feed_record(gt_buf *b, const char *key)
+{
+	Gtpb__V1__TelemetryRecord r = GTPB__V1__TELEMETRY_RECORD__INIT;
+	uint8_t                   raw[256];
+
+	r.gpu_key = (char *)key;
+	r.hostname = "feed-host";
+	r.timestamp_ns = gt_now_ns();
+	assert_true(gt_record_size(&r) <= sizeof(raw));
+	assert_int_equal(gt_record_batch_put(b, raw, gt_record_pack(&r, raw)), GT_OK);
+}
+
+static uint64_t
+ws_stat(const char *name)
+{
+	json_t  *j = NULL;
+	uint64_t v;
+
+	assert_int_equal(tg_get(&env, "/stats", NULL, &j, NULL, NULL), 200);
+	v = (uint64_t)json_integer_value(
+	    json_object_get(json_object_get(json_object_get(j, "gateway"), "ws"), name));
+	json_decref(j);
+	return v;
+}
+
+/* The live feed's batches are decoded all or nothing: a batch with one malformed record
+ * counts one decode error and none of its records; an empty batch is no error. */
+static void
+test_live_feed_batches_all_or_nothing(void **state)
+{
+	static const uint8_t bad[] = {0x0a, 0x05, 'a'}; /* gpu_key: 5 bytes promised, 1 given */
+	gt_buf               good, mixed, empty;
+	uint64_t             in0, err0;
+	int64_t              deadline = gt_mono_ns() + 20 * GT_NS_PER_S;
+	(void)state;
+
+	gt_buf_init(&good);
+	gt_buf_init(&mixed);
+	gt_buf_init(&empty);
+	feed_record(&good, "GPU-feed-0");
+	feed_record(&good, "GPU-feed-1");
+	feed_record(&mixed, "GPU-feed-2");
+	assert_int_equal(gt_record_batch_put(&mixed, bad, sizeof(bad)), GT_OK);
+	/* the SUB side dials on its own time: send until a good batch arrives */
+	in0 = ws_stat("records_in");
+	while (ws_stat("records_in") == in0) {
+		assert_true(gt_mono_ns() < deadline);
+		feed_send(&good);
+		gt_sleep_ns(50 * GT_NS_PER_MS);
+	}
+	in0 = ws_stat("records_in");
+	err0 = ws_stat("decode_errors");
+	feed_send(&mixed);
+	feed_send(NULL);   /* no topic terminator */
+	feed_send(&empty); /* a TelemetryBatch of no records */
+	feed_send(&good);  /* in order after the others: its arrival means they were read */
+	while (ws_stat("records_in") == in0)
+		assert_true(gt_mono_ns() < deadline);
+	assert_int_equal(ws_stat("records_in"), in0 + 2);
+	assert_int_equal(ws_stat("decode_errors"), err0 + 2);
+	gt_buf_fini(&good);
+	gt_buf_fini(&mixed);
+	gt_buf_fini(&empty);
+}
+
 int
 main(void)
 {
@@ -281,6 +376,7 @@ main(void)
 	    cmocka_unit_test(test_ws_heartbeat_and_dead_client),
 	    cmocka_unit_test(test_ws_stalled_clients_drop_and_rss_bounded),
 	    cmocka_unit_test(test_metrics_fed_by_live_feed_and_stale_gpus_leave),
+	    cmocka_unit_test(test_live_feed_batches_all_or_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -41,6 +41,14 @@ typedef struct gt_query_metrics {
 gt_err gt_query_metrics_parse(const char *name, const char *v, gt_query_metrics *m, char *msg,
                               size_t msglen);
 
+/* A checked name: s[0..len) is 1..max_len characters of [A-Za-z0-9_.:-]. Returns 1 or 0. */
+int gt_query_name_ok(const char *s, size_t len, size_t max_len);
+/* A name list of a parameter whose names are identifiers (the gateway's metric lists): as
+ * gt_query_metrics_parse, but every non-empty item must pass gt_query_name_ok with max_len
+ * (0 or above GT_QUERY_MAX_METRIC_LEN means GT_QUERY_MAX_METRIC_LEN). */
+gt_err gt_query_names_parse(const char *name, const char *v, size_t max_len, gt_query_metrics *m,
+                            char *msg, size_t msglen);
+
 /* HTTP status of an RPC code (the grpc-gateway mapping: INVALID_ARGUMENT 400, NOT_FOUND 404,
  * RESOURCE_EXHAUSTED 429, UNAVAILABLE 503, DEADLINE_EXCEEDED 504, ...) and of a gt_err
  * (through gt_rpc_code_from_err). */

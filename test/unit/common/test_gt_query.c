@@ -121,6 +121,46 @@ test_gt_query_metrics_names_and_limits(void **state)
 }
 
 static void
+test_gt_query_names_checked(void **state)
+{
+	gt_query_metrics m;
+	char             msg[160], v[200];
+	(void)state;
+
+	assert_true(gt_query_name_ok("gpu_util.avg:1-x", 16, 64));
+	assert_false(gt_query_name_ok("", 0, 64));
+	assert_false(gt_query_name_ok("a b", 3, 64));
+	assert_false(gt_query_name_ok("abc", 3, 2));
+	/* the name length is len, not strlen: an embedded NUL is a bad character */
+	assert_false(gt_query_name_ok("a\0b", 3, 64));
+
+	assert_int_equal(gt_query_names_parse("metric", "temperature,,power_draw,", 64, &m, msg,
+	                                      sizeof(msg)),
+	                 GT_OK);
+	assert_int_equal(m.n, 2);
+	assert_string_equal(m.names[0], "temperature");
+	assert_string_equal(m.names[1], "power_draw");
+	assert_int_equal(gt_query_names_parse("metric", "", 64, &m, msg, sizeof(msg)), GT_OK);
+	assert_int_equal(m.n, 0);
+	/* a bad character: the message names the parameter */
+	assert_int_equal(gt_query_names_parse("metric", "a b", 64, &m, msg, sizeof(msg)),
+	                 GT_EINVAL);
+	assert_string_equal(msg, "invalid parameter metric: a name is 1..64 of [A-Za-z0-9_.:-]");
+	/* the length limit is the caller's: 64 passes, 65 fails */
+	memset(v, 'm', 65);
+	v[64] = '\0';
+	assert_int_equal(gt_query_names_parse("metrics", v, 64, &m, msg, sizeof(msg)), GT_OK);
+	v[64] = 'm';
+	v[65] = '\0';
+	assert_int_equal(gt_query_names_parse("metrics", v, 64, &m, msg, sizeof(msg)), GT_EINVAL);
+	assert_non_null(strstr(msg, "invalid parameter metrics: "));
+	/* 0 means the metric-name limit; the plain metric parser still takes any bytes */
+	assert_int_equal(gt_query_names_parse("metric", v, 0, &m, msg, sizeof(msg)), GT_OK);
+	assert_int_equal(gt_query_metrics_parse("metric", "a b", &m, msg, sizeof(msg)), GT_OK);
+	assert_string_equal(m.names[0], "a b");
+}
+
+static void
 test_gt_query_http_status_mapping(void **state)
 {
 	(void)state;
@@ -152,6 +192,7 @@ main(void)
 	    cmocka_unit_test(test_gt_query_bool),
 	    cmocka_unit_test(test_gt_query_time_absolute_relative_and_now),
 	    cmocka_unit_test(test_gt_query_metrics_names_and_limits),
+	    cmocka_unit_test(test_gt_query_names_checked),
 	    cmocka_unit_test(test_gt_query_http_status_mapping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
