@@ -65,6 +65,30 @@ owner(unsigned g)
 	return who;
 }
 
+/* SIGSTOP takes effect asynchronously: wait until the process is really stopped ('T' in
+ * /proc/<pid>/stat), so a request sent next cannot still be answered by it. */
+static void
+stop_process(pid_t pid)
+{
+	char    path[64], buf[256], *p;
+	int64_t end = gt_mono_ns() + 5 * GT_NS_PER_S;
+
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	while (gt_mono_ns() < end) {
+		FILE  *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		buf[n] = '\0';
+		if ((p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] == 'T')
+			return;
+		gt_sleep_ns(5 * GT_NS_PER_MS);
+	}
+	fail_msg("process %d did not stop", (int)pid);
+}
+
 static void
 test_merged(void **state)
 {
@@ -108,7 +132,7 @@ test_stopped_collector_deadline(void **state)
 		g1++;
 	while (owner(g0) != 0)
 		g0++;
-	kill(gt_proc_pid(env.col[1].proc), SIGSTOP);
+	stop_process(gt_proc_pid(env.col[1].proc));
 	t0 = gt_mono_ns();
 	assert_int_equal(tg_get(&env, "/api/v1/gpus", NULL, &j, NULL, NULL), 200);
 	assert_true(gt_mono_ns() - t0 < 3 * GT_NS_PER_S);
@@ -204,7 +228,10 @@ test_token_cors_inflight(void **state)
 {
 	static const char *const extra[] = {"--rpc-timeout", "5s", "--token", "s3cret",
 	                                    "--cors-origin", "https://dash.example", "--max-inflight",
-	                                    "1", "--cache-ttl", "0", NULL};
+	                                    "1", "--cache-ttl", "0",
+	                                    /* no background check may mark the stopped collector
+	                                     * down (and answer 503 at once) during the 429 check */
+	                                    "--health-interval", "2s", NULL};
 	char     *h;
 	pthread_t th;
 	int       slow = 0;
@@ -247,7 +274,7 @@ test_token_cors_inflight(void **state)
 		free(body);
 	}
 	/* one request held by a stopped collector; the next one is refused with 429 */
-	kill(gt_proc_pid(env.col[0].proc), SIGSTOP);
+	stop_process(gt_proc_pid(env.col[0].proc));
 	pthread_create(&th, NULL, slow_get, &slow);
 	gt_sleep_ns(1500 * GT_NS_PER_MS); /* well inside its 5 s deadline, even under sanitizers */
 	{
