@@ -72,7 +72,8 @@ h_telemetry(gt_http_req *req, void *arg)
 	}
 	now = gt_now_ns();
 	if ((v = gt_http_req_query(req, "limit")) != NULL) {
-		if (gt_query_uint("limit", v, 1, COL_QUERY_MAX_LIMIT, &u, msg, sizeof(msg)) != GT_OK)
+		if (gt_query_uint("limit", v, 1, COL_QUERY_MAX_LIMIT, &u, msg, sizeof(msg)) !=
+		    GT_OK)
 			goto bad;
 		q.limit = (size_t)u;
 	}
@@ -384,7 +385,8 @@ r_aggregate(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__AggregateRe
 	if (in->since_ns)
 		since = in->since_ns;
 	else
-		since = until >= INT64_MIN + 3600 * GT_NS_PER_S ? until - 3600 * GT_NS_PER_S : INT64_MIN;
+		since = until >= INT64_MIN + 3600 * GT_NS_PER_S ? until - 3600 * GT_NS_PER_S
+		                                                : INT64_MIN;
 	if (in->gpu == NULL || *in->gpu == '\0' || in->metric == NULL || *in->metric == '\0') {
 		gt_rpc_fail(cd, GT_RPC_INVALID_ARGUMENT, "gpu and metric are required");
 		closure(NULL, cd);
@@ -395,9 +397,9 @@ r_aggregate(Gtpb__V1__TelemetryService_Service *svc, const Gtpb__V1__AggregateRe
 		closure(NULL, cd);
 		return;
 	}
-	step = in->step_ns ? in->step_ns
-	                   : (int64_t)(((uint64_t)until - (uint64_t)since) / 60 + 1);
-	if (step <= 0 || ((uint64_t)until - (uint64_t)since) / (uint64_t)step >= COL_QUERY_MAX_LIMIT) {
+	step = in->step_ns ? in->step_ns : (int64_t)(((uint64_t)until - (uint64_t)since) / 60 + 1);
+	if (step <= 0 ||
+	    ((uint64_t)until - (uint64_t)since) / (uint64_t)step >= COL_QUERY_MAX_LIMIT) {
 		gt_rpc_fail(cd, GT_RPC_INVALID_ARGUMENT,
 		            "step_ns must be > 0 and give fewer than %d steps between since_ns and "
 		            "until_ns",

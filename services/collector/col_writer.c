@@ -244,12 +244,12 @@ store_floor(void *store, const char *key)
 static size_t
 writer_store(col_consumer *c, cons_batch *b, size_t *todo, size_t ntodo, int *rotated)
 {
-	col_rec      **recs = c->wrecs;
+	col_rec       **recs = c->wrecs;
 	const uint8_t **pays = c->wpays;
-	size_t        *lens = c->wlens;
-	size_t         t, k = 0, left = 0;
-	int64_t        t0 = gt_mono_ns();
-	gt_err         rv, arv = GT_OK;
+	size_t         *lens = c->wlens;
+	size_t          t, k = 0, left = 0;
+	int64_t         t0 = gt_mono_ns();
+	gt_err          rv, arv = GT_OK;
 
 	for (t = 0; t < ntodo; t++) {
 		size_t      i = todo[t];
