@@ -28,6 +28,8 @@ feed_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 		atomic_fetch_sub(&f->subscribers, 1);
 }
 
+#define GT_FEED_SENDBUF 1024 /* messages queued per subscriber */
+
 gt_err
 gt_feed_open(gt_feed **out, const char *url)
 {
@@ -42,6 +44,11 @@ gt_feed_open(gt_feed **out, const char *url)
 		free(f);
 		return gt_err_from_nng(r);
 	}
+	/* Each subscriber's queue (pub0 drops for a pipe whose queue is full): nng's default of
+	 * 16 messages overflows at once when a collector batch touches more GPUs than that (one
+	 * message per GPU per batch). */
+	if ((r = nng_socket_set_int(f->sock, NNG_OPT_SENDBUF, GT_FEED_SENDBUF)) != 0)
+		GT_LOGW("pub.sendbuf", GT_KV_STR("error", nng_strerror(r)));
 	nng_pipe_notify(f->sock, NNG_PIPE_EV_ADD_POST, feed_pipe_cb, f);
 	nng_pipe_notify(f->sock, NNG_PIPE_EV_REM_POST, feed_pipe_cb, f);
 	if ((r = nng_listen(f->sock, url, &l, 0)) != 0) {

@@ -346,6 +346,7 @@ struct gt_http {
 	int                    reader_up;
 	gt__http_track        *tracks_head, *tracks_tail;
 	lws_sorted_usec_list_t sweep;
+	gt_buf                 ws_tx; /* WebSocket frames coalesced for one write */
 
 	/* shared, under lock */
 	pthread_mutex_t          lock;

@@ -61,9 +61,11 @@ ws_enqueue(gt_http *h, gt__http_ws_client *w, gt__http_ws_msg *m)
 	}
 	w->ring[(w->head + w->count) % h->ws_queue_max] = m;
 	m->refs++;
-	w->count++;
 	w->bytes += m->len;
-	lws_callback_on_writable(w->wsi);
+	/* A non-empty queue always has a writeable callback coming (asked for here, or again by
+	 * gt__http_ws_writeable while messages remain). */
+	if (w->count++ == 0)
+		lws_callback_on_writable(w->wsi);
 }
 
 /* Delivers one drained inbox message to the clients that want it. */
@@ -183,48 +185,80 @@ gt__http_ws_receive(gt_http *h, gt__http_conn *c, struct lws *wsi, const void *i
 	return 0;
 }
 
-/* LWS_CALLBACK_SERVER_WRITEABLE: queued messages while the socket takes them (at most
- * HTTP_WS_BURST per callback; lws_send_pipe_choked stops the burst as soon as lws had to
- * buffer a partial write), so a busy client costs one loop turn per burst, not per message. */
-#define HTTP_WS_BURST 32
+/* LWS_CALLBACK_SERVER_WRITEABLE: the queued messages, framed here and coalesced into one
+ * write (at most HTTP_WS_TX_MAX bytes, but always at least one message), so a client costs
+ * one send() per loop turn however many records it gets. Server frames are unmasked and we
+ * negotiate no extension, so a frame is a 2-, 4- or 10-byte header and the payload; written
+ * with LWS_WRITE_HTTP, lws passes the bytes through as they are (a partial send is buffered
+ * by lws and flushed before the next writeable callback). */
+#define HTTP_WS_TX_MAX (256 * 1024)
+
+static gt_err
+ws_frame(gt_buf *b, const void *data, size_t len)
+{
+	unsigned char hd[10];
+	size_t        hl;
+
+	hd[0] = 0x81; /* FIN, text */
+	if (len < 126) {
+		hd[1] = (unsigned char)len;
+		hl = 2;
+	} else if (len < 65536) {
+		hd[1] = 126;
+		hd[2] = (unsigned char)(len >> 8);
+		hd[3] = (unsigned char)len;
+		hl = 4;
+	} else {
+		int i;
+
+		hd[1] = 127;
+		for (i = 0; i < 8; i++)
+			hd[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+		hl = 10;
+	}
+	if (gt_buf_append(b, hd, hl) != GT_OK || gt_buf_append(b, data, len) != GT_OK)
+		return GT_ENOMEM;
+	return GT_OK;
+}
 
 int
 gt__http_ws_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi)
 {
-	gt__http_ws_client *w = c != NULL ? c->wc : NULL;
-	gt__http_ws_msg    *m;
-	int                 n, k;
+	static const unsigned char pre[LWS_PRE];
+	gt__http_ws_client        *w = c != NULL ? c->wc : NULL;
+	gt_buf                    *b = &h->ws_tx;
+	size_t                     len;
 
 	if (w == NULL)
 		return 0;
+	gt_buf_reset(b);
+	if (gt_buf_append(b, pre, LWS_PRE) != GT_OK)
+		return -1;
 	if (w->lost > 0 && h->ws_ops.dropped != NULL) {
-		unsigned char nb[LWS_PRE + 128];
-		size_t        nl = h->ws_ops.dropped(w->user, w->lost, (char *)nb + LWS_PRE, 128,
-		                                     h->ws_arg);
+		char   nb[128];
+		size_t nl = h->ws_ops.dropped(w->user, w->lost, nb, sizeof(nb), h->ws_arg);
 
 		w->lost = 0;
-		if (nl > 0 && nl <= 128) {
-			if (lws_write(wsi, nb + LWS_PRE, nl, LWS_WRITE_TEXT) < (int)nl)
-				return -1;
-			if (w->count > 0)
-				lws_callback_on_writable(wsi);
-			return 0;
-		}
+		if (nl > 0 && nl <= sizeof(nb) && ws_frame(b, nb, nl) != GT_OK)
+			return -1;
 	}
-	for (k = 0; k < HTTP_WS_BURST && w->count > 0; k++) {
-		if (k > 0 && lws_send_pipe_choked(wsi))
-			break;
-		m = w->ring[w->head];
+	while (w->count > 0 && (b->len == LWS_PRE || b->len + w->ring[w->head]->len <=
+	                                                   LWS_PRE + HTTP_WS_TX_MAX)) {
+		gt__http_ws_msg *m = w->ring[w->head];
+		gt_err           rv = ws_frame(b, m->buf + LWS_PRE, m->len);
+
 		w->ring[w->head] = NULL;
 		w->head = (w->head + 1) % h->ws_queue_max;
 		w->count--;
 		w->bytes -= m->len;
-		n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-		k = n < (int)m->len ? -1 : k;
 		ws_msg_unref(m);
-		if (k < 0)
+		if (rv != GT_OK)
 			return -1;
 	}
+	len = b->len - LWS_PRE;
+	if (len > 0 && lws_write(wsi, (unsigned char *)b->data + LWS_PRE, len, LWS_WRITE_HTTP) <
+	                   (int)len)
+		return -1;
 	if (w->count > 0)
 		lws_callback_on_writable(wsi);
 	return 0;
@@ -257,6 +291,7 @@ static gt_err
 ws_post(gt_http *h, gt__http_ws_msg *m, uint64_t target)
 {
 	gt__http_ws_msg *old = NULL;
+	int              wake;
 
 	pthread_mutex_lock(&h->lock);
 	if (target != 0) {
@@ -291,6 +326,8 @@ ws_post(gt_http *h, gt__http_ws_msg *m, uint64_t target)
 		o->next = old;
 		old = o;
 	}
+	/* A non-empty inbox has a wake-up pending already (drain() takes the whole inbox). */
+	wake = h->inbox_head == NULL;
 	if (h->inbox_tail != NULL)
 		h->inbox_tail->next = m;
 	else
@@ -305,7 +342,8 @@ ws_post(gt_http *h, gt__http_ws_msg *m, uint64_t target)
 		ws_msg_unref(old);
 		old = next;
 	}
-	lws_cancel_service(h->ctx);
+	if (wake)
+		lws_cancel_service(h->ctx);
 	return GT_OK;
 }
 
@@ -377,4 +415,5 @@ gt__http_ws_fini(gt_http *h)
 	h->inbox_bytes = 0;
 	free(h->ws_path);
 	h->ws_path = NULL;
+	gt_buf_fini(&h->ws_tx);
 }

@@ -18,7 +18,8 @@ struct gt_wsc {
 	int    fd;
 	int    closed;
 	int    no_pong;
-	gt_buf in; /* bytes read, not yet consumed */
+	gt_buf in;  /* bytes read; in.data[off..len) not yet consumed */
+	size_t off; /* consumed prefix, compacted away before the next read */
 };
 
 static int
@@ -49,6 +50,11 @@ fill(gt_wsc *c, int ms)
 
 	if (poll(&pfd, 1, ms) <= 0)
 		return 0;
+	if (c->off > 0) {
+		memmove(c->in.data, c->in.data + c->off, c->in.len - c->off);
+		c->in.len -= c->off;
+		c->off = 0;
+	}
 	r = recv(c->fd, buf, sizeof(buf), 0);
 	if (r <= 0) {
 		c->closed = 1;
@@ -61,8 +67,7 @@ fill(gt_wsc *c, int ms)
 static void
 consume(gt_wsc *c, size_t n)
 {
-	memmove(c->in.data, c->in.data + n, c->in.len - n);
-	c->in.len -= n;
+	c->off += n;
 }
 
 static int
@@ -151,29 +156,29 @@ gt_wsc_recv(gt_wsc *c, int64_t timeout_ns)
 	int64_t deadline = gt_mono_ns() + timeout_ns;
 
 	for (;;) {
-		const unsigned char *p = (const unsigned char *)c->in.data;
-		size_t               need = 2, len, off;
+		const unsigned char *p = (const unsigned char *)c->in.data + c->off;
+		size_t               avail = c->in.len - c->off, need = 2, len, off;
 		int                  op;
 
-		if (c->in.len >= 2) {
+		if (avail >= 2) {
 			len = p[1] & 0x7f;
 			off = 2;
 			if (len == 126) {
 				need = 4;
-				if (c->in.len >= 4) {
+				if (avail >= 4) {
 					len = (size_t)p[2] << 8 | p[3];
 					off = 4;
 				}
 			} else if (len == 127) {
 				need = 10;
-				if (c->in.len >= 10) {
+				if (avail >= 10) {
 					len = 0;
 					for (int i = 0; i < 8; i++)
 						len = len << 8 | p[2 + i];
 					off = 10;
 				}
 			}
-			if (c->in.len >= need && c->in.len >= off + len) {
+			if (avail >= need && avail >= off + len) {
 				char *msg = malloc(len + 1);
 
 				op = p[0] & 0x0f;

@@ -65,6 +65,50 @@ test_gt_feed_publishes_topic_prefixed_messages(void **state)
 	gt_feed_close(NULL);
 }
 
+/* A burst of messages (one per GPU of a collector batch) reaches a subscriber whole: nng's
+ * default per-subscriber queue of 16 dropped all but the first few of a 64-GPU batch. */
+static void
+test_gt_feed_burst_reaches_a_subscriber(void **state)
+{
+	enum { BURST = 512 };
+	gt_feed   *f;
+	nng_socket sub;
+	nng_msg   *m = NULL;
+	int64_t    end;
+	int        i, got = 0;
+	char       body[256];
+	(void)state;
+
+	memset(body, 'x', sizeof(body));
+	assert_int_equal(gt_feed_open(&f, "tcp://127.0.0.1:0"), GT_OK);
+	assert_int_equal(nng_sub0_open(&sub), 0);
+	assert_int_equal(nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, "", 0), 0);
+	assert_int_equal(nng_socket_set_int(sub, NNG_OPT_RECVBUF, 2 * BURST), 0);
+	assert_int_equal(nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 200), 0);
+	assert_int_equal(nng_dial(sub, gt_feed_url(f), NULL, 0), 0);
+	wait_subscribers(f, 1);
+	end = gt_mono_ns() + 5 * GT_NS_PER_S; /* the subscription takes effect asynchronously */
+	while (m == NULL && gt_mono_ns() < end) {
+		assert_int_equal(gt_feed_send(f, "warm-up", "", 0), GT_OK);
+		if (nng_recvmsg(sub, &m, 0) != 0)
+			m = NULL;
+	}
+	assert_non_null(m);
+	nng_msg_free(m);
+	while (nng_recvmsg(sub, &m, 0) == 0) /* the rest of the warm-up */
+		nng_msg_free(m);
+	for (i = 0; i < BURST; i++)
+		assert_int_equal(gt_feed_send(f, "gpu", body, sizeof(body)), GT_OK);
+	while (got < BURST && nng_recvmsg(sub, &m, 0) == 0) {
+		assert_int_equal(nng_msg_len(m), 4 + sizeof(body));
+		nng_msg_free(m);
+		got++;
+	}
+	assert_int_equal(got, BURST);
+	nng_close(sub);
+	gt_feed_close(f);
+}
+
 static void
 test_gt_feed_open_fails_on_a_bad_url(void **state)
 {
@@ -81,6 +125,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_gt_feed_publishes_topic_prefixed_messages),
 	    cmocka_unit_test(test_gt_feed_open_fails_on_a_bad_url),
+	    cmocka_unit_test(test_gt_feed_burst_reaches_a_subscriber),
 	};
 	gt_log_open("test", GT_LOG_ERROR);
 	return cmocka_run_group_tests(tests, NULL, NULL);

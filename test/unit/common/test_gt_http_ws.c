@@ -138,6 +138,44 @@ test_gt_http_ws_broadcast_two_clients(void **state)
 	assert_int_equal(gt_http_ws_clients(g.h), 0);
 }
 
+/* Messages queued together go out framed and coalesced into one write: every header form
+ * (7-bit, 16-bit and 64-bit lengths, at their edges) arrives as its own intact message, in
+ * order. */
+static void
+test_gt_http_ws_burst_keeps_every_frame_intact(void **state)
+{
+	static const size_t sizes[WS_QUEUE] = {0, 1, 125, 126, 65535, 65536, 70000, 3};
+	int                 opened = atomic_load(&g.ws_opened), closed = atomic_load(&g.ws_closed);
+	char               *big = malloc(70000);
+	size_t              i, j;
+	int                 a;
+
+	(void)state;
+	assert_non_null(big);
+	a = ht_ws_connect(g.port, "/ws");
+	assert_true(a >= 0);
+	HT_WAIT_FOR(atomic_load(&g.ws_opened) == opened + 1);
+	for (i = 0; i < WS_QUEUE; i++) {
+		for (j = 0; j < sizes[i]; j++)
+			big[j] = (char)('a' + (i + j) % 26);
+		assert_int_equal(gt_http_ws_broadcast(g.h, NULL, big, sizes[i]), GT_OK);
+	}
+	for (i = 0; i < WS_QUEUE; i++) {
+		char  *got = NULL;
+		size_t len = 0;
+
+		assert_int_equal(ht_ws_read(a, &got, &len), 1); /* text */
+		assert_int_equal(len, sizes[i]);
+		for (j = 0; j < len; j++)
+			if (got[j] != (char)('a' + (i + j) % 26))
+				fail_msg("message %zu byte %zu differs", i, j);
+		free(got);
+	}
+	free(big);
+	close(a);
+	HT_WAIT_FOR(atomic_load(&g.ws_closed) == closed + 1);
+}
+
 static void
 test_gt_http_ws_message_and_topic_filter(void **state)
 {
@@ -354,6 +392,7 @@ main(void)
 	    cmocka_unit_test(test_gt_http_ws_message_and_topic_filter),
 	    cmocka_unit_test(test_gt_http_ws_drop_counter),
 	    cmocka_unit_test(test_gt_http_ws_message_too_large),
+	    cmocka_unit_test(test_gt_http_ws_burst_keeps_every_frame_intact),
 	    cmocka_unit_test(test_gt_http_ws_stalled_client_does_not_block_others),
 	    cmocka_unit_test(test_gt_http_ws_refusals),
 	};

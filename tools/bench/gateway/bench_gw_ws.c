@@ -22,36 +22,42 @@
 static int      g_port, g_clients = 100, g_rate = 5000, g_seconds = 10, g_gpus = 64;
 static const char *g_mq;
 static gt_wsc **g_ws;
-static int64_t *g_delay; /* ns */
-static size_t   g_n, g_cap;
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t *g_delay; /* ns, every reader's, merged */
+static size_t   g_n;
 static volatile int    g_stop;
-static uint64_t        g_frames;
 
+#define READERS 2
+
+typedef struct rd {
+	int      lo;       /* clients lo, lo + READERS, ... */
+	int64_t *delay;    /* ns, one per record frame */
+	size_t   n, cap;
+} rd;
+
+/* Reads the clients of one reader until g_stop: each record frame's publish -> arrival delay
+ * (kept per reader, merged at the end: no lock on the hot path). */
 static void *
 reader(void *arg)
 {
-	int lo = (int)(intptr_t)arg, i;
+	rd *r = arg;
+	int i;
 
-	(void)lo;
 	while (!g_stop) {
-		for (i = 0; i < g_clients; i++) {
+		for (i = r->lo; i < g_clients; i += READERS) {
 			char *m;
 
 			while ((m = gt_wsc_recv(g_ws[i], 0)) != NULL) {
-				const char *p = strstr(m, "\"timestamp_ns\":");
+				const char *p;
 
-				if (strstr(m, "\"type\":\"record\"") != NULL && p != NULL) {
+				if (strncmp(m, "{\"type\":\"record\"", 16) == 0 &&
+				    (p = strstr(m, "\"timestamp_ns\":")) != NULL) {
 					int64_t ts = strtoll(p + 15, NULL, 10), d = gt_now_ns() - ts;
 
-					pthread_mutex_lock(&g_mu);
-					if (g_n == g_cap) {
-						g_cap = g_cap ? g_cap * 2 : 1 << 20;
-						g_delay = realloc(g_delay, g_cap * sizeof(*g_delay));
+					if (r->n == r->cap) {
+						r->cap = r->cap ? r->cap * 2 : 1 << 20;
+						r->delay = realloc(r->delay, r->cap * sizeof(*r->delay));
 					}
-					g_delay[g_n++] = d;
-					g_frames++;
-					pthread_mutex_unlock(&g_mu);
+					r->delay[r->n++] = d;
 				}
 				free(m);
 			}
@@ -125,7 +131,8 @@ int
 main(int argc, char **argv)
 {
 	gt_rpc_client *cli;
-	pthread_t      th;
+	pthread_t      th[READERS];
+	rd             rds[READERS] = {{0}};
 	uint64_t       seq = (uint64_t)gt_now_ns(), idx = 0, sent = 0;
 	int64_t        t0, tick = 10 * GT_NS_PER_MS;
 	int            i;
@@ -166,7 +173,10 @@ main(int argc, char **argv)
 	}
 	if (gt_rpc_client_open(&cli, g_mq, NULL) != GT_OK)
 		return 1;
-	pthread_create(&th, NULL, reader, NULL);
+	for (i = 0; i < READERS; i++) {
+		rds[i].lo = i;
+		pthread_create(&th[i], NULL, reader, &rds[i]);
+	}
 	t0 = gt_mono_ns();
 	while (gt_mono_ns() - t0 < (int64_t)g_seconds * GT_NS_PER_S) {
 		int64_t  due = (gt_mono_ns() - t0) * g_rate / GT_NS_PER_S;
@@ -180,7 +190,13 @@ main(int argc, char **argv)
 	}
 	gt_sleep_ns(2 * GT_NS_PER_S); /* let the tail arrive */
 	g_stop = 1;
-	pthread_join(th, NULL);
+	for (i = 0; i < READERS; i++) {
+		pthread_join(th[i], NULL);
+		g_delay = realloc(g_delay, (g_n + rds[i].n + 1) * sizeof(*g_delay));
+		memcpy(g_delay + g_n, rds[i].delay, rds[i].n * sizeof(*g_delay));
+		g_n += rds[i].n;
+		free(rds[i].delay);
+	}
 	qsort(g_delay, g_n, sizeof(*g_delay), cmp64);
 	printf("clients %d  rate %d records/s  published %" PRIu64 "  frames %zu (expected %" PRIu64
 	       ", %.1f%%)\n",
