@@ -236,6 +236,7 @@ gt_http_new(gt_http **out, const gt_http_cfg *cfg)
 	h->timeout_ns = HTTP_DEF_TIMEOUT_NS;
 	h->ws_queue_max = cfg->ws_queue_max ? cfg->ws_queue_max : HTTP_DEF_WS_QUEUE;
 	h->ws_queue_bytes = cfg->ws_queue_bytes;
+	h->ws_max_clients = cfg->ws_max_clients;
 	h->ws_ping_secs = cfg->ws_ping_secs;
 	h->ws_inbox_max =
 	    h->ws_queue_max * 4 > HTTP_WS_INBOX_MIN ? h->ws_queue_max * 4 : HTTP_WS_INBOX_MIN;

@@ -307,6 +307,7 @@ struct gt_http {
 	int64_t timeout_ns;
 	size_t  ws_queue_max;
 	size_t  ws_queue_bytes;
+	size_t  ws_max_clients;
 	size_t  ws_inbox_max;
 	size_t  ws_inbox_max_bytes;
 	int     max_conns;

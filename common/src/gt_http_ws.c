@@ -5,6 +5,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,17 +89,69 @@ gt__http_ws_deliver(gt_http *h, gt__http_ws_msg *m)
 	ws_msg_unref(m);
 }
 
-/* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: accept the upgrade only on the configured path. */
+/* The token of a WebSocket upgrade: "Authorization: Bearer <token>", or (browsers cannot set
+ * headers on a WebSocket) the query parameter token=<token>. */
+static int
+ws_token_ok(gt_http *h, struct lws *wsi)
+{
+	char        v[512], bearer[520];
+	const char *arg;
+
+	if (h->token == NULL)
+		return 1;
+	if (lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+	    gt__http_bearer_ok(v, h->token))
+		return 1;
+	/* lws copies "token=<value>" into v and returns where the value starts */
+	if ((arg = lws_get_urlarg_by_name(wsi, "token=", v, sizeof(v))) == NULL)
+		return 0;
+	snprintf(bearer, sizeof(bearer), "Bearer %s", arg);
+	return gt__http_bearer_ok(bearer, h->token);
+}
+
+/* Refuses an upgrade with a JSON error (the handshake is still HTTP here), then lws closes. */
+static int
+ws_refuse(struct lws *wsi, int status, const char *code, const char *msg)
+{
+	unsigned char  buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
+	              *end = buf + sizeof(buf);
+	char           body[256];
+	int            n = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+	                            code, msg);
+
+	if (lws_add_http_common_headers(wsi, (unsigned int)status, "application/json",
+	                                (lws_filepos_t)n, &p, end) == 0 &&
+	    lws_finalize_http_header(wsi, &p, end) == 0 && (size_t)(end - p) > (size_t)n) {
+		memcpy(p, body, (size_t)n);
+		p += n;
+		lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS);
+	}
+	return 1;
+}
+
+/* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: accept the upgrade only on the configured path, with
+ * the token when one is set, and while there is room for another client. */
 int
 gt__http_ws_filter(gt_http *h, struct lws *wsi)
 {
-	char uri[256];
+	char   uri[256];
+	size_t n;
 
 	if (h->ws_path == NULL)
 		return 1;
 	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
 		return 1;
-	return strcmp(uri, h->ws_path) != 0;
+	if (strcmp(uri, h->ws_path) != 0)
+		return 1;
+	if (!ws_token_ok(h, wsi))
+		return ws_refuse(wsi, 401, "UNAUTHENTICATED",
+		                 "missing or wrong token (Authorization: Bearer, or ?token=)");
+	pthread_mutex_lock(&h->lock);
+	n = h->nclients;
+	pthread_mutex_unlock(&h->lock);
+	if (h->ws_max_clients > 0 && n >= h->ws_max_clients)
+		return ws_refuse(wsi, 503, "UNAVAILABLE", "too many WebSocket clients");
+	return 0;
 }
 
 /* LWS_CALLBACK_ESTABLISHED. */

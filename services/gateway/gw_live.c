@@ -530,14 +530,6 @@ ws_open(uint64_t id, void *arg)
 	             "}",
 	             l->g->cfg->ws_heartbeat / GT_NS_PER_MS);
 	gt_http_ws_send(l->g->http, id, hello, (size_t)n);
-	if ((int64_t)l->nclients > l->g->cfg->max_ws_clients) {
-		static const char full[] =
-		    "{\"type\":\"error\",\"message\":\"too many WebSocket clients: nothing will be "
-		    "sent on this connection\"}";
-
-		gt_http_ws_send(l->g->http, id, full, sizeof(full) - 1);
-		c->fid = -2; /* never subscribed */
-	}
 	return c;
 }
 
@@ -594,8 +586,6 @@ ws_message(uint64_t id, void *user, const void *data, size_t len, void *arg)
 		gt_buf_printf(&b, "{\"type\":\"pong\",\"ping\":%s}", m.ping);
 		gt_http_ws_send(l->g->http, id, b.data, b.len);
 		gt_buf_fini(&b);
-	} else if (c->fid == -2) {
-		ws_send_error(l, id, "too many WebSocket clients");
 	} else {
 		int fid;
 

@@ -668,6 +668,7 @@ gw_start(gw *g)
 	hcfg.token = cfg->token && *cfg->token ? cfg->token : NULL;
 	hcfg.ws_queue_max = 4096;
 	hcfg.ws_queue_bytes = (size_t)cfg->ws_queue_bytes;
+	hcfg.ws_max_clients = (size_t)cfg->max_ws_clients;
 	hcfg.ws_ping_secs = (int)((cfg->ws_heartbeat + GT_NS_PER_S - 1) / GT_NS_PER_S);
 	/* room for every WebSocket client plus the HTTP ones */
 	hcfg.max_conns = (int)(cfg->max_ws_clients + 256 < 60000 ? cfg->max_ws_clients + 256 : 60000);

@@ -21,6 +21,7 @@
 #include "gt_test.h"
 #include "gtpb/v1/collector.pb-c.h"
 #include "gtpb/v1/rpc.pb-c.h"
+#include "gt_wsc.h"
 #include "test_gateway_util.h"
 
 static tg_env  env;
@@ -231,8 +232,13 @@ test_token_cors_inflight(void **state)
 	                                    "1", "--cache-ttl", "0",
 	                                    /* no background check may mark the stopped collector
 	                                     * down (and answer 503 at once) during the 429 check */
-	                                    "--health-interval", "2s", NULL};
+	                                    "--health-interval", "2s", "--max-ws-clients", "2",
+	                                    NULL};
+	static const char upgrade[] = "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+	                              "Sec-WebSocket-Version: 13\r\n"
+	                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
 	char     *h;
+	gt_wsc   *ws[3];
 	pthread_t th;
 	int       slow = 0;
 	(void)state;
@@ -263,6 +269,55 @@ test_token_cors_inflight(void **state)
 	h = get_headers(env.gw.http_port, "/health", NULL);
 	assert_non_null(strcasestr(h, "access-control-allow-origin: https://dash.example"));
 	free(h);
+	/* /ws: the token as a header or (browsers) as ?token=; --max-ws-clients refuses with 503 */
+	{
+		char  *body = NULL;
+		size_t len;
+
+		assert_int_equal(gt_test_http(env.gw.http_port, "GET", "/ws", upgrade, NULL, 0, &body,
+		                              &len),
+		                 401);
+		assert_non_null(strstr(body, "\"UNAUTHENTICATED\""));
+		free(body);
+	}
+	assert_null(gt_wsc_open(env.gw.http_port, "/ws", 0));
+	assert_null(gt_wsc_open(env.gw.http_port, "/ws?token=nope", 0));
+	assert_non_null(ws[0] = gt_wsc_open(env.gw.http_port, "/ws?token=s3cret", 0));
+	assert_non_null(ws[1] = gt_wsc_open(env.gw.http_port, "/ws?token=s3cret", 0));
+	{
+		char  *body = NULL;
+		size_t len;
+		char   hdrs[512];
+
+		snprintf(hdrs, sizeof(hdrs), "%sAuthorization: Bearer s3cret\r\n", upgrade);
+		assert_int_equal(gt_test_http(env.gw.http_port, "GET", "/ws", hdrs, NULL, 0, &body,
+		                              &len),
+		                 503);
+		assert_non_null(strstr(body, "too many WebSocket clients"));
+		free(body);
+	}
+	gt_wsc_close(ws[1]);
+	/* the slot comes back once the server has seen the close */
+	{
+		int64_t end = gt_mono_ns() + 10 * GT_NS_PER_S;
+
+		ws[2] = NULL;
+		while (ws[2] == NULL && gt_mono_ns() < end) {
+			ws[2] = gt_wsc_open(env.gw.http_port, "/ws?token=s3cret", 0);
+			if (ws[2] == NULL)
+				gt_sleep_ns(50 * GT_NS_PER_MS);
+		}
+		assert_non_null(ws[2]);
+	}
+	{
+		char *m = gt_wsc_recv(ws[2], 5 * GT_NS_PER_S);
+
+		assert_non_null(m);
+		assert_non_null(strstr(m, "\"type\":\"hello\""));
+		free(m);
+	}
+	gt_wsc_close(ws[0]);
+	gt_wsc_close(ws[2]);
 	/* 405 for another method on a known route */
 	{
 		char  *body = NULL;

@@ -66,6 +66,7 @@ typedef struct gt_http_cfg {
 	                             * oldest messages are dropped like past ws_queue_max */
 	int         ws_ping_secs;   /* > 0: ping a WebSocket client idle this long and close it
 	                             * when it stays silent (no pong) for 3 times as long */
+	size_t      ws_max_clients; /* upgrades past this many clients get 503; 0 = no limit */
 	/* Limits against idle/slow peers (0 = the default given). */
 	int    max_conns;          /* connections waiting for a head / served; default 256 each */
 	int    header_timeout_s;   /* a request head must be complete within; default 5 */
