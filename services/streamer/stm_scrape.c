@@ -52,6 +52,8 @@ typedef struct target {
 	int         too_big;
 	stm_reader *reader;
 	int64_t     next_at;  /* mono */
+	int64_t     t0;       /* mono start of the scrape in flight */
+	int         busy;     /* in the multi handle */
 	int64_t     backoff;
 	int64_t     now_ns;   /* wall time of the current scrape */
 	/* grouping (per scrape) */
@@ -82,6 +84,7 @@ struct stm_scrape {
 	target         *t;
 	size_t          nt;
 	stm_prom       *prom;
+	CURLM          *multi; /* every due target is fetched at once (stm_scrape_run) */
 	pthread_mutex_t mtx;
 };
 
@@ -383,23 +386,29 @@ scrape_failed(stm_scrape *s, target *t, const char *why)
 		    GT_KV_INT("retry_in_ms", t->backoff / GT_NS_PER_MS));
 }
 
-gt_err
-stm_scrape_once(stm_scrape *s, size_t i)
+/* Before a transfer of target i. */
+static void
+scrape_begin(stm_scrape *s, target *t)
 {
-	target  *t = &s->t[i];
-	int64_t  t0 = gt_mono_ns();
-	long     status = 0;
-	CURLcode cc;
-	gt_err   rv;
-	char     why[300];
-
 	gt_buf_reset(&t->body);
 	t->too_big = 0;
 	t->curl_err[0] = '\0';
+	t->t0 = gt_mono_ns();
 	pthread_mutex_lock(&s->mtx);
 	t->scrapes++;
 	pthread_mutex_unlock(&s->mtx);
-	cc = curl_easy_perform(t->curl);
+}
+
+/* After the transfer of target i ended with cc: the body becomes records, or the failure is
+ * counted and the target backs off. GT_OK, GT_EIO (this target failed), or an emit error. */
+static gt_err
+scrape_end(stm_scrape *s, size_t i, CURLcode cc)
+{
+	target *t = &s->t[i];
+	long    status = 0;
+	gt_err  rv;
+	char    why[300];
+
 	if (cc == CURLE_ABORTED_BY_CALLBACK)
 		return GT_ECANCELED;
 	if (cc != CURLE_OK) {
@@ -429,38 +438,102 @@ stm_scrape_once(stm_scrape *s, size_t i)
 	t->consecutive = 0;
 	t->last_error[0] = '\0';
 	t->last_success_ms = gt_now_ns() / GT_NS_PER_MS;
-	t->last_duration_ns = gt_mono_ns() - t0;
+	t->last_duration_ns = gt_mono_ns() - t->t0;
 	pthread_mutex_unlock(&s->mtx);
 	t->backoff = 0;
-	t->next_at = t0 + s->cfg.interval_ns;
+	t->next_at = t->t0 + s->cfg.interval_ns;
 	return GT_OK;
 }
 
 gt_err
+stm_scrape_once(stm_scrape *s, size_t i)
+{
+	scrape_begin(s, &s->t[i]);
+	return scrape_end(s, i, curl_easy_perform(s->t[i].curl));
+}
+
+/* Transfers that finished: their bodies become records. GT_OK or the first hard error. */
+static gt_err
+scrape_collect(stm_scrape *s)
+{
+	CURLMsg *msg;
+	int      left;
+	gt_err   first = GT_OK;
+
+	while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
+		size_t i;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		for (i = 0; i < s->nt && s->t[i].curl != msg->easy_handle; i++)
+			;
+		if (i == s->nt)
+			continue;
+		curl_multi_remove_handle(s->multi, s->t[i].curl);
+		s->t[i].busy = 0;
+		{
+			gt_err rv = scrape_end(s, i, msg->data.result);
+
+			if (rv != GT_OK && rv != GT_EIO && first == GT_OK)
+				first = rv;
+		}
+		if (s->cfg.pipe)
+			stm_pipe_linger(s->cfg.pipe, 0); /* a scrape is a complete batch */
+	}
+	return first;
+}
+
+/* Every due target is fetched concurrently on this thread (curl multi): a slow or silent
+ * target holds only itself up to its --scrape-timeout, never the others' schedule. */
+gt_err
 stm_scrape_run(stm_scrape *s)
 {
 	const stm_reader_cfg *rc = &s->cfg.reader;
+	gt_err                rv = GT_OK;
 
 	for (;;) {
-		int64_t now = gt_mono_ns(), next = now + s->cfg.interval_ns;
+		int64_t now = gt_mono_ns(), next = now + s->cfg.interval_ns, wait;
+		int     running = 0;
 
-		if (rc->stopping && rc->stopping(rc->stopping_arg))
-			return GT_ECANCELED;
-		for (size_t i = 0; i < s->nt; i++) {
-			if (now >= s->t[i].next_at) {
-				gt_err rv = stm_scrape_once(s, i);
-				if (rv != GT_OK && rv != GT_EIO)
-					return rv;
-				if (s->cfg.pipe)
-					stm_pipe_linger(s->cfg.pipe, 0); /* a scrape is a complete batch */
-			}
-			if (s->t[i].next_at < next)
-				next = s->t[i].next_at;
+		if (rc->stopping && rc->stopping(rc->stopping_arg)) {
+			rv = GT_ECANCELED;
+			break;
 		}
+		for (size_t i = 0; i < s->nt; i++) {
+			target *t = &s->t[i];
+
+			if (!t->busy && now >= t->next_at) {
+				scrape_begin(s, t);
+				if (curl_multi_add_handle(s->multi, t->curl) != CURLM_OK) {
+					scrape_failed(s, t, "cannot start the transfer");
+					continue;
+				}
+				t->busy = 1;
+			}
+			if (!t->busy && t->next_at < next)
+				next = t->next_at;
+		}
+		if (curl_multi_perform(s->multi, &running) != CURLM_OK) {
+			rv = GT_EIO;
+			break;
+		}
+		if ((rv = scrape_collect(s)) != GT_OK)
+			break;
 		now = gt_mono_ns();
-		if (next > now)
-			gt_sleep_ns(next - now < 50 * GT_NS_PER_MS ? next - now : 50 * GT_NS_PER_MS);
+		wait = next > now ? next - now : 0;
+		if (wait > 50 * GT_NS_PER_MS) /* the stop flag is checked at least this often */
+			wait = 50 * GT_NS_PER_MS;
+		if (running > 0)
+			curl_multi_poll(s->multi, NULL, 0, (int)(wait / GT_NS_PER_MS), NULL);
+		else if (wait > 0)
+			gt_sleep_ns(wait);
 	}
+	for (size_t i = 0; i < s->nt; i++)
+		if (s->t[i].busy) {
+			curl_multi_remove_handle(s->multi, s->t[i].curl);
+			s->t[i].busy = 0;
+		}
+	return rv;
 }
 
 /* ---------------------------------------------------------------- lifecycle, stats */
@@ -482,7 +555,8 @@ stm_scrape_new(stm_scrape **out, const stm_scrape_cfg *cfg)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	for (p = cfg->urls; *p; p++)
 		n += *p == ',';
-	if ((s->t = calloc(n, sizeof(*s->t))) == NULL || stm_prom_new(&s->prom) != GT_OK)
+	if ((s->t = calloc(n, sizeof(*s->t))) == NULL || stm_prom_new(&s->prom) != GT_OK ||
+	    (s->multi = curl_multi_init()) == NULL)
 		goto fail;
 	for (p = cfg->urls; *p;) {
 		const char *e = strchr(p, ',');
@@ -539,6 +613,8 @@ stm_scrape_free(stm_scrape *s)
 		return;
 	for (size_t i = 0; i < s->nt; i++) {
 		target *t = &s->t[i];
+		if (t->curl && t->busy)
+			curl_multi_remove_handle(s->multi, t->curl);
 		if (t->curl)
 			curl_easy_cleanup(t->curl);
 		stm_reader_free(t->reader);
@@ -550,6 +626,8 @@ stm_scrape_free(stm_scrape *s)
 		free(t->url);
 	}
 	free(s->t);
+	if (s->multi)
+		curl_multi_cleanup(s->multi);
 	stm_prom_free(s->prom);
 	pthread_mutex_destroy(&s->mtx);
 	curl_global_cleanup();

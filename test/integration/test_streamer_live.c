@@ -13,6 +13,9 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -481,6 +484,73 @@ test_streamer_scrape_exporter_off_on_garbage(void **state)
 	free(fix);
 }
 
+/* Targets are fetched concurrently: one that accepts the connection and never answers holds
+ * only itself (until --scrape-timeout), the other keeps its 200 ms schedule. */
+static void
+test_streamer_scrape_silent_target_holds_only_itself(void **state)
+{
+	char               *dir = gt_test_tmpdir("stm-scrape2");
+	char               *fix = gt_test_fixture("prom/dcgm_exporter.prom");
+	char                data[600], urls[300];
+	size_t              flen;
+	exporter            e = {0};
+	tc_svc              mq, col;
+	stm                 s;
+	const char         *flags[] = {urls, "--scrape-interval=200ms", "--scrape-timeout=10s", NULL};
+	struct sockaddr_in  a = {0};
+	socklen_t           al = sizeof(a);
+	int                 silent = socket(AF_INET, SOCK_STREAM, 0);
+	json_t             *j;
+	int64_t             t0;
+	(void)state;
+
+	/* listens, never accepts: connect succeeds (backlog), no answer ever comes */
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(silent >= 0);
+	assert_int_equal(bind(silent, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(silent, 16), 0);
+	assert_int_equal(getsockname(silent, (struct sockaddr *)&a, &al), 0);
+	e.body = gt_test_read_file(fix, &flen);
+	e.len = flen;
+	assert_non_null(e.body);
+	pthread_mutex_init(&e.mtx, NULL);
+	exporter_on(&e);
+	snprintf(urls, sizeof(urls), "--scrape=http://127.0.0.1:%d/metrics,http://127.0.0.1:%d/metrics",
+	         ntohs(a.sin_port), e.port);
+	snprintf(data, sizeof(data), "%s/col", dir);
+	tc_mq_start(&mq, NULL);
+	tc_col_start(&col, &mq, data, "c-scrape2", NULL);
+	stm_spawn(&s, &mq, NULL, flags);
+	stm_started(&s);
+	t0 = gt_mono_ns();
+	/* 4 records per scrape of the live target; 10 scrapes need 2 s on schedule, 100 s if the
+	 * silent target's 10 s timeout came first each round */
+	assert_true(tc_wait_processed(&col, 40, 30 * SEC) >= 40);
+	j = stm_stats(&s);
+	{
+		json_t *src0 = json_array_get(json_object_get(j, "sources"), 0);
+		json_t *src1 = json_array_get(json_object_get(j, "sources"), 1);
+
+		assert_int_equal(json_integer_value(json_object_get(src0, "records")), 0);
+		assert_true(json_integer_value(json_object_get(src1, "scrapes")) >= 10);
+	}
+	json_decref(j);
+	/* the first silent scrape has not even timed out yet when the other did ten */
+	assert_true(gt_mono_ns() - t0 < 9 * SEC);
+	assert_int_equal(gt_proc_stop(s.p, SIGTERM, 20 * SEC), 0);
+	gt_proc_free(s.p);
+	exporter_off(&e);
+	free(e.body);
+	pthread_mutex_destroy(&e.mtx);
+	close(silent);
+	tc_stop(&col);
+	tc_stop(&mq);
+	gt_test_rmrf(dir);
+	free(dir);
+	free(fix);
+}
+
 int
 main(void)
 {
@@ -488,6 +558,8 @@ main(void)
 		cmocka_unit_test_teardown(test_streamer_stdin_rows_arrive_one_by_one, tc_cleanup),
 		cmocka_unit_test_teardown(test_streamer_follow_append_truncate_rotate_restart, tc_cleanup),
 		cmocka_unit_test_teardown(test_streamer_scrape_exporter_off_on_garbage, tc_cleanup),
+		cmocka_unit_test_teardown(test_streamer_scrape_silent_target_holds_only_itself,
+		                          tc_cleanup),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
