@@ -177,6 +177,8 @@ void       stm_reader_get_stats(stm_reader *r, stm_reader_stats *st);
 int stm_parse_number(const char *s, size_t n, int allow_unit, double *out);
 /* 1 for a placeholder value that means "no value": "[N/A]", "[Not Supported]", "N/A", ... */
 int stm_is_placeholder(const char *s, size_t n);
+/* A GPU index: 1-9 decimal digits. Returns 1 and sets *out, or 0. */
+int stm_parse_index(const char *s, size_t n, int32_t *out);
 typedef enum stm_ts_status {
 	STM_TS_OK = 0,
 	STM_TS_UNPARSABLE,   /* not a timestamp (also: an impossible date such as 2025-02-29) */

@@ -205,22 +205,6 @@ rec_emit(stm_reader *r)
 		r->err = rv;
 }
 
-static int
-parse_index(const char *s, size_t n, int32_t *out)
-{
-	int64_t v = 0;
-
-	if (n == 0 || n > 9)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = (int32_t)v;
-	return 1;
-}
-
 /* Identity/timestamp columns shared by every format. Returns 0 on a bad value (*why says
  * which). An empty timestamp cell is "no timestamp" (the record is stamped at publish time);
  * anything else must be an exact timestamp in range. */
@@ -250,7 +234,7 @@ row_ident(stm_reader *r, col *c, size_t i, stm_bad_reason *why)
 	case COL_GPU_ID:
 		r->s_gpu_id = arena_put(r, s, n);
 		if (r->index < 0)
-			parse_index(s, n, &r->index);
+			stm_parse_index(s, n, &r->index);
 		break;
 	case COL_HOST:
 		r->s_host = arena_put(r, s, n);
@@ -265,7 +249,7 @@ row_ident(stm_reader *r, col *c, size_t i, stm_bad_reason *why)
 		r->s_model = arena_put(r, s, n);
 		break;
 	case COL_INDEX:
-		if (!parse_index(s, n, &r->index)) {
+		if (!stm_parse_index(s, n, &r->index)) {
 			*why = STM_BAD_INDEX;
 			return 0;
 		}
@@ -419,7 +403,7 @@ dcgm_labels(stm_reader *r, const char *s, size_t n)
 					r->s_device = arena_put(r, v, vl);
 			} else if (KEYIS("gpu")) {
 				if (r->index < 0)
-					parse_index(v, vl, &r->index);
+					stm_parse_index(v, vl, &r->index);
 			} else {
 				if ((koff = arena_put(r, k, kl)) == NOSTR ||
 				    label_add(r, NULL, koff, v, vl) != GT_OK) {

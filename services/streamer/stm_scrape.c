@@ -145,22 +145,6 @@ gpu_find(target *t, const char *key, size_t klen, size_t *out)
 	return GT_OK;
 }
 
-static int
-parse_index(const char *s, size_t n, int32_t *out)
-{
-	int32_t v = 0;
-
-	if (n == 0 || n > 9)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 1;
-}
-
 static gt_err
 label_keep(target *t, gpu *g, const stm_prom_label *l)
 {
@@ -245,7 +229,7 @@ on_sample(const stm_prom_sample *sm, void *arg)
 	if (g->model == NONE && model && model->value_len)
 		g->model = arena_put(t, model->value, model->value_len);
 	if (g->index < 0 && gpui)
-		parse_index(gpui->value, gpui->value_len, &g->index);
+		stm_parse_index(gpui->value, gpui->value_len, &g->index);
 	if (g->ts_ms == STM_PROM_NO_TS)
 		g->ts_ms = sm->ts_ms;
 	for (size_t i = 0; i < sm->nlabels; i++) {

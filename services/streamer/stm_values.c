@@ -101,6 +101,22 @@ stm_parse_number(const char *s, size_t n, int allow_unit, double *out)
 }
 
 int
+stm_parse_index(const char *s, size_t n, int32_t *out)
+{
+	int32_t v = 0;
+
+	if (n == 0 || n > 9)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 1;
+}
+
+int
 stm_is_placeholder(const char *s, size_t n)
 {
 	while (n > 0 && *s == ' ')
