@@ -16,23 +16,37 @@ struct mq_plog_chunk {
 	uint8_t        data[];
 };
 
+/* An emptied chunk: kept as p's spare when it is a standard one and there is none, else
+ * unmapped. p NULL: always unmapped. */
 static void
-chunk_free(mq_plog_chunk *c)
+chunk_free(mq_plog *p, mq_plog_chunk *c)
 {
+	if (p != NULL && p->spare == NULL && c->size == CHUNK_SIZE) {
+		c->next = NULL;
+		p->spare = c;
+		return;
+	}
 	munmap(c, c->size);
 }
 
 static mq_plog_chunk *
-chunk_new(size_t need)
+chunk_new(mq_plog *p, size_t need)
 {
 	size_t         size = CHUNK_SIZE;
 	mq_plog_chunk *c;
 
 	if (need + sizeof(mq_plog_chunk) > size)
 		size = (need + sizeof(mq_plog_chunk) + 4095) & ~(size_t)4095;
-	c = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (c == MAP_FAILED)
-		return NULL;
+	if (size == CHUNK_SIZE && p->spare != NULL) {
+		c = p->spare;
+		p->spare = NULL;
+	} else {
+		/* populated at once: one call instead of a page fault per 4 KiB as appends touch it */
+		c = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+		         -1, 0);
+		if (c == MAP_FAILED)
+			return NULL;
+	}
 	c->next = NULL;
 	c->size = size;
 	c->used = 0;
@@ -78,7 +92,7 @@ plog_space(mq_plog *p, size_t n)
 		if (c != NULL && p->head == c && c->used > 0 && p->base == p->end) {
 			c->used = 0; /* everything trimmed: reuse */
 		} else {
-			mq_plog_chunk *nc = chunk_new(n);
+			mq_plog_chunk *nc = chunk_new(p, n);
 			if (nc == NULL)
 				return NULL;
 			if (c == NULL)
@@ -136,7 +150,7 @@ mq_plog_drop_below(mq_plog *p, uint64_t lo, uint64_t *bytes)
 	while (p->head != NULL && p->head != p->tail && p->head->last_off < p->base) {
 		mq_plog_chunk *c = p->head;
 		p->head = c->next;
-		chunk_free(c);
+		chunk_free(p, c);
 	}
 	return n;
 }
@@ -155,9 +169,11 @@ mq_plog_fini(mq_plog *p)
 
 	while (c != NULL) {
 		mq_plog_chunk *n = c->next;
-		chunk_free(c);
+		chunk_free(NULL, c);
 		c = n;
 	}
+	if (p->spare != NULL)
+		chunk_free(NULL, p->spare);
 	free(p->ring);
 	memset(p, 0, sizeof(*p));
 }

@@ -2,8 +2,9 @@
  * chunks (no malloc per message), indexed by an offset ring (16 B per message).
  *
  * Offsets [base, end) are retained. Appends happen at end; mq_plog_drop_below releases the
- * front (a chunk is unmapped as soon as all of its messages are dropped), so memory follows
- * the backlog. An embedded object (zeroed = empty at offset 0), owned by its topic and used
+ * front (a chunk is unmapped as soon as all of its messages are dropped, but one spare
+ * chunk is kept for the next append: a steady stream reuses resident pages instead of an
+ * mmap, a page fault per 4 KiB and a munmap per MiB), so memory follows the backlog. An embedded object (zeroed = empty at offset 0), owned by its topic and used
  * under the topic's lock; no locking here. */
 #ifndef MQ_PLOG_H
 #define MQ_PLOG_H
@@ -27,6 +28,7 @@ typedef struct mq_plog {
 	mq_plog_ent   *ring;      /* power-of-two capacity, indexed by offset */
 	size_t         cap;
 	mq_plog_chunk *head, *tail;
+	mq_plog_chunk *spare; /* one emptied standard chunk, kept for reuse */
 	uint64_t       bytes; /* stored bytes retained */
 } mq_plog;
 
