@@ -155,11 +155,58 @@ gt_json_uint(gt_buf *b, uint64_t v)
 	return gt_buf_append(b, tmp, (size_t)n);
 }
 
+/* Doubles with at most 6 decimals (most telemetry) are written with integer arithmetic: the
+ * decimal string is exact and parses back to the same double (IEEE division of the two
+ * integers is correctly rounded, as strtod is), so no printf/strtod round trip is needed.
+ * Returns the length written at out, or 0 when v is not such a number. */
+static size_t
+dbl_fast(char *out, double v)
+{
+	double   m = v * 1e6, r = rint(m);
+	uint64_t u, ip, fp;
+	char     tmp[48], *e = tmp + sizeof(tmp), *p = e;
+	int      neg, d;
+
+	if (!isfinite(v) || m != r || fabs(r) >= 9007199254740992.0 || r / 1e6 != v || v == 0.0 ||
+	    fabs(v) < 1e-6)
+		return 0;
+	neg = r < 0;
+	u = (uint64_t)(neg ? -r : r);
+	ip = u / 1000000;
+	fp = u % 1000000;
+	if (fp != 0) {
+		int started = 0;
+
+		for (d = 0; d < 6; d++) {
+			unsigned dig = (unsigned)(fp % 10);
+
+			fp /= 10;
+			if (dig != 0 || started) {
+				*--p = (char)('0' + dig);
+				started = 1;
+			}
+		}
+		*--p = '.';
+	}
+	do {
+		*--p = (char)('0' + ip % 10);
+		ip /= 10;
+	} while (ip);
+	if (neg)
+		*--p = '-';
+	memcpy(out, p, (size_t)(e - p));
+	out[e - p] = '\0';
+	return (size_t)(e - p);
+}
+
 size_t
 gt_json_dbl_fmt(char *out, double v)
 {
-	int n;
+	size_t fast;
+	int    n;
 
+	if ((fast = dbl_fast(out, v)) > 0)
+		return fast;
 	if (!isfinite(v)) {
 		memcpy(out, "null", 5);
 		return 4;

@@ -10,49 +10,6 @@
 #include "gt/gt_json.h"
 #include "gt/gt_time.h"
 
-/* Doubles with at most 6 decimals (most telemetry) are written with integer arithmetic: the
- * decimal string is exact and parses back to the same double (IEEE division is correctly
- * rounded), so no printf/strtod round trip is needed. Others go to gt_json_dbl_fmt. Writes
- * at most GT_JSON_DBL_MAX bytes at o; returns the end. */
-static char *
-jsonl_dbl(char *o, double v)
-{
-	double   m = v * 1e6, r = rint(m);
-	uint64_t u, ip, fp;
-	char     tmp[48], *e = tmp + sizeof(tmp), *p = e;
-	int      neg, d;
-
-	if (!isfinite(v) || m != r || fabs(r) >= 9007199254740992.0 || r / 1e6 != v || v == 0.0 ||
-	    fabs(v) < 1e-6)
-		return o + gt_json_dbl_fmt(o, v);
-	neg = r < 0;
-	u = (uint64_t)(neg ? -r : r);
-	ip = u / 1000000;
-	fp = u % 1000000;
-	if (fp != 0) {
-		int started = 0;
-
-		for (d = 0; d < 6; d++) {
-			unsigned dig = (unsigned)(fp % 10);
-
-			fp /= 10;
-			if (dig != 0 || started) {
-				*--p = (char)('0' + dig);
-				started = 1;
-			}
-		}
-		*--p = '.';
-	}
-	do {
-		*--p = (char)('0' + ip % 10);
-		ip /= 10;
-	} while (ip);
-	if (neg)
-		*--p = '-';
-	memcpy(o, p, (size_t)(e - p));
-	return o + (e - p);
-}
-
 /* RFC 3339 with 9 fraction digits; the "YYYY-MM-DDTHH:MM:SS" part is cached per thread for
  * the last second seen (a batch's records share seconds), the rest is integer arithmetic. */
 static size_t
@@ -171,7 +128,7 @@ col_jsonl_encode_obj(gt_buf *out, const col_rec *r, const col_delivery *id,
 		first = 0;
 		o = gt_json_str_raw(o, r->metrics[i].name, strlen(r->metrics[i].name));
 		*o++ = ':';
-		o = jsonl_dbl(o, r->metrics[i].value);
+		o += gt_json_dbl_fmt(o, r->metrics[i].value);
 	}
 	o = JSONL_LIT(o, "},\"labels\":{");
 	for (i = 0; i < r->nlabels; i++) {

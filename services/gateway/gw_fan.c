@@ -11,9 +11,10 @@
 #include "gt/gt_time.h"
 #include "gw_int.h"
 
-/* Unpacked answers live in one arena per scatter-gather (protobuf-c allocates every string,
- * map entry and repeated field separately: thousands of mallocs for 100 records), released
- * at once after done. */
+/* Each unpacked answer lives in an arena of its own (protobuf-c allocates every string, map
+ * entry and repeated field separately: thousands of mallocs for 100 records), released at
+ * once after done. One arena per answer, not per scatter-gather: an answer is unpacked by
+ * one callback thread, so its arena needs no lock. */
 typedef struct arena_chunk {
 	struct arena_chunk *next;
 	size_t              used, cap;
@@ -21,8 +22,8 @@ typedef struct arena_chunk {
 } arena_chunk;
 
 typedef struct arena {
-	pthread_mutex_t mu; /* answers of several collectors are unpacked concurrently */
-	arena_chunk    *head;
+	arena_chunk       *head;
+	ProtobufCAllocator alloc; /* allocator_data = this arena */
 } arena;
 
 static void *
@@ -33,15 +34,12 @@ arena_alloc(void *data, size_t size)
 	void        *p;
 
 	size = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-	pthread_mutex_lock(&a->mu);
 	c = a->head;
 	if (c == NULL || c->cap - c->used < size) {
 		size_t cap = size > 256 * 1024 ? size : 256 * 1024;
 
-		if ((c = malloc(sizeof(*c) + cap)) == NULL) {
-			pthread_mutex_unlock(&a->mu);
+		if ((c = malloc(sizeof(*c) + cap)) == NULL)
 			return NULL;
-		}
 		c->used = 0;
 		c->cap = cap;
 		c->next = a->head;
@@ -49,7 +47,6 @@ arena_alloc(void *data, size_t size)
 	}
 	p = (char *)c->data + c->used;
 	c->used += size;
-	pthread_mutex_unlock(&a->mu);
 	return p;
 }
 
@@ -62,8 +59,7 @@ arena_free(void *data, void *p)
 
 typedef struct fan {
 	gw                             *g;
-	arena                           arena;
-	ProtobufCAllocator              alloc;
+	arena                          *ar; /* one per answer */
 	const ProtobufCMessageDescriptor *outd;
 	atomic_size_t                   left;
 	gw_fan_done                     done;
@@ -83,14 +79,14 @@ fan_finish(fan *f)
 	size_t i;
 
 	f->done(f->arg, f->res, f->n);
-	(void)i;
-	while (f->arena.head != NULL) {
-		arena_chunk *c = f->arena.head;
+	for (i = 0; i < f->n; i++)
+		while (f->ar[i].head != NULL) {
+			arena_chunk *c = f->ar[i].head;
 
-		f->arena.head = c->next;
-		free(c);
-	}
-	pthread_mutex_destroy(&f->arena.mu);
+			f->ar[i].head = c->next;
+			free(c);
+		}
+	free(f->ar);
 	free(f);
 }
 
@@ -109,14 +105,15 @@ fan_cb(void *arg, const gt_rpc_status *st, const uint8_t *payload, size_t len)
 	fan        *f = s->f;
 	gw_fan_res *r = &f->res[s->i];
 
-	free(s);
 	r->code = st->code;
 	snprintf(r->msg, sizeof(r->msg), "%s", st->message);
 	if (st->code == GT_RPC_OK &&
-	    (r->out = protobuf_c_message_unpack(f->outd, &f->alloc, len, payload)) == NULL) {
+	    (r->out = protobuf_c_message_unpack(f->outd, &f->ar[s->i].alloc, len, payload)) ==
+	        NULL) {
 		r->code = GT_RPC_INTERNAL;
 		snprintf(r->msg, sizeof(r->msg), "undecodable %s", f->outd->name);
 	}
+	free(s);
 	fan_one_done(f);
 }
 
@@ -136,11 +133,16 @@ gw_fan(gw *g, gw_dep *const *deps, size_t n, const ProtobufCServiceDescriptor *s
 		return GT_EINVAL;
 	if ((f = calloc(1, sizeof(*f) + n * sizeof(f->res[0]))) == NULL)
 		return GT_ENOMEM;
+	if ((f->ar = calloc(n ? n : 1, sizeof(*f->ar))) == NULL) {
+		free(f);
+		return GT_ENOMEM;
+	}
 	f->g = g;
-	pthread_mutex_init(&f->arena.mu, NULL);
-	f->alloc.alloc = arena_alloc;
-	f->alloc.free = arena_free;
-	f->alloc.allocator_data = &f->arena;
+	for (i = 0; i < n; i++) {
+		f->ar[i].alloc.alloc = arena_alloc;
+		f->ar[i].alloc.free = arena_free;
+		f->ar[i].alloc.allocator_data = &f->ar[i];
+	}
 	f->outd = md->output;
 	f->done = done;
 	f->arg = arg;

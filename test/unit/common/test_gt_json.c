@@ -86,6 +86,43 @@ test_json_numbers(void **state)
 	}
 }
 
+/* gt_json_dbl_fmt round-trips every double: telemetry-like values with few decimals (the
+ * integer fast path, whose text is also the short one), and random bit patterns. */
+static void
+test_json_dbl_fmt_round_trips(void **state)
+{
+	static const struct {
+		double      v;
+		const char *want;
+	} fixed[] = {{81.25, "81.25"}, {-0.5, "-0.5"}, {45, "45"}, {0.000001, "0.000001"},
+	             {1234567.000123, "1234567.000123"}, {9000000000.5, "9000000000.5"}};
+	static const double p10[8] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7};
+	char                out[GT_JSON_DBL_MAX];
+	uint64_t            x = 0x9e3779b97f4a7c15u;
+	size_t   i;
+	(void)state;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		assert_int_equal(gt_json_dbl_fmt(out, fixed[i].v), strlen(fixed[i].want));
+		assert_string_equal(out, fixed[i].want);
+	}
+	for (i = 0; i < 200000; i++) {
+		double v;
+		size_t n;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		if (i % 2 == 0) /* k decimals, like sensors report */
+			v = (double)((int64_t)(x % 2000000001u) - 1000000000) / p10[x % 8];
+		else
+			memcpy(&v, &x, sizeof(v));
+		n = gt_json_dbl_fmt(out, v);
+		assert_true(n > 0 && n < GT_JSON_DBL_MAX);
+		assert_int_equal(strlen(out), n);
+		if (isfinite(v) && strtod(out, NULL) != v)
+			fail_msg("%.17g written as %s", v, out);
+	}
+}
+
 static void
 test_json_object_with_keys(void **state)
 {
@@ -116,6 +153,7 @@ main(void)
 	    cmocka_unit_test(test_json_strings_round_trip_through_jansson),
 	    cmocka_unit_test(test_json_invalid_utf8_replaced),
 	    cmocka_unit_test(test_json_numbers),
+	    cmocka_unit_test(test_json_dbl_fmt_round_trips),
 	    cmocka_unit_test(test_json_object_with_keys),
 	};
 	return cmocka_run_group_tests_name("unit.common.json", tests, NULL, NULL);
