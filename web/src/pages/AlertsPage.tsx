@@ -9,7 +9,7 @@ import { metricDef } from '../lib/metrics';
 import { gpuHref, hostHref } from '../lib/router';
 import type { ApiAlert } from '../lib/types';
 import type { GpuState } from '../lib/merge';
-import { SeverityPill } from '../components/AlertBadges';
+import { SEVERITY_BG, SeverityPill } from '../components/AlertBadges';
 import { CircleAlert } from '../components/icons';
 import { Link } from '../components/Link';
 import { Stat } from '../components/Stat';
@@ -32,8 +32,16 @@ function GpuCell({ a, byKey }: { a: ApiAlert; byKey: ReadonlyMap<string, GpuStat
   if (!key) return <span className="muted">–</span>;
   const g = byKey.get(key) ?? (a.uuid ? byKey.get(a.uuid) : undefined);
   return (
-    <Link href={gpuHref(g?.key ?? key)} className="link block truncate" title={a.uuid || key}>
-      {g ? gpuLabel(g) : key}
+    <Link href={gpuHref(g?.key ?? key)} className="link block truncate" title={a.uuid || key} aria-label={g ? gpuLabel(g) : undefined}>
+      {g ? (
+        <>
+          {/* narrow screens show the host on its own line */}
+          <span className="md:hidden">GPU {g.index ?? '?'}</span>
+          <span className="hidden md:inline">{gpuLabel(g)}</span>
+        </>
+      ) : (
+        key
+      )}
     </Link>
   );
 }
@@ -48,14 +56,40 @@ function HostCell({ a }: { a: ApiAlert }) {
   );
 }
 
-function Since({ a, now }: { a: ApiAlert; now: number }) {
+const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const dayClock = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+
+/** "2 min ago" (current alerts), or the clock time with the age as tooltip (history). */
+function Since({ a, now, asClock }: { a: ApiAlert; now: number; asClock?: boolean }) {
   const t = alertSinceMs(a);
+  const ago = formatAgo(t, now);
+  const text = !asClock || t === null ? ago : now - t < 20 * 3600_000 ? clock.format(t) : dayClock.format(t);
   return (
-    <time dateTime={t ? new Date(t).toISOString() : undefined} title={t ? new Date(t).toLocaleString() : undefined} className="whitespace-nowrap">
-      {formatAgo(t, now)}
+    <time dateTime={t ? new Date(t).toISOString() : undefined} title={t ? `${new Date(t).toLocaleString()} (${ago})` : undefined} className="whitespace-nowrap">
+      {text}
     </time>
   );
 }
+
+/** A change's state: "firing" coloured by severity, "pending" dashed, "resolved" green, "event". */
+function StatePill({ a }: { a: ApiAlert }) {
+  const cls =
+    a.state === 'firing'
+      ? SEVERITY_BG[a.severity] ?? SEVERITY_BG.info
+      : a.state === 'pending'
+        ? 'border border-dashed border-slate-400 text-slate-600 dark:border-slate-500 dark:text-slate-300'
+        : a.state === 'resolved'
+          ? 'bg-emerald-100 text-emerald-800 dark:bg-emerald-950 dark:text-emerald-300'
+          : 'bg-violet-100 text-violet-800 dark:bg-violet-950 dark:text-violet-300';
+  return (
+    <span className={`inline-block whitespace-nowrap rounded-full px-2 py-0.5 text-[11px] font-semibold leading-4 ${cls}`} title={`${a.severity} · ${a.state}`}>
+      {a.state}
+    </span>
+  );
+}
+
+/** History rows shown at first; "Show more" adds as many again. */
+const HISTORY_PAGE = 50;
 
 const th = 'px-3 py-2 font-semibold';
 const HEAD = 'bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500 dark:bg-slate-900 dark:text-slate-400';
@@ -67,6 +101,7 @@ export function AlertsPage() {
   const now = useNow(1000);
   const current = useMemo(() => sortedCurrent(alerts), [alerts]);
   const [kind, setKind] = useState<'all' | 'changes' | 'events'>('all');
+  const [shown, setShown] = useState(HISTORY_PAGE);
   const history = useMemo(
     () => alerts.history.filter((a) => kind === 'all' || (kind === 'events' ? a.state === 'event' : a.state !== 'event')),
     [alerts.history, kind],
@@ -94,7 +129,7 @@ export function AlertsPage() {
         <Stat label="Firing" value={alerts.loaded ? formatNumber(alerts.firing) : '–'} tone={alerts.firing ? 'crit' : 'ok'} testid="alerts-firing" />
         <Stat label="Critical" value={alerts.loaded ? formatNumber(critical) : '–'} tone={critical ? 'crit' : 'none'} />
         <Stat label="Pending" value={alerts.loaded ? formatNumber(alerts.pending) : '–'} tone={alerts.pending ? 'warn' : 'none'} testid="alerts-pending" />
-        <Stat label="Changes shown" value={formatNumber(alerts.history.length)} hint="most recent first" />
+        <Stat label="Recent changes" value={formatNumber(alerts.history.length)} hint={alerts.history.length ? `last ${formatAgo(alertSinceMs(alerts.history[0]), now)}` : undefined} />
       </section>
 
       <section aria-labelledby="current-title" className="space-y-2">
@@ -109,17 +144,17 @@ export function AlertsPage() {
           <div className="card overflow-hidden">
             <table className="w-full table-fixed border-collapse text-sm" data-testid="current-alerts">
               <colgroup>
-                <col className="w-[6.5rem] sm:w-36" />
-                <col />
-                <col className="w-32 sm:w-44" />
+                <col className="hidden w-32 sm:table-column" />
+                <col className="sm:w-44" />
+                <col className="w-28 md:w-52" />
                 <col className="hidden w-36 md:table-column" />
-                <col className="hidden w-40 sm:table-column" />
+                <col className="hidden w-36 sm:table-column" />
                 <col className="hidden w-28 sm:table-column" />
                 <col className="hidden lg:table-column" />
               </colgroup>
               <thead className={HEAD}>
                 <tr>
-                  <th scope="col" className={th}>Severity</th>
+                  <th scope="col" className={`${th} hidden sm:table-cell`}>Severity</th>
                   <th scope="col" className={th}>Rule</th>
                   <th scope="col" className={th}>GPU</th>
                   <th scope="col" className={`${th} hidden md:table-cell`}>Host</th>
@@ -130,17 +165,24 @@ export function AlertsPage() {
               </thead>
               <tbody>
                 {current.map((a) => (
-                  <tr key={`${a.rule}\u0000${a.gpu ?? a.uuid}`} className="border-t border-slate-100 align-top dark:border-slate-800/70" data-alert-rule={a.rule} data-alert-gpu={a.gpu} data-state={a.state} data-severity={a.severity}>
-                    <td className="px-3 py-2">
+                  <tr key={`${a.rule}\u0000${a.gpu ?? a.uuid}`} className="border-t border-slate-100 dark:border-slate-800/70" data-alert-rule={a.rule} data-alert-gpu={a.gpu} data-state={a.state} data-severity={a.severity}>
+                    <td className="hidden px-3 py-2 sm:table-cell">
                       <SeverityPill severity={a.severity} state={a.state} />
                     </td>
                     <td className="min-w-0 px-3 py-2">
-                      <div className="truncate font-medium">{a.rule}</div>
-                      {/* below lg the message, value and age go under the rule */}
-                      <div className="muted text-xs break-words lg:hidden">{a.message}</div>
-                      <div className="muted text-xs sm:hidden">
-                        {alertValue(a) !== '–' && <span>{alertValue(a)} · </span>}
-                        <Since a={a} now={now} />
+                      <div className="flex min-w-0 flex-wrap items-center gap-x-2 gap-y-1">
+                        <span className="sm:hidden">
+                          <SeverityPill severity={a.severity} state={a.state} />
+                        </span>
+                        <span className="truncate font-medium">{a.rule}</span>
+                      </div>
+                      {/* below lg the message (and on phones its age) go under the rule */}
+                      <div className="muted text-xs break-words lg:hidden">
+                        {a.message || alertValue(a)}
+                        <span className="sm:hidden">
+                          {' · '}
+                          <Since a={a} now={now} />
+                        </span>
                       </div>
                     </td>
                     <td className="min-w-0 px-3 py-2">
@@ -154,7 +196,7 @@ export function AlertsPage() {
                     <td className="hidden px-3 py-2 text-right sm:table-cell">
                       <Since a={a} now={now} />
                     </td>
-                    <td className="hidden px-3 py-2 text-xs break-words lg:table-cell">{a.message}</td>
+                    <td className="hidden px-3 py-2 break-words lg:table-cell">{a.message}</td>
                   </tr>
                 ))}
               </tbody>
@@ -188,10 +230,10 @@ export function AlertsPage() {
           <div className="card overflow-hidden">
             <table className="w-full table-fixed border-collapse text-sm" data-testid="alert-history">
               <colgroup>
-                <col className="w-24 sm:w-28" />
-                <col className="w-[6.5rem] sm:w-36" />
-                <col />
-                <col className="hidden w-44 sm:table-column" />
+                <col className="w-[5.5rem] sm:w-28" />
+                <col className="w-[5.5rem] sm:w-28" />
+                <col className="sm:w-44" />
+                <col className="hidden w-52 sm:table-column" />
                 <col className="hidden lg:table-column" />
               </colgroup>
               <thead className={HEAD}>
@@ -204,17 +246,13 @@ export function AlertsPage() {
                 </tr>
               </thead>
               <tbody>
-                {history.map((a) => (
-                  <tr key={`${a.seq}:${a.since_ns ?? a.since}:${a.rule}:${a.gpu}:${a.state}`} className="border-t border-slate-100 align-top dark:border-slate-800/70" data-seq={a.seq} data-state={a.state} data-alert-rule={a.rule}>
-                    <td className="muted px-3 py-2 text-xs">
-                      <Since a={a} now={now} />
+                {history.slice(0, shown).map((a) => (
+                  <tr key={`${a.seq}:${a.since_ns ?? a.since}:${a.rule}:${a.gpu}:${a.state}`} className="border-t border-slate-100 dark:border-slate-800/70" data-seq={a.seq} data-state={a.state} data-alert-rule={a.rule}>
+                    <td className="muted px-3 py-2 text-xs tabular-nums">
+                      <Since a={a} now={now} asClock />
                     </td>
                     <td className="px-3 py-2">
-                      {a.state === 'event' ? (
-                        <span className="inline-block rounded-full bg-violet-100 px-2 py-0.5 text-[11px] font-semibold leading-4 text-violet-800 dark:bg-violet-950 dark:text-violet-300">event</span>
-                      ) : (
-                        <SeverityPill severity={a.severity} state={a.state} />
-                      )}
+                      <StatePill a={a} />
                     </td>
                     <td className="min-w-0 px-3 py-2">
                       <div className="truncate font-medium">{a.rule}</div>
@@ -224,11 +262,18 @@ export function AlertsPage() {
                     <td className="hidden min-w-0 px-3 py-2 sm:table-cell">
                       <GpuCell a={a} byKey={fleet.byKey} />
                     </td>
-                    <td className="hidden px-3 py-2 text-xs break-words lg:table-cell">{a.message}</td>
+                    <td className="hidden px-3 py-2 break-words lg:table-cell">{a.message}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
+            {history.length > shown && (
+              <div className="border-t border-slate-100 p-2 text-center dark:border-slate-800/70">
+                <button type="button" className="btn h-8 text-xs" onClick={() => setShown((n) => n + HISTORY_PAGE)}>
+                  Show more ({history.length - shown} older)
+                </button>
+              </div>
+            )}
           </div>
         )}
       </section>
