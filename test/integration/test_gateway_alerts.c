@@ -452,6 +452,93 @@ test_sighup_reload(void **state)
 	json_decref(wait_change("warm", "resolved", "host-a/1", 10 * GT_NS_PER_S));
 }
 
+/* Runs gtctl with args against the gateway; returns its exit status and stdout (malloc'd). */
+static int
+gtctl(const char *args, char **out)
+{
+	char  cmd[1200], path[600];
+	int   st;
+
+	snprintf(path, sizeof(path), "%s/gtctl.out", dir);
+	snprintf(cmd, sizeof(cmd), "GT_GATEWAY_URL=%s %s/gtctl %s > %s 2>&1", env.gw.rpc_url,
+	         getenv("GT_BIN_DIR"), args, path);
+	st = system(cmd);
+	*out = gt_test_read_file(path, NULL);
+	assert_non_null(*out);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+test_gtctl_alerts(void **state)
+{
+	char   *out, cmd[1200], line[4096];
+	json_t *j, *h = NULL, *a;
+	FILE   *p;
+	size_t  i;
+	int     found = 0;
+	(void)state;
+
+	/* current alerts as JSON: the same as the REST answer */
+	assert_int_equal(gtctl("alerts -o json", &out), 0);
+	j = json_loads(out, 0, NULL);
+	if (!json_is_array(j))
+		fail_msg("gtctl alerts -o json: %s", out);
+	assert_true(json_array_size(j) >= 1); /* the GPUs of the earlier tests are stale */
+	json_array_foreach(j, i, a)
+	{
+		assert_non_null(json_object_get(a, "rule"));
+		assert_non_null(json_object_get(a, "since"));
+		assert_true(!strcmp(json_string_value(json_object_get(a, "state")), "firing") ||
+		            !strcmp(json_string_value(json_object_get(a, "state")), "pending"));
+	}
+	json_decref(j);
+	free(out);
+	assert_int_equal(gtctl("alerts", &out), 0);
+	assert_non_null(strstr(out, "SEVERITY"));
+	assert_non_null(strstr(out, " firing, "));
+	free(out);
+	/* the history: every kept change, oldest first */
+	assert_int_equal(tg_get(&env, "/api/v1/alerts/history?limit=1000", NULL, &h, NULL, NULL),
+	                 200);
+	assert_int_equal(gtctl("alerts --history -o json", &out), 0);
+	j = json_loads(out, 0, NULL);
+	assert_true(json_is_array(j));
+	assert_int_equal(json_array_size(j), json_array_size(json_object_get(h, "alerts")));
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 0), "seq")),
+	                 json_integer_value(json_object_get(
+	                     json_array_get(json_object_get(h, "alerts"), 0), "seq")));
+	json_decref(j);
+	json_decref(h);
+	free(out);
+	/* --watch for a bounded time: the change made meanwhile is one JSON line */
+	snprintf(cmd, sizeof(cmd), "GT_GATEWAY_URL=%s %s/gtctl alerts --watch --duration 4s -o json",
+	         env.gw.rpc_url, getenv("GT_BIN_DIR"));
+	assert_non_null(p = popen(cmd, "r"));
+	gt_sleep_ns(1 * GT_NS_PER_S);
+	pub("host-a/2", "host-a", 99, -1); /* warm (>= 30) fires at once */
+	while (fgets(line, sizeof(line), p) != NULL) {
+		j = json_loads(line, 0, NULL);
+		if (j == NULL)
+			fail_msg("not a JSON line: %s", line);
+		if (!strcmp(json_string_value(json_object_get(j, "rule")), "warm") &&
+		    !strcmp(json_string_value(json_object_get(j, "state")), "firing") &&
+		    !strcmp(json_string_value(json_object_get(j, "gpu")), "host-a/2"))
+			found = 1;
+		json_decref(j);
+	}
+	assert_int_equal(pclose(p), 0);
+	assert_true(found);
+	/* unreachable gateway: exit 3 */
+	snprintf(cmd, sizeof(cmd), "%s/gtctl --gateway-url tcp://127.0.0.1:%d alerts > /dev/null 2>&1",
+	         getenv("GT_BIN_DIR"), gt_test_free_port());
+	{
+		int st = system(cmd);
+
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 3);
+	}
+}
+
 /* A bad rules file at start: exit 2, the message names the rule and the field. */
 static void
 test_bad_rules_file_exits_2(void **state)
@@ -491,6 +578,7 @@ main(void)
 	    cmocka_unit_test(test_stale_and_vanished),
 	    cmocka_unit_test(test_webhook_down_then_up),
 	    cmocka_unit_test(test_sighup_reload),
+	    cmocka_unit_test(test_gtctl_alerts),
 	    cmocka_unit_test(test_bad_rules_file_exits_2),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
