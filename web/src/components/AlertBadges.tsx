@@ -42,7 +42,7 @@ export function AlertCount() {
 /** A small pill: "critical", "warning", "pending"... */
 export function SeverityPill({ severity, state }: { severity: string; state?: AlertState | string }) {
   const sev = sevOf(severity);
-  const cls = state === 'pending' ? PENDING : state === 'resolved' ? 'bg-emerald-100 text-emerald-800 dark:bg-emerald-950 dark:text-emerald-300' : SEVERITY_BG[sev];
+  const cls = state === 'pending' ? PENDING : state === 'resolved' ? 'bg-emerald-100 text-emerald-800 dark:bg-emerald-900/70 dark:text-emerald-200' : SEVERITY_BG[sev];
   const text = state === 'pending' ? `${sev} · pending` : state === 'resolved' ? 'resolved' : sev;
   return (
     <span className={`inline-block whitespace-nowrap rounded-full px-2 py-0.5 text-[11px] font-semibold leading-4 ${cls}`} data-severity={sev} data-state={state}>

@@ -79,7 +79,7 @@ function StatePill({ a }: { a: ApiAlert }) {
       : a.state === 'pending'
         ? 'border border-dashed border-slate-400 text-slate-600 dark:border-slate-500 dark:text-slate-300'
         : a.state === 'resolved'
-          ? 'bg-emerald-100 text-emerald-800 dark:bg-emerald-950 dark:text-emerald-300'
+          ? 'bg-emerald-100 text-emerald-800 dark:bg-emerald-900/70 dark:text-emerald-200'
           : 'bg-violet-100 text-violet-800 dark:bg-violet-950 dark:text-violet-300';
   return (
     <span className={`inline-block whitespace-nowrap rounded-full px-2 py-0.5 text-[11px] font-semibold leading-4 ${cls}`} title={`${a.severity} · ${a.state}`}>
@@ -206,7 +206,7 @@ export function AlertsPage() {
       </section>
 
       <section aria-labelledby="history-title" className="space-y-2">
-        <div className="flex flex-wrap items-end justify-between gap-2">
+        <div className="flex flex-wrap items-center justify-between gap-2">
           <h2 id="history-title" className="text-sm font-semibold">
             Recent changes
           </h2>
