@@ -8,6 +8,7 @@ import type { WebSocketLike } from '../lib/live';
 import { createRuntime, type AppRuntime } from '../lib/runtime';
 import type { ApiAlert } from '../lib/types';
 import { AlertsPage } from '../pages/AlertsPage';
+import { GpuPage } from '../pages/GpuPage';
 import { HostPage } from '../pages/HostPage';
 
 class FakeSocket implements WebSocketLike {
@@ -172,6 +173,21 @@ describe('alerts in the dashboard', () => {
     await settle();
     expect(screen.getByTestId('host-title').parentElement!.querySelector('[data-testid="host-alert"]')).not.toBeNull();
     expect(document.querySelectorAll('[data-testid="gpu-alert"]').length).toBe(1);
+  });
+
+  it('GPU page: a badge by the title and a line per current alert; gone when it resolves', async () => {
+    await start([alert({ seq: 3 }), alert({ seq: 4, rule: 'warm', state: 'pending', severity: 'warning' })]);
+    window.history.replaceState(null, '', '/gpu/node-1%2F0');
+    mount(rt, <GpuPage gpuKey="node-1/0" />);
+    await settle();
+    expect(screen.getByTestId('gpu-title').parentElement!.querySelector('[data-testid="gpu-alert"]')!.getAttribute('data-severity')).toBe('critical');
+    const lines = () => [...screen.getByTestId('gpu-alerts').querySelectorAll('li')].map((l) => `${l.getAttribute('data-alert-rule')}:${l.getAttribute('data-state')}`);
+    expect(lines()).toEqual(['hot:firing', 'warm:pending']);
+    expect(screen.getByTestId('gpu-alerts').textContent).toContain('temperature 91 > 85 for 0s');
+    act(() => FakeSocket.last.open());
+    act(() => FakeSocket.last.deliver({ type: 'alerts', alerts: [], last_seq: 20 }));
+    expect(screen.queryByTestId('gpu-alerts')).toBeNull();
+    expect(document.querySelector('[data-testid="gpu-alert"]')).toBeNull();
   });
 
   it('alerts page: current alerts and history, updated live; after a reconnect the snapshot and one REST load each', async () => {
