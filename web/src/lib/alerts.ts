@@ -12,14 +12,14 @@ export interface AlertMark {
   severity: AlertSeverity;
   firing: number;
   pending: number;
-  /** the rules firing, for tooltips */
+  /** the rules firing or pending, for the badge text and tooltip */
   rules: string[];
 }
 
 export interface AlertsState {
   /** current alerts (pending or firing) by alertId */
   current: ReadonlyMap<string, ApiAlert>;
-  /** changes, newest first, unique by seq */
+  /** changes, newest first, each once (by seq and time: a restarted gateway numbers from 0 again) */
   history: readonly ApiAlert[];
   /** the highest seq applied; -1 before anything */
   lastSeq: number;
