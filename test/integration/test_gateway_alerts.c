@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "gt/gt_time.h"
+#include "gtpb/v1/alerts.pb-c.h"
 #include "gt_test.h"
 #include "gt_wsc.h"
 #include "test_gateway_util.h"
@@ -301,6 +302,24 @@ test_threshold_for_rest_ws_metrics(void **state)
 	assert_int_equal(tg_get(&env, "/api/v1/alerts/history?after_seq=x", NULL, NULL, NULL, NULL),
 	                 400);
 
+	/* the same as protobuf (gtpb.v1.ListAlertsResponse) */
+	assert_int_equal(tg_get(&env, "/api/v1/alerts?state=firing&severity=critical",
+	                        "Accept: application/x-protobuf\r\n", NULL, &raw, &len),
+	                 200);
+	{
+		Gtpb__V1__ListAlertsResponse *r =
+		    gtpb__v1__list_alerts_response__unpack(NULL, len, (const uint8_t *)raw);
+
+		assert_non_null(r);
+		assert_int_equal(r->n_alerts, 1);
+		assert_string_equal(r->alerts[0]->rule, "hot");
+		assert_string_equal(r->alerts[0]->state, "firing");
+		assert_string_equal(r->alerts[0]->op, ">");
+		assert_true(r->alerts[0]->value == 91.5);
+		assert_true(r->last_seq >= 2);
+		gtpb__v1__list_alerts_response__free_unpacked(r, NULL);
+	}
+	free(raw);
 	/* /metrics: the firing series, through promtool */
 	assert_int_equal(tg_get(&env, "/metrics", NULL, NULL, &raw, &len), 200);
 	assert_non_null(strstr(raw, "gt_alert_firing{alertname=\"hot\",gpu=\"host-a/0\","
