@@ -524,7 +524,8 @@ test_gtctl_alerts(void **state)
 	assert_int_equal(gtctl("alerts --history -o json", &out), 0);
 	j = json_loads(out, 0, NULL);
 	assert_true(json_is_array(j));
-	assert_int_equal(json_array_size(j), json_array_size(json_object_get(h, "alerts")));
+	/* (a GPU of the tests above may go stale in between: more changes, never fewer) */
+	assert_true(json_array_size(j) >= json_array_size(json_object_get(h, "alerts")));
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 0), "seq")),
 	                 json_integer_value(json_object_get(
 	                     json_array_get(json_object_get(h, "alerts"), 0), "seq")));
