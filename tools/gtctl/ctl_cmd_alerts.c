@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "gt/gt_signal.h"
 #include "gt/gt_time.h"
 #include "gtpb/v1/alerts.pb-c.h"
 
@@ -109,14 +108,14 @@ watch(ctl_ctx *c, const char *url, int history)
 		after = r->last_seq;
 		protobuf_c_message_free_unpacked(&r->base, NULL);
 	}
-	gt_signal_install();
+	/* Ctrl-C ends it at once (the default action), even during a held call */
 	if (c->fmt == CTL_OUT_CSV) {
 		for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
 			printf("%s%s", i ? "," : "", cols[i].key);
 		fputc('\n', stdout);
 	}
 	fflush(stdout);
-	while (!gt_signal_stopping() && gt_mono_ns() < end) {
+	while (gt_mono_ns() < end) {
 		int64_t  left = end - gt_mono_ns();
 		uint32_t wait = WATCH_WAIT_MS;
 
