@@ -34,6 +34,8 @@ typedef struct gw_config {
 	char   *cors_origin, *token, *metrics_labels;
 	int64_t max_ws_clients, ws_queue_bytes, max_inflight, cache_entries, rpc_workers;
 	int64_t page_size;
+	char   *alert_rules, *alert_webhook;
+	int64_t alert_history;
 	int     log_level;
 } gw_config;
 

@@ -56,6 +56,12 @@ static const gt_cfg_opt gw_opts[] = {
     GT_CFG_INT("page-size", gw_config, page_size, "5000", 1, 100000,
                "records per collector page when streaming CSV/NDJSON"),
     GT_CFG_INT("rpc-workers", gw_config, rpc_workers, "2", 1, 64, "RPC handler threads"),
+    GT_CFG_STR("alert-rules", gw_config, alert_rules, "",
+               "alert rules JSON file (validated at start; reloaded on SIGHUP)"),
+    GT_CFG_STR("alert-webhook", gw_config, alert_webhook, "",
+               "URL that gets a POST of the alert JSON on every change (retried with backoff)"),
+    GT_CFG_INT("alert-history", gw_config, alert_history, "1000", 1, 1000000,
+               "alert changes kept for /api/v1/alerts/history"),
     GT_CFG_ENUM("log-level", gw_config, log_level, "info", level_choices,
                 "debug|info|warn|error|off"),
 };

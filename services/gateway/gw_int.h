@@ -15,6 +15,7 @@
 #include "gt/gt_rpc.h"
 #include "gt/gt_svc.h"
 #include "gt/gt_version.h"
+#include "gtpb/v1/alerts.pb-c.h"
 #include "gtpb/v1/collector.pb-c.h"
 #include "gw.h"
 
@@ -47,12 +48,15 @@ enum {
 	GW_R_METRICS,
 	GW_R_OPENAPI,
 	GW_R_DOCS,
+	GW_R_ALERTS,
+	GW_R_ALERTS_HISTORY,
 	GW_R_COUNT
 };
 extern const char *const gw_route_names[GW_R_COUNT];
 
 typedef struct gw_cache gw_cache;
 typedef struct gw_live  gw_live;
+typedef struct gw_alerts gw_alerts;
 
 struct gw {
 	const gw_config *cfg;
@@ -82,6 +86,8 @@ struct gw {
 	size_t           openapi_len;
 	char            *openapi_owned;
 	Gtpb__V1__TelemetryService_Service svc;
+	gw_alerts                         *alerts;
+	Gtpb__V1__AlertService_Service     asvc;
 };
 
 /* ---- gw_server.c: one API request in flight ---- */
@@ -188,5 +194,21 @@ void gw_stats_gateway_json(gw *g, gt_buf *b);
 
 /* ---- gw_svc.c ---- */
 void gw_svc_init(gw *g);
+
+/* ---- gw_alert_api.c (see gw_alert.h) ---- */
+/* Loads --alert-rules (GT_EINVAL with the error on stderr when the file is bad). */
+gt_err gw_alerts_new(gw_alerts **out, gw *g);
+gt_err gw_alerts_start(gw_alerts *al); /* timer thread, webhook, SIGHUP */
+/* Stops the timer thread and answers held ListAlerts calls; before gt_rpc_server_free and
+ * gt_http_free. The feed must be stopped first. */
+void   gw_alerts_stop(gw_alerts *al);
+void   gw_alerts_free(gw_alerts *al);
+gt_err gw_alerts_routes(gw *g);
+void   gw_alerts_svc_init(gw *g);
+/* One record of the live feed (nng callback threads). */
+void gw_alerts_record(gw_alerts *al, const Gtpb__V1__TelemetryRecord *r, int64_t now);
+/* Sends the {"type":"alerts"} snapshot to one new WebSocket client (lws thread). */
+void gw_alerts_ws_open(gw_alerts *al, uint64_t id);
+void gw_alerts_prometheus(gw_alerts *al, gt_buf *b);
 
 #endif

@@ -530,6 +530,7 @@ ws_open(uint64_t id, void *arg)
 	             "}",
 	             l->g->cfg->ws_heartbeat / GT_NS_PER_MS);
 	gt_http_ws_send(l->g->http, id, hello, (size_t)n);
+	gw_alerts_ws_open(l->g->alerts, id);
 	return c;
 }
 
@@ -771,6 +772,7 @@ sub_cb(void *arg)
 			gt_buf_init(&b);
 			for (i = 0; i < n; i++) {
 				table_record(l, recs[i], now);
+				gw_alerts_record(l->g->alerts, recs[i], now);
 				fan_out(l, recs[i], &b);
 			}
 			gt_buf_fini(&b);

@@ -26,6 +26,8 @@ const char *const gw_route_names[GW_R_COUNT] = {
     [GW_R_METRICS] = "/metrics",
     [GW_R_OPENAPI] = "/openapi.json",
     [GW_R_DOCS] = "/docs",
+    [GW_R_ALERTS] = "/api/v1/alerts",
+    [GW_R_ALERTS_HISTORY] = "/api/v1/alerts/history",
 };
 
 const char *
@@ -509,6 +511,7 @@ h_metrics(gt_http_req *req, void *arg)
 
 	gt_buf_init(&b);
 	gw_live_prometheus(g->live, &b);
+	gw_alerts_prometheus(g->alerts, &b);
 	gt_metrics_prometheus(g->metrics, &b);
 	gt_http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
 	gt_buf_fini(&b);
@@ -585,6 +588,7 @@ gw_new(gw **out, const gw_config *cfg)
 		pthread_condattr_destroy(&ca);
 	}
 	gw_svc_init(g);
+	gw_alerts_svc_init(g);
 	if ((rv = gt_metrics_new(&g->metrics, "gt_gateway_")) != GT_OK)
 		goto fail;
 	{
@@ -636,7 +640,7 @@ gw_new(gw **out, const gw_config *cfg)
 	    (rv = gt_cfg_list_split(cfg->metrics_labels, &g->mlabels, &g->nmlabels)) != GT_OK)
 		goto fail;
 	if ((rv = gw_cache_new(&g->cache, (size_t)cfg->cache_entries, cfg->cache_ttl)) != GT_OK ||
-	    (rv = gw_live_new(&g->live, g)) != GT_OK)
+	    (rv = gw_live_new(&g->live, g)) != GT_OK || (rv = gw_alerts_new(&g->alerts, g)) != GT_OK)
 		goto fail;
 	if ((rv = load_openapi(g)) != GT_OK) {
 		fprintf(stderr, "gt-gateway: --openapi-file: cannot read %s\n", cfg->openapi_file);
@@ -680,7 +684,8 @@ gw_start(gw *g)
 	if ((rv = gt_http_route(g->http, "GET", "/health", h_health, g, GT_HTTP_OPEN)) != GT_OK ||
 	    (rv = gt_http_route(g->http, "GET", "/metrics", h_metrics, g, GT_HTTP_OPEN)) != GT_OK ||
 	    (rv = gt_http_route(g->http, "GET", "/stats", h_stats, g, GT_HTTP_ADMIN)) != GT_OK ||
-	    (rv = gw_api_routes(g)) != GT_OK || (rv = gw_live_ws_register(g->live)) != GT_OK ||
+	    (rv = gw_api_routes(g)) != GT_OK || (rv = gw_alerts_routes(g)) != GT_OK ||
+	    (rv = gw_live_ws_register(g->live)) != GT_OK ||
 	    (rv = gt_http_start(g->http)) != GT_OK) {
 		GT_LOGE("http.start_failed", GT_KV_INT("port", cfg->port), GT_KV_ERR(rv));
 		return rv;
@@ -693,6 +698,7 @@ gw_start(gw *g)
 		rcfg.token = cfg->token;
 		if ((rv = gt_rpc_server_new(&g->rpc, &rcfg)) != GT_OK ||
 		    (rv = gt_rpc_server_add(g->rpc, &g->svc.base)) != GT_OK ||
+		    (rv = gt_rpc_server_add(g->rpc, &g->asvc.base)) != GT_OK ||
 		    (rv = gt_rpc_server_start(g->rpc)) != GT_OK) {
 			GT_LOGE("rpc.start_failed", GT_KV_STR("url", cfg->rpc_url), GT_KV_ERR(rv));
 			return rv;
@@ -700,7 +706,7 @@ gw_start(gw *g)
 		gt_rpc_dial_url(g->rpc_url, sizeof(g->rpc_url), cfg->rpc_url,
 		                gt_rpc_server_port(g->rpc));
 	}
-	if ((rv = gw_live_start(g->live)) != GT_OK)
+	if ((rv = gw_alerts_start(g->alerts)) != GT_OK || (rv = gw_live_start(g->live)) != GT_OK)
 		return rv;
 	if ((err = pthread_create(&g->health_thread, NULL, health_thread, g)) != 0)
 		return gt_err_from_errno(err);
@@ -740,6 +746,7 @@ gw_free(gw *g)
 	/* The feed stops broadcasting, the RPC server stops asking; then the clients close
 	 * (calls in flight complete as CANCELLED and answer their requests), then HTTP. */
 	gw_live_stop(g->live);
+	gw_alerts_stop(g->alerts);
 	gt_rpc_server_free(g->rpc);
 	gt_rpc_client_close(g->mq.cli);
 	for (i = 0; i < g->ncol; i++)
@@ -747,6 +754,7 @@ gw_free(gw *g)
 	gt_http_free(g->http);
 	gt_svc_free(g->shell);
 	gw_live_free(g->live);
+	gw_alerts_free(g->alerts);
 	gw_cache_free(g->cache);
 	gt_metrics_free(g->metrics);
 	free(g->mq.url);

@@ -2,10 +2,13 @@
 // Dashboard end-to-end test: the REAL pipeline (gt-mq, gt-collector, gt-gateway serving web/dist,
 // gt-streamer looping over a fixture CSV) on ephemeral loopback ports, driven by Debian's
 // chromium through playwright-core. Fails (never skips) when something it needs is missing.
+// The gateway runs with one alert rule (temperature > 85 °C, for 0s); at the end a second
+// streamer feeds a hot GPU of its own, then a cool one, and the dashboard must show the alert
+// (header count, badges, alerts page) and clear it, live.
 //
 //   node test/e2e/run-e2e.mjs --bin-dir build/dev/bin [--artifacts DIR] [--web-root web/dist]
 //   (GT_BIN_DIR, GT_E2E_ARTIFACTS, GT_WEB_ROOT, GT_CHROMIUM work too)
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -115,10 +118,14 @@ try {
   await collector.start();
   // a restarted collector must come back on the same URLs (the gateway is configured with them)
   collector.args = [...colArgs, '--rpc-url', collector.ready.rpc_url, '--pub-url', collector.ready.pub_url];
+  // one alert rule: hotter than any fixture GPU ever gets (max 75 °C), fires at once
+  const rulesFile = join(tmp, 'alert-rules.json');
+  writeFileSync(rulesFile, JSON.stringify({ rules: [{ name: 'e2e_hot', metric: 'temperature', op: '>', threshold: 85, for: '0s', severity: 'critical' }] }));
   const gwArgs = (port) => [
     '--port', String(port), '--bind', '127.0.0.1', '--rpc-url', '',
     '--collector-url', collector.ready.rpc_url, '--collector-live-url', collector.ready.pub_url,
     '--mq-url', mq.ready.rpc_url, '--web-root', webRoot, '--health-interval', '500ms',
+    '--alert-rules', rulesFile,
   ];
   const gateway = new Service('gateway', join(binDir, 'gt-gateway'), gwArgs(0), logDir);
   services.push(gateway);
@@ -319,9 +326,15 @@ try {
     await waitFor('history', async () => Number(await page.locator('[data-metric="temperature"]').getAttribute('data-points')) > 0);
     await sleep(1000);
     await shot('gpu-phone');
-    await page.click('nav[aria-label="Main"] >> text=Pipeline');
+    // phones show the navigation as icons (the labels are for screen readers)
+    await page.click('nav[aria-label="Main"] a[href="/pipeline"]');
     await waitFor('collector row', async () => (await collectorRow.count()) === 1);
     await shot('pipeline-phone');
+    const headerOverflow = await page.evaluate(() => {
+      const h = document.querySelector('header > div');
+      return h.scrollWidth - h.clientWidth;
+    });
+    if (headerOverflow > 1) throw new Error(`the header overflows by ${headerOverflow}px at 390px`);
   });
 
   await check('dark theme toggle is persisted', async () => {
@@ -336,6 +349,87 @@ try {
     if (!(await page.evaluate(() => document.documentElement.classList.contains('dark')))) throw new Error('dark not persisted');
     await waitFor('rows', async () => (await page.locator('tr[data-gpu]').count()) === fixtureGpus.size);
     await shot('fleet-desktop-dark');
+  });
+
+  // ---- alerts (issue #17): a GPU that runs hot fires the rule, cooling down resolves it ----
+  // A GPU of its own (not in the fixture, whose looping records would interleave cool values),
+  // fed by a second streamer; runs last because it adds a row to the fleet.
+  const hotKey = 'GPU-e2e00000-0000-4000-8000-0000000000ff';
+  const hotHost = 'e2e-node-hot';
+  const gpuCsv = (name, temps) => {
+    const file = join(tmp, name);
+    const rows = ['"timestamp","metric_name","gpu_id","device","uuid","modelName","Hostname","container","pod","namespace","value","labels_raw"'];
+    temps.forEach((t, s) => {
+      const ts = `2026-11-26T22:00:0${s}Z`;
+      for (const [m, v] of [['DCGM_FI_DEV_GPU_TEMP', t], ['DCGM_FI_DEV_GPU_UTIL', 90]]) rows.push([ts, m, 0, 'nvidia0', hotKey, 'NVIDIA H100 80GB HBM3', hotHost, '', '', '', v, ''].map((x) => `"${x}"`).join(','));
+    });
+    writeFileSync(file, rows.join('\n') + '\n');
+    return file;
+  };
+  const feeder = (name, csv) =>
+    new Service(name, join(binDir, 'gt-streamer'), ['--csv', csv, '--mq-url', mq.ready.rpc_url, '--loop', '--timestamps', 'now', '--rate', '4', '--workers', '1', '--http-port', '0', '--bind', '127.0.0.1', '--rpc-url', ''], logDir);
+  const alertCount = async () => Number(await page.getAttribute('[data-testid="alert-count"]', 'data-count'));
+  const alertRequests = () => requests.filter((r) => new URL(r.url).pathname.startsWith('/api/v1/alerts')).length;
+  await check('alerts: a hot GPU fires the rule live (header, fleet row, host, alerts page), cooling down clears it', async () => {
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.goto(`${base}/`);
+    await waitFor('rows', async () => (await page.locator('tr[data-gpu]').count()) === fixtureGpus.size);
+    await waitFor('the alert count loaded (0)', async () => (await alertCount()) === 0);
+    const asked = alertRequests();
+    const docs = documents();
+    const hot = feeder('streamer-hot', gpuCsv('hot.csv', [95, 96, 97]));
+    services.push(hot);
+    await hot.start();
+    // pushed over the WebSocket: no reload, no polling
+    await waitFor('the header badge says 1', async () => (await alertCount()) === 1, 20000);
+    const badge = page.locator('[data-testid="alert-count"]');
+    if ((await badge.getAttribute('data-severity')) !== 'critical') throw new Error('header badge severity is not critical');
+    const bg = await badge.evaluate((e) => getComputedStyle(e).backgroundColor);
+    if (!/^rgb\((2[0-9]{2}), ([0-9]{1,2}), ([0-9]{1,2})\)$/.test(bg) && !bg.startsWith('oklch')) throw new Error(`badge is not red: ${bg}`);
+    const row = page.locator(`tr[data-gpu="${hotKey}"]`);
+    await waitFor('the hot GPU row', async () => (await row.count()) === 1, 20000);
+    await waitFor('its badge', async () => (await row.locator('[data-testid="gpu-alert"]').getAttribute('data-severity').catch(() => null)) === 'critical');
+    if ((await page.locator('[data-testid="gpu-alert"]').count()) !== 1) throw new Error('badges on GPUs without alerts');
+    if (alertRequests() !== asked || documents() !== docs) throw new Error('alerts were fetched again or the page reloaded while the alert fired (polling?)');
+    const hostBadge = page.locator(`[data-host-row="${hotHost}"] [data-testid="host-alert"]`);
+    if ((await hostBadge.count()) !== 1) throw new Error('no badge on the hot host');
+    await row.scrollIntoViewIfNeeded();
+    await shot('alert-fleet-desktop');
+    // the alerts page: the rule, the GPU, the value
+    await badge.click();
+    await waitFor('the alerts page', async () => new URL(page.url()).pathname === '/alerts');
+    const cur = page.locator('[data-testid="current-alerts"] tbody tr[data-alert-rule="e2e_hot"]');
+    await waitFor('the alert row', async () => (await cur.count()) === 1);
+    const text = await cur.innerText();
+    if (!text.includes(hotHost) || !/9[5-7] °C > 85 °C/.test(text)) throw new Error(`alert row: ${text}`);
+    if ((await page.locator('[data-testid="alert-history"] tbody tr[data-state="firing"][data-alert-rule="e2e_hot"]').count()) < 1) throw new Error('the firing change is not in the history');
+    await shot('alerts-desktop');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await sleep(300);
+    await shot('alerts-phone');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    if (overflow > 2) throw new Error(`the alerts page scrolls sideways by ${overflow}px at 390px`);
+    await page.setViewportSize({ width: 1440, height: 900 });
+    // the GPU page says so too
+    await page.goto(`${base}/gpu/${encodeURIComponent(hotKey)}`);
+    await page.waitForSelector('[data-testid="gpu-alerts"] [data-alert-rule="e2e_hot"]', { timeout: 15000 });
+    await page.goto(`${base}/alerts`);
+    await waitFor('the alert row again', async () => (await cur.count()) === 1);
+    const asked2 = alertRequests();
+    const docs2 = documents();
+    // cool down: the same GPU reports 45 °C from now on
+    await hot.stop();
+    const cool = feeder('streamer-cool', gpuCsv('cool.csv', [45, 46, 45]));
+    services.push(cool);
+    await cool.start();
+    await waitFor('the header badge back to 0', async () => (await alertCount()) === 0, 20000);
+    await waitFor('no current alert', async () => (await page.locator('[data-testid="no-alerts"]').count()) === 1);
+    await waitFor('the resolved change', async () => (await page.locator('[data-testid="alert-history"] tbody tr[data-state="resolved"][data-alert-rule="e2e_hot"]').count()) >= 1);
+    await shot('alerts-resolved-desktop');
+    if (alertRequests() !== asked2 || documents() !== docs2) throw new Error('alerts were fetched again or the page reloaded while the alert changed (polling?)');
+    await page.click('nav[aria-label="Main"] a[href="/"]');
+    await waitFor('the hot GPU row', async () => (await row.count()) === 1);
+    if ((await page.locator('[data-testid="gpu-alert"], [data-testid="host-alert"]').count()) !== 0) throw new Error('badges left after the alert resolved');
   });
 
   await check('no errors in the browser console', async () => {

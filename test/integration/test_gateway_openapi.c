@@ -21,7 +21,9 @@ static char   *docs;
 static int
 setup(void **state)
 {
-	const char *extra[4] = {"--docs-root", NULL, NULL};
+	const char *extra[8] = {"--docs-root", NULL, "--alert-rules", NULL, "--stale-after", "1s",
+	                        NULL};
+	char        rules[512];
 	char        path[512];
 	FILE       *f;
 	(void)state;
@@ -36,6 +38,15 @@ setup(void **state)
 	fputs("x", f);
 	fclose(f);
 	extra[1] = docs;
+	/* alerts of every kind for the /api/v1/alerts checks: firing, pending, stale */
+	snprintf(rules, sizeof(rules), "%s/rules.json", docs);
+	f = fopen(rules, "w");
+	fputs("{\"rules\":[{\"name\":\"hot\",\"metric\":\"temperature\",\"op\":\">=\","
+	      "\"threshold\":0,\"severity\":\"critical\"},{\"name\":\"slow\",\"metric\":"
+	      "\"power_draw\",\"op\":\">\",\"threshold\":1,\"for\":\"1h\"}]}",
+	      f);
+	fclose(f);
+	extra[3] = rules;
 	tg_start(&env, 1, extra);
 	tg_publish(&env, 0, 200, 4, gt_now_ns() - 60 * GT_NS_PER_S, 0);
 	tg_wait_component(&env, "collector-0", "ok");
@@ -196,6 +207,20 @@ test_every_route_matches_the_document(void **state)
 	            200);
 	check_route("/api/v1/gpus/{id}/aggregate", "/api/v1/gpus/GPU-test-1/aggregate", NULL, 400);
 	check_route("/stats", "/stats", NULL, 200);
+	/* alerts: firing and pending from the rules, then stale ones too (--stale-after 1s) */
+	check_route("/api/v1/alerts", "/api/v1/alerts", NULL, 200);
+	gt_sleep_ns(1500 * GT_NS_PER_MS);
+	v = NULL;
+	assert_int_equal(tg_get(&env, "/api/v1/alerts", NULL, &v, NULL, NULL), 200);
+	assert_true(json_integer_value(json_object_get(v, "pending")) >= 1);
+	assert_true(json_integer_value(json_object_get(v, "firing")) >= 2);
+	json_decref(v);
+	check_route("/api/v1/alerts", "/api/v1/alerts", NULL, 200);
+	check_route("/api/v1/alerts", "/api/v1/alerts?state=firing&severity=warning", NULL, 200);
+	check_route("/api/v1/alerts", "/api/v1/alerts?state=x", NULL, 400);
+	check_route("/api/v1/alerts/history", "/api/v1/alerts/history", NULL, 200);
+	check_route("/api/v1/alerts/history", "/api/v1/alerts/history?after_seq=2&limit=3", NULL, 200);
+	check_route("/api/v1/alerts/history", "/api/v1/alerts/history?limit=1001", NULL, 400);
 	/* every documented path is served (not 404) */
 	json_object_foreach(json_object_get(doc, "paths"), p, v)
 	{

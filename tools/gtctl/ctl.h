@@ -129,6 +129,7 @@ int ctl_cmd_export(ctl_ctx *c);
 int ctl_cmd_tail(ctl_ctx *c);
 int ctl_cmd_top(ctl_ctx *c);
 int ctl_cmd_doctor(ctl_ctx *c);
+int ctl_cmd_alerts(ctl_ctx *c);
 int ctl_cmd_mq(ctl_ctx *c);
 int ctl_cmd_publish(ctl_ctx *c);
 int ctl_cmd_completion(ctl_ctx *c);

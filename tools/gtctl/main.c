@@ -67,6 +67,12 @@ static const ctl_optdef o_doctor[] = {
     {"max-lag", 1, "consumer lag that is a problem (default 10000)"},
     {"dlq-window", 1, "watch the DLQ this long for growth (default 1s)"},
     {NULL, 0, NULL}};
+static const ctl_optdef o_alerts[] = {
+    {"history", 0, "the kept changes (oldest first) instead of the current alerts"},
+    {"watch", 0, "one line per change as it happens, until Ctrl-C"},
+    {"duration", 1, "--watch: exit after this long"},
+    {"limit", 1, "changes at most with --history (default 1000)"},
+    {NULL, 0, NULL}};
 static const ctl_optdef o_mq[] = {
     {"yes", 0, "confirm a purge"},
     {"limit", 1, "letters to list/replay (list default 100, replay 0 = all)"},
@@ -93,6 +99,8 @@ const ctl_cmd ctl_cmds[] = {
     {"top", ctl_cmd_top, o_top, "[--once] [--sort K] [--host H] [--namespace N]",
      "live fleet table (q quits)"},
     {"doctor", ctl_cmd_doctor, o_doctor, "", "check the whole path, in words"},
+    {"alerts", ctl_cmd_alerts, o_alerts, "[--history] [--watch [--duration D]]",
+     "the gateway's alerts: current, history, or live changes"},
     {"mq", ctl_cmd_mq, o_mq, "dlq list|replay|purge TOPIC | purge TOPIC --yes",
      "dead letters and topic purge"},
     {"publish", ctl_cmd_publish, o_publish, "FILE [--format auto]",

@@ -119,6 +119,15 @@ const server = createServer((req, res) => {
       ],
     });
   }
+  if (p === '/api/v1/alerts') {
+    const list = [...alertsActive.values()].sort((a, b) => (a.state === 'firing' ? 0 : 1) - (b.state === 'firing' ? 0 : 1) || a.since_ns - b.since_ns);
+    return send(res, 200, alertList(list));
+  }
+  if (p === '/api/v1/alerts/history') {
+    const after = Number(u.searchParams.get('after_seq') ?? -1);
+    const limit = Math.min(1000, Number(u.searchParams.get('limit') ?? 100));
+    return send(res, 200, { alerts: alertHistory.filter((a) => a.seq > after).slice(-limit), last_seq: alertSeq });
+  }
   if (p === '/api/v1/gpus') return send(res, 200, { gpus: gpus.map(gpuJson), next_cursor: null, partial: false });
   if (p === '/api/v1/hosts') {
     const hosts = new Map();
@@ -194,6 +203,7 @@ server.on('upgrade', (req, socket) => {
   const c = { socket, sub: null };
   clients.add(c);
   socket.write(frame(JSON.stringify({ type: 'hello', version: '0.1.0-mock', heartbeat_ms: 5000 })));
+  socket.write(frame(JSON.stringify({ type: 'alerts', ...alertList([...alertsActive.values()]) })));
   let buf = Buffer.alloc(0);
   socket.on('data', (d) => {
     buf = Buffer.concat([buf, d]);
@@ -221,6 +231,57 @@ server.on('upgrade', (req, socket) => {
   socket.on('close', () => clients.delete(c));
   socket.on('error', () => clients.delete(c));
 });
+
+// --- alerts (the gateway's contract, issue #17): hot > 85 °C critical at once, warm > 80 °C
+// warning after 10 s, gpu_stale for silent GPUs, and an XID event now and then ---
+const alertsActive = new Map(); // rule\0gpu -> alert
+const alertHistory = [];
+let alertSeq = 0;
+const RULES = [
+  { name: 'hot', metric: 'temperature', op: '>', threshold: 85, forMs: 0, severity: 'critical' },
+  { name: 'warm', metric: 'temperature', op: '>', threshold: 80, forMs: 10_000, severity: 'warning' },
+];
+function alertList(list) {
+  return { alerts: list, firing: list.filter((a) => a.state === 'firing').length, pending: list.filter((a) => a.state === 'pending').length, last_seq: alertSeq };
+}
+function alertChange(a) {
+  a.seq = ++alertSeq;
+  const t = Date.now();
+  a.since = new Date(t).toISOString();
+  a.since_ns = t * 1e6;
+  alertHistory.push({ ...a });
+  if (alertHistory.length > 1000) alertHistory.shift();
+  for (const c of clients) c.socket.write(frame(JSON.stringify({ type: 'alert', ...a })));
+}
+function evalAlerts(g, t) {
+  const rules = [...RULES.map((r) => ({ ...r, kind: 'threshold', on: g.metrics[r.metric] > r.threshold })), { name: 'gpu_stale', kind: 'stale', severity: 'warning', forMs: 0, on: t - g.lastNs / 1e6 > 30_000 }];
+  for (const r of rules) {
+    const id = `${r.name}\0${g.key}`;
+    const cur = alertsActive.get(id);
+    const base = { rule: r.name, kind: r.kind, severity: r.severity, gpu: g.key, uuid: g.uuid, hostname: g.hostname };
+    if (r.kind === 'threshold') Object.assign(base, { metric: r.metric, op: r.op, threshold: r.threshold, value: g.metrics[r.metric] });
+    const msg = r.kind === 'stale' ? `no record for ${Math.round((t - g.lastNs / 1e6) / 1000)}s` : `${r.metric} ${g.metrics[r.metric]} ${r.op} ${r.threshold} for ${r.forMs / 1000}s`;
+    if (r.on && !cur) {
+      const a = { ...base, state: r.forMs ? 'pending' : 'firing', active_since_ns: t * 1e6, message: msg, t0: t };
+      alertsActive.set(id, a);
+      alertChange(a);
+    } else if (r.on && cur && cur.state === 'pending' && t - cur.t0 >= r.forMs) {
+      Object.assign(cur, base, { state: 'firing', message: msg });
+      alertChange(cur);
+    } else if (!r.on && cur) {
+      alertsActive.delete(id);
+      if (cur.state === 'firing') alertChange({ ...cur, ...base, state: 'resolved', message: `${msg.split(' for ')[0]}: resolved` });
+    }
+  }
+}
+setInterval(() => {
+  const g = gpus[Math.floor(rnd() * gpus.length)];
+  alertChange({ rule: 'xid', kind: 'event', state: 'event', severity: 'critical', gpu: g.key, uuid: g.uuid, hostname: g.hostname, metric: 'xid_errors', value: 79, message: 'XID 79: GPU has fallen off the bus' });
+}, 45_000);
+setInterval(() => {
+  const t = Date.now();
+  for (const g of gpus) evalAlerts(g, t);
+}, 1000);
 
 // every GPU reports once a second, spread over the second like a real fleet
 let slice = 0;

@@ -1,10 +1,11 @@
 import { lazy, Suspense, useEffect, useMemo } from 'react';
-import { fetchGpus, fetchHosts, wsUrl } from './lib/api';
-import { RuntimeContext, type Runtime } from './lib/context';
-import { LiveConnection } from './lib/live';
+import { RuntimeContext } from './lib/context';
 import { useRoute } from './lib/router';
-import { FleetStore } from './lib/store';
-import { Header } from './components/Header';
+import { createRuntime } from './lib/runtime';
+import { AlertCount } from './components/AlertBadges';
+import { Header, type NavItem } from './components/Header';
+import { Bell } from './components/icons';
+import { AlertsPage } from './pages/AlertsPage';
 import { OfflineBanner } from './components/OfflineBanner';
 import { FleetPage } from './pages/FleetPage';
 import { IdlePage } from './pages/IdlePage';
@@ -15,33 +16,15 @@ import { NotFound } from './pages/NotFound';
 const GpuPage = lazy(() => import('./pages/GpuPage').then((m) => ({ default: m.GpuPage })));
 const HostPage = lazy(() => import('./pages/HostPage').then((m) => ({ default: m.HostPage })));
 
-function createRuntime(): Runtime {
-  const store = new FleetStore();
-  let inflight: AbortController | null = null;
-  const reloadFleet = () => {
-    inflight?.abort();
-    const ac = (inflight = new AbortController());
-    Promise.all([fetchGpus(ac.signal), fetchHosts(ac.signal).catch(() => null)])
-      .then(([list, hosts]) => store.load(list.gpus, hosts?.hosts ?? null, list.partial, list.missing))
-      .catch((e: unknown) => {
-        if (!ac.signal.aborted) store.setError(e instanceof Error ? e.message : String(e));
-      });
-  };
-  const live = new LiveConnection({
-    url: wsUrl(),
-    onRecord: (rec) => store.applyRecord(rec),
-    // records may have been missed while offline: one REST reload brings the latest values back
-    onReconnect: reloadFleet,
-  });
-  return { store, live, reloadFleet };
-}
+const ALERTS_NAV: NavItem[] = [{ href: '/alerts', label: 'Alerts', icon: Bell, match: (r) => r.page === 'alerts' }];
 
 export function App() {
-  const runtime = useMemo(createRuntime, []);
+  const runtime = useMemo(() => createRuntime(), []);
   const route = useRoute();
 
   useEffect(() => {
     runtime.reloadFleet();
+    runtime.reloadAlerts();
     runtime.live.start();
     const online = () => runtime.live.reconnectNow();
     window.addEventListener('online', online);
@@ -68,6 +51,9 @@ export function App() {
     case 'pipeline':
       page = <PipelinePage />;
       break;
+    case 'alerts':
+      page = <AlertsPage />;
+      break;
     default:
       page = <NotFound path={route.path} />;
   }
@@ -77,7 +63,7 @@ export function App() {
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2 dark:focus:bg-slate-900">
         Skip to content
       </a>
-      <Header route={route} />
+      <Header route={route} extraNav={ALERTS_NAV} extraStatus={<AlertCount />} />
       <OfflineBanner />
       <main id="main" className="mx-auto w-full max-w-[1600px] px-3 pb-10 pt-4 sm:px-6">
         <Suspense fallback={<p className="muted text-sm">Loading…</p>}>{page}</Suspense>

@@ -1,14 +1,18 @@
 // The GPU table, grouped by host: latest temperature, utilization, memory, power and clocks,
 // coloured by severity. Rows are focusable; Enter (or a click) opens the GPU.
 import { memo, type KeyboardEvent } from 'react';
+import { gpuMark, type AlertMark } from '../lib/alerts';
+import { useAlerts } from '../lib/context';
 import { formatAgo, formatMemory, formatMetric } from '../lib/format';
 import { gpuSeverity } from '../lib/fleet';
 import { memoryPercent, severityOf, type Severity } from '../lib/metrics';
 import { isStale, metricValue, type GpuState } from '../lib/merge';
 import { gpuHref, hostHref, navigate } from '../lib/router';
+import { AlertMarkBadge } from './AlertBadges';
 import { Link } from './Link';
 
 export function GpuTable({ gpus, now, groupByHost = true }: { gpus: GpuState[]; now: number; groupByHost?: boolean }) {
+  const alerts = useAlerts();
   const groups: [string, GpuState[]][] = [];
   if (groupByHost) {
     const idx = new Map<string, number>();
@@ -44,12 +48,12 @@ export function GpuTable({ gpus, now, groupByHost = true }: { gpus: GpuState[]; 
       </table>
       {groups.map(([host, list]) => (
         <div key={host || '_'} className="border-t border-slate-200 [content-visibility:auto] dark:border-slate-800" style={{ containIntrinsicSize: `auto ${(list.length * 52 + (groupByHost ? 34 : 0))}px` }}>
-          {groupByHost && <HostRow host={host} list={list} now={now} />}
+          {groupByHost && <HostRow host={host} list={list} now={now} mark={alerts.byHost.get(host)} />}
           <table className="w-full table-fixed border-collapse text-sm" aria-label={groupByHost ? `GPUs of ${host}` : undefined}>
             <Cols />
             <tbody data-host={host}>
               {list.map((g) => (
-                <GpuRow key={g.key} g={g} stale={isStale(g, now)} seen={formatAgo(g.lastSeen || null, now)} />
+                <GpuRow key={g.key} g={g} stale={isStale(g, now)} seen={formatAgo(g.lastSeen || null, now)} alert={gpuMark(alerts, g.key, g.uuid)} />
               ))}
             </tbody>
           </table>
@@ -75,15 +79,16 @@ function Cols() {
   );
 }
 
-function HostRow({ host, list, now }: { host: string; list: GpuState[]; now: number }) {
+function HostRow({ host, list, now, mark }: { host: string; list: GpuState[]; now: number; mark: AlertMark | undefined }) {
   const stale = list.filter((g) => isStale(g, now)).length;
   // outside the table: a row spanning "all columns" would change the fixed layout's column count
   return (
-    <h3 className="bg-slate-100/70 px-3 py-1.5 text-xs font-semibold dark:bg-slate-800/50">
+    <h3 className="flex flex-wrap items-center gap-x-2 bg-slate-100/70 px-3 py-1.5 text-xs font-semibold dark:bg-slate-800/50" data-host-row={host}>
       <Link href={hostHref(host)} className="link text-sm">
         {host}
       </Link>
-      <span className="muted ml-2 font-normal">
+      {mark && <AlertMarkBadge mark={mark} testid="host-alert" />}
+      <span className="muted font-normal">
         {list.length} GPU{list.length === 1 ? '' : 's'}
         {stale > 0 && <span className="ml-2 text-slate-600 dark:text-slate-300">· {stale} stale</span>}
       </span>
@@ -93,7 +98,7 @@ function HostRow({ host, list, now }: { host: string; list: GpuState[]; now: num
 
 const sevClass = (s: Severity) => `sev-${s}`;
 
-const GpuRow = memo(function GpuRow({ g, stale, seen }: { g: GpuState; stale: boolean; seen: string }) {
+const GpuRow = memo(function GpuRow({ g, stale, seen, alert }: { g: GpuState; stale: boolean; seen: string; alert: AlertMark | undefined }) {
   const open = () => navigate(gpuHref(g.key));
   const key = (e: KeyboardEvent<HTMLTableRowElement>) => {
     if (e.key === 'Enter' || e.key === ' ') {
@@ -118,6 +123,7 @@ const GpuRow = memo(function GpuRow({ g, stale, seen }: { g: GpuState; stale: bo
       data-gpu={g.key}
       data-stale={stale}
       data-severity={sev}
+      data-alert={alert ? (alert.firing ? alert.severity : 'pending') : undefined}
       aria-label={`Open GPU ${g.hostname} ${g.index ?? g.key}`}
       className={`cursor-pointer border-t border-slate-100 hover:bg-sky-50 focus-visible:bg-sky-50 dark:border-slate-800/70 dark:hover:bg-slate-800/60 dark:focus-visible:bg-slate-800/60 ${
         stale ? 'opacity-60' : ''
@@ -133,9 +139,10 @@ const GpuRow = memo(function GpuRow({ g, stale, seen }: { g: GpuState; stale: bo
             aria-hidden
           />
           <div className="min-w-0 flex-1">
-            <div className="truncate font-medium">
-              GPU {g.index ?? '?'}
-              {stale && <span className="ml-2 rounded bg-slate-200 px-1.5 py-0.5 text-[10px] font-semibold uppercase text-slate-700 dark:bg-slate-700 dark:text-slate-200">stale</span>}
+            <div className="flex min-w-0 items-center gap-2 font-medium">
+              <span className="shrink-0">GPU {g.index ?? '?'}</span>
+              {stale && <span className="rounded bg-slate-200 px-1.5 py-0.5 text-[10px] font-semibold uppercase text-slate-700 dark:bg-slate-700 dark:text-slate-200">stale</span>}
+              {alert && <AlertMarkBadge mark={alert} testid="gpu-alert" />}
             </div>
             <div className="muted truncate text-xs" title={g.uuid || g.key}>
               {g.labels.pod ? `${g.labels.namespace ? g.labels.namespace + '/' : ''}${g.labels.pod}` : g.uuid || g.key}

@@ -39,6 +39,7 @@ export function Header({ route, extraNav = [], extraStatus }: { route: Route; ex
                 key={it.href}
                 href={it.href}
                 aria-current={active ? 'page' : undefined}
+                title={it.label}
                 className={`flex items-center gap-1.5 rounded-md px-2 py-1.5 text-sm font-medium sm:px-3 ${
                   active
                     ? 'bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900'
@@ -46,7 +47,8 @@ export function Header({ route, extraNav = [], extraStatus }: { route: Route; ex
                 }`}
               >
                 <Icon className="h-4 w-4" aria-hidden />
-                <span>{it.label}</span>
+                {/* phones: icons only (the label stays for screen readers and as a tooltip) */}
+                <span className="sr-only sm:not-sr-only">{it.label}</span>
               </Link>
             );
           })}

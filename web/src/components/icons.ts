@@ -1,6 +1,8 @@
 // Icons are imported one by one (not from the lucide-react barrel) to keep the bundle small.
 export { default as Activity } from 'lucide-react/icons/activity';
 export { default as ArrowLeft } from 'lucide-react/icons/arrow-left';
+export { default as Bell } from 'lucide-react/icons/bell';
+export { default as BellRing } from 'lucide-react/icons/bell-ring';
 export { default as ChevronRight } from 'lucide-react/icons/chevron-right';
 export { default as CircleAlert } from 'lucide-react/icons/circle-alert';
 export { default as Cpu } from 'lucide-react/icons/cpu';

@@ -1,6 +1,6 @@
 // REST client and URL builders for the gateway. Same-origin by default (the gateway serves the
 // app); VITE_GT_API_BASE overrides the origin at build time (`npm run dev` uses Vite's proxy instead).
-import type { ApiAggregate, ApiGpu, ApiGpuList, ApiHealth, ApiHostList, ApiStats } from './types';
+import type { ApiAggregate, ApiAlertHistory, ApiAlertList, ApiGpu, ApiGpuList, ApiHealth, ApiHostList, ApiStats } from './types';
 
 export const API_BASE: string = (import.meta.env.VITE_GT_API_BASE as string | undefined)?.replace(/\/$/, '') ?? '';
 
@@ -126,3 +126,6 @@ export async function fetchAggregate(key: string, metric: string, win: TimeWindo
   const url = aggregateUrl(key, metric, win, '');
   return getJson<ApiAggregate>(url, signal);
 }
+
+export const fetchAlerts = (signal?: AbortSignal) => getJson<ApiAlertList>('/api/v1/alerts', signal);
+export const fetchAlertHistory = (signal?: AbortSignal, limit = 200) => getJson<ApiAlertHistory>(`/api/v1/alerts/history?limit=${limit}`, signal);

@@ -1,6 +1,7 @@
 // The app's runtime objects (fleet store, live connection), shared through React context so that
 // components can be rendered in tests with their own instances.
 import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
+import type { AlertStore, AlertsState } from './alerts';
 import type { LiveConnection, LiveStatus } from './live';
 import type { FleetSnapshot, FleetStore } from './store';
 import type { Subscription } from './types';
@@ -8,6 +9,8 @@ import type { Subscription } from './types';
 export interface Runtime {
   store: FleetStore;
   live: LiveConnection;
+  /** current alerts and recent changes (issue #17), fed by the live connection */
+  alerts: AlertStore;
   /** reloads the GPU list by REST (after a reconnect, or when a view widens its subscription) */
   reloadFleet: () => void;
 }
@@ -23,6 +26,11 @@ export function useRuntime(): Runtime {
 export function useFleet(): FleetSnapshot {
   const { store } = useRuntime();
   return useSyncExternalStore(store.subscribe, store.getSnapshot);
+}
+
+export function useAlerts(): AlertsState {
+  const { alerts } = useRuntime();
+  return useSyncExternalStore(alerts.subscribe, alerts.getSnapshot);
 }
 
 export function useLiveStatus(): LiveStatus {

@@ -2,7 +2,7 @@
 // capped exponential backoff; the current subscription is sent again on every (re)connect.
 // A connection that goes silent for several heartbeat periods is treated as dead.
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
-import type { Subscription, TelemetryRecord } from './types';
+import type { ApiAlert, ApiAlertList, Subscription, TelemetryRecord } from './types';
 
 export type LiveState = 'connecting' | 'live' | 'offline';
 
@@ -44,6 +44,10 @@ export interface LiveOptions {
   onRecord?: (rec: TelemetryRecord) => void;
   /** after a successful connect that followed a lost connection (not the first one) */
   onReconnect?: () => void;
+  /** the alerts snapshot the gateway sends on every connect ({"type":"alerts"}) */
+  onAlerts?: (snap: ApiAlertList) => void;
+  /** one alert change ({"type":"alert"}), sent to every client whatever its subscription */
+  onAlert?: (alert: ApiAlert) => void;
 }
 
 export function sameSubscription(a: Subscription | null, b: Subscription | null): boolean {
@@ -52,8 +56,10 @@ export function sameSubscription(a: Subscription | null, b: Subscription | null)
   return eq(a.gpus, b.gpus) && eq(a.metrics, b.metrics);
 }
 
+type Callbacks = 'onRecord' | 'onReconnect' | 'onAlerts' | 'onAlert';
+
 export class LiveConnection {
-  private readonly opts: Required<Omit<LiveOptions, 'onRecord' | 'onReconnect'>> & Pick<LiveOptions, 'onRecord' | 'onReconnect'>;
+  private readonly opts: Required<Omit<LiveOptions, Callbacks>> & Pick<LiveOptions, Callbacks>;
   private ws: WebSocketLike | null = null;
   private sub: Subscription | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -277,6 +283,17 @@ export class LiveConnection {
         this.setStatus({ dropped: this.status.dropped + (Number.isFinite(n) ? n : 0) });
         return;
       }
+      case 'alerts': {
+        if (Array.isArray(msg.alerts)) this.opts.onAlerts?.(msg as unknown as ApiAlertList);
+        return;
+      }
+      case 'alert': {
+        if (typeof msg.rule === 'string' && typeof msg.state === 'string') {
+          const { type: _type, ...alert } = msg;
+          this.opts.onAlert?.(alert as unknown as ApiAlert);
+        }
+        return;
+      }
       case 'heartbeat':
       case 'pong':
         return;
@@ -284,7 +301,7 @@ export class LiveConnection {
         console.warn('gateway websocket error:', msg.message);
         return;
       default:
-        return; // alerts and future message types are ignored here
+        return; // future message types are ignored
     }
   }
 }

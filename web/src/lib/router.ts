@@ -1,4 +1,4 @@
-// A small history-API router: /, /host/<name>, /gpu/<key>, /idle, /pipeline. Keys may contain '/',
+// A small history-API router: /, /host/<name>, /gpu/<key>, /idle, /pipeline, /alerts. Keys may contain '/',
 // so they travel percent-encoded (encodeURIComponent) and everything after /gpu/ is the key.
 import { useSyncExternalStore } from 'react';
 
@@ -8,6 +8,7 @@ export type Route =
   | { page: 'gpu'; key: string }
   | { page: 'idle' }
   | { page: 'pipeline' }
+  | { page: 'alerts' }
   | { page: 'notfound'; path: string };
 
 function safeDecode(s: string): string {
@@ -23,6 +24,7 @@ export function parseRoute(pathname: string): Route {
   if (p === '/') return { page: 'fleet' };
   if (p === '/idle') return { page: 'idle' };
   if (p === '/pipeline') return { page: 'pipeline' };
+  if (p === '/alerts') return { page: 'alerts' };
   if (p.startsWith('/gpu/') && p.length > 5) return { page: 'gpu', key: safeDecode(p.slice(5)) };
   if (p.startsWith('/host/') && p.length > 6) return { page: 'host', host: safeDecode(p.slice(6)) };
   return { page: 'notfound', path: pathname };

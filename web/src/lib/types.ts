@@ -109,3 +109,40 @@ export interface Subscription {
   gpus: string[];
   metrics: string[];
 }
+
+export type AlertSeverity = 'critical' | 'warning' | 'info';
+export type AlertState = 'pending' | 'firing' | 'resolved' | 'event';
+
+/** One alert or change of one, as REST, the WebSocket and the webhook carry it (issue #17). */
+export interface ApiAlert {
+  seq?: number;
+  rule: string;
+  kind?: 'threshold' | 'stale' | 'event' | string;
+  state: AlertState;
+  severity: AlertSeverity;
+  gpu?: string;
+  uuid?: string;
+  hostname?: string;
+  metric?: string;
+  op?: string;
+  threshold?: number;
+  value?: number;
+  since?: string;
+  since_ns?: number;
+  active_since_ns?: number;
+  message?: string;
+}
+
+/** GET /api/v1/alerts, and the WebSocket's {"type":"alerts"} snapshot. */
+export interface ApiAlertList {
+  alerts: ApiAlert[];
+  firing?: number;
+  pending?: number;
+  last_seq?: number;
+}
+
+/** GET /api/v1/alerts/history (oldest first). */
+export interface ApiAlertHistory {
+  alerts: ApiAlert[];
+  last_seq?: number;
+}

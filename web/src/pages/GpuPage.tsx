@@ -2,12 +2,14 @@
 // chart per metric over the chosen window. Metrics the GPU does not report say so.
 import { useMemo, type MouseEvent } from 'react';
 import { csvFileName, csvUrl, windowById, WINDOWS } from '../lib/api';
-import { useFleet, useNow, useSubscription } from '../lib/context';
+import { alertSinceMs, sortedCurrent } from '../lib/alerts';
+import { useAlerts, useFleet, useNow, useSubscription } from '../lib/context';
 import { formatAgo, formatMetric } from '../lib/format';
 import { gpuLabel, isStale, type GpuState } from '../lib/merge';
 import { METRICS, metricDef, severityOf } from '../lib/metrics';
 import { hostHref, setQueryParam, useLocation } from '../lib/router';
 import { useSeries } from '../lib/useSeries';
+import { GpuAlertBadge, SeverityPill } from '../components/AlertBadges';
 import { ArrowLeft, Download } from '../components/icons';
 import { Link } from '../components/Link';
 import { LoadNotice } from '../components/LoadNotice';
@@ -61,6 +63,7 @@ export function GpuPage({ gpuKey }: { gpuKey: string }) {
     <div className="space-y-4">
       <BackLink host={gpu.hostname} />
       <Identity gpu={gpu} stale={stale} now={now} />
+      <GpuAlerts gpu={gpu} now={now} />
       <div className="flex flex-wrap items-center gap-2">
         <WindowPicker value={win.id} onChange={(id) => setQueryParam('w', id === WINDOWS[0].id ? null : id)} />
         <a className="btn ml-auto" href={csvUrl(gpu.key, now - win.ms, now)} onClick={download} data-testid="csv-download">
@@ -148,6 +151,7 @@ function Identity({ gpu, stale, now }: { gpu: GpuState; stale: boolean; now: num
         >
           {stale ? 'stale' : 'reporting'}
         </span>
+        <GpuAlertBadge gpuKey={gpu.key} uuid={gpu.uuid} />
       </div>
       <dl className="mt-3 grid grid-cols-2 gap-x-6 gap-y-1.5 text-sm lg:grid-cols-4">
         {rows.map(([k, v, wide]) => (
@@ -168,6 +172,31 @@ function Identity({ gpu, stale, now }: { gpu: GpuState; stale: boolean; now: num
           ))}
         </div>
       )}
+    </section>
+  );
+}
+
+/** The GPU's current alerts, one line each (nothing when there is none). */
+function GpuAlerts({ gpu, now }: { gpu: GpuState; now: number }) {
+  const alerts = useAlerts();
+  const mine = sortedCurrent(alerts).filter((a) => a.gpu === gpu.key || (!!gpu.uuid && a.uuid === gpu.uuid));
+  if (!mine.length) return null;
+  return (
+    <section className="card p-3" aria-label="Alerts of this GPU" data-testid="gpu-alerts">
+      <ul className="space-y-1.5 text-sm">
+        {mine.map((a) => (
+          <li key={a.rule} className="flex flex-wrap items-center gap-x-2 gap-y-0.5" data-alert-rule={a.rule} data-state={a.state}>
+            <SeverityPill severity={a.severity} state={a.state} />
+            <span className="font-medium">{a.rule}</span>
+            <span className="muted min-w-0 flex-1 text-xs">
+              {a.message} · {formatAgo(alertSinceMs(a), now)}
+            </span>
+          </li>
+        ))}
+      </ul>
+      <Link href="/alerts" className="link mt-2 inline-block text-xs">
+        All alerts
+      </Link>
     </section>
   );
 }

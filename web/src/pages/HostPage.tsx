@@ -8,6 +8,7 @@ import { gpuLabel } from '../lib/merge';
 import { FLEET_METRICS, METRICS, metricDef } from '../lib/metrics';
 import { setQueryParam, useLocation } from '../lib/router';
 import { useSeries } from '../lib/useSeries';
+import { HostAlertBadge } from '../components/AlertBadges';
 import { ArrowLeft } from '../components/icons';
 import { GpuTable } from '../components/GpuTable';
 import { Link } from '../components/Link';
@@ -45,9 +46,12 @@ export function HostPage({ host }: { host: string }) {
         </Link>
       </nav>
       <div className="flex flex-wrap items-end justify-between gap-2">
-        <h1 className="text-xl font-semibold" data-testid="host-title">
-          {host}
-        </h1>
+        <div className="flex min-w-0 items-center gap-2">
+          <h1 className="truncate text-xl font-semibold" data-testid="host-title">
+            {host}
+          </h1>
+          <HostAlertBadge host={host} />
+        </div>
         <LoadNotice fleet={fleet} />
       </div>
       {fleet.load !== 'loading' && gpus.length === 0 ? (

@@ -2,6 +2,7 @@
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OfflineBanner } from '../components/OfflineBanner';
+import { AlertStore } from '../lib/alerts';
 import { RuntimeContext, type Runtime } from '../lib/context';
 import { LiveConnection, type WebSocketLike } from '../lib/live';
 import { FleetStore } from '../lib/store';
@@ -29,7 +30,7 @@ class FakeSocket implements WebSocketLike {
 function runtime(): Runtime {
   const store = new FleetStore((fn) => void setTimeout(fn, 0), 0);
   const live = new LiveConnection({ url: 'ws://x/ws', WebSocketImpl: FakeSocket, rand: () => 0 });
-  return { store, live, reloadFleet: () => {} };
+  return { store, live, alerts: new AlertStore(), reloadFleet: () => {} };
 }
 
 const NOW = Date.now();

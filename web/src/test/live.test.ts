@@ -99,6 +99,22 @@ describe('LiveConnection', () => {
     expect(conn.getStatus().serverVersion).toBe('1.2.3');
   });
 
+  it('hands alert snapshots and changes to their callbacks, whatever the subscription', () => {
+    const snaps: unknown[] = [];
+    const changes: unknown[] = [];
+    const c = new LiveConnection({ url: 'ws://gw/ws', WebSocketImpl: FakeSocket, onAlerts: (s) => snaps.push(s), onAlert: (a) => changes.push(a) });
+    c.subscribe({ gpus: ['GPU-1'], metrics: ['temperature'] });
+    c.start();
+    FakeSocket.last.open();
+    FakeSocket.last.deliver({ type: 'alerts', alerts: [], firing: 0, pending: 0, last_seq: 4 });
+    FakeSocket.last.deliver({ type: 'alert', seq: 5, rule: 'hot', state: 'firing', severity: 'critical', gpu: 'GPU-9' });
+    FakeSocket.last.deliver({ type: 'alert', name: 'junk' }); // no rule/state: ignored
+    FakeSocket.last.deliver({ type: 'alerts', alerts: 'nope' }); // not a list: ignored
+    expect(snaps).toEqual([{ type: 'alerts', alerts: [], firing: 0, pending: 0, last_seq: 4 }]);
+    expect(changes).toEqual([{ seq: 5, rule: 'hot', state: 'firing', severity: 'critical', gpu: 'GPU-9' }]);
+    c.stop();
+  });
+
   it('reconnects with capped exponential backoff and restores the subscription', () => {
     conn.subscribe({ gpus: ['*'], metrics: ['utilization'] });
     conn.start();
