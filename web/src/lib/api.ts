@@ -4,6 +4,38 @@ import type { ApiAggregate, ApiAlertHistory, ApiAlertList, ApiGpu, ApiGpuList, A
 
 export const API_BASE: string = (import.meta.env.VITE_GT_API_BASE as string | undefined)?.replace(/\/$/, '') ?? '';
 
+/**
+ * The gateway's --token, when it runs with one: given once in the page address
+ * (`http://gateway:8081/#token=SECRET` or `?token=SECRET`), kept for the browser session and
+ * removed from the address bar. Sent as `Authorization: Bearer` on REST calls and as
+ * `?token=` on the WebSocket (browsers cannot set headers there).
+ */
+export function takeToken(
+  loc: Pick<Location, 'hash' | 'search'> = window.location,
+  store: Pick<Storage, 'getItem' | 'setItem'> | null = typeof sessionStorage === 'undefined' ? null : sessionStorage,
+): string {
+  const fromUrl = new URLSearchParams(loc.hash.replace(/^#/, '')).get('token') ?? new URLSearchParams(loc.search).get('token');
+  if (fromUrl) {
+    store?.setItem('gt-token', fromUrl);
+    return fromUrl;
+  }
+  return store?.getItem('gt-token') ?? '';
+}
+
+let token: string | null = null;
+function currentToken(): string {
+  if (token === null) {
+    token = typeof window === 'undefined' ? '' : takeToken();
+    if (token && typeof history !== 'undefined' && /token=/.test(window.location.hash + window.location.search)) {
+      const u = new URL(window.location.href);
+      u.searchParams.delete('token');
+      if (/token=/.test(u.hash)) u.hash = '';
+      history.replaceState(history.state, '', u.toString());
+    }
+  }
+  return token;
+}
+
 export interface TimeWindow {
   id: string;
   label: string;
@@ -72,9 +104,27 @@ export function csvFileName(key: string, win: TimeWindow, untilMs: number): stri
 }
 
 /** The WebSocket URL: same origin (ws: or wss:), or derived from VITE_GT_API_BASE. */
-export function wsUrl(base = API_BASE, loc: Pick<Location, 'protocol' | 'host'> = window.location): string {
-  if (base) return `${base.replace(/^http/, 'ws')}/ws`;
-  return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
+export function wsUrl(base = API_BASE, loc: Pick<Location, 'protocol' | 'host'> = window.location, tok = currentToken()): string {
+  const q = tok ? `?token=${encodeURIComponent(tok)}` : '';
+  if (base) return `${base.replace(/^http/, 'ws')}/ws${q}`;
+  return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws${q}`;
+}
+
+/** True when REST calls need the token (a plain link cannot carry the header). */
+export function hasToken(): boolean {
+  return currentToken() !== '';
+}
+
+/** Downloads url with the token header into a file (for links when the gateway has a token). */
+export async function downloadWithToken(url: string, name: string): Promise<void> {
+  const res = await fetch(url, { headers: { Authorization: `Bearer ${currentToken()}` } });
+  if (!res.ok) throw new ApiError(res.status, `${res.status} ${res.statusText}`);
+  const href = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = href;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(href), 10_000);
 }
 
 export class ApiError extends Error {
@@ -86,7 +136,10 @@ export class ApiError extends Error {
 }
 
 async function getJson<T>(path: string, signal?: AbortSignal, okStatuses: number[] = []): Promise<T> {
-  const res = await fetch(`${API_BASE}${path}`, { signal, headers: { Accept: 'application/json' } });
+  const tok = currentToken();
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (tok) headers.Authorization = `Bearer ${tok}`;
+  const res = await fetch(`${API_BASE}${path}`, { signal, headers });
   if (!res.ok && !okStatuses.includes(res.status)) {
     let msg = `${res.status} ${res.statusText}`;
     try {

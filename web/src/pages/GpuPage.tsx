@@ -1,7 +1,7 @@
 // One GPU at its own URL (/gpu/<encodeURIComponent(key)>): identity, latest values, and a live
 // chart per metric over the chosen window. Metrics the GPU does not report say so.
 import { useMemo, type MouseEvent } from 'react';
-import { csvFileName, csvUrl, windowById, WINDOWS } from '../lib/api';
+import { csvFileName, csvUrl, downloadWithToken, hasToken, windowById, WINDOWS } from '../lib/api';
 import { alertSinceMs, sortedCurrent } from '../lib/alerts';
 import { useAlerts, useFleet, useNow, useSubscription } from '../lib/context';
 import { formatAgo, formatMetric } from '../lib/format';
@@ -55,7 +55,14 @@ export function GpuPage({ gpuKey }: { gpuKey: string }) {
   const download = (e: MouseEvent<HTMLAnchorElement>) => {
     // the window shown right now, computed at click time
     const until = Date.now();
-    e.currentTarget.href = csvUrl(gpu.key, until - win.ms, until);
+    const url = csvUrl(gpu.key, until - win.ms, until);
+    if (hasToken()) {
+      // a link cannot send the Authorization header: fetch it and save the blob
+      e.preventDefault();
+      void downloadWithToken(url, csvFileName(gpu.key, win, until)).catch(() => undefined);
+      return;
+    }
+    e.currentTarget.href = url;
     e.currentTarget.download = csvFileName(gpu.key, win, until);
   };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateUrl, csvFileName, csvUrl, durationParam, gpuPath, msToNsString, windowById, wsUrl } from '../lib/api';
+import { aggregateUrl, csvFileName, csvUrl, durationParam, gpuPath, msToNsString, takeToken, windowById, wsUrl } from '../lib/api';
 import { gpuHref, parseRoute } from '../lib/router';
 
 const T = Date.UTC(2026, 11, 2, 3, 0, 0);
@@ -47,6 +47,24 @@ describe('WebSocket URL', () => {
     expect(wsUrl('', { protocol: 'http:', host: 'gw:8081' })).toBe('ws://gw:8081/ws');
     expect(wsUrl('', { protocol: 'https:', host: 'gw' })).toBe('wss://gw/ws');
     expect(wsUrl('https://other:9000', { protocol: 'http:', host: 'x' })).toBe('wss://other:9000/ws');
+  });
+
+  it('carries the gateway token as ?token= (browsers cannot set headers on a WebSocket)', () => {
+    expect(wsUrl('', { protocol: 'http:', host: 'gw' }, 's3cr/t')).toBe('ws://gw/ws?token=s3cr%2Ft');
+  });
+});
+
+describe('token', () => {
+  const mem = () => {
+    const m = new Map<string, string>();
+    return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v) };
+  };
+  it('comes from #token= or ?token= once and is kept for the session', () => {
+    const st = mem();
+    expect(takeToken({ hash: '#token=abc', search: '' }, st)).toBe('abc');
+    expect(takeToken({ hash: '', search: '' }, st)).toBe('abc');
+    expect(takeToken({ hash: '', search: '?token=xyz' }, st)).toBe('xyz');
+    expect(takeToken({ hash: '', search: '' }, mem())).toBe('');
   });
 });
 
