@@ -1,6 +1,7 @@
 /* test_gateway_alerts.c - gt-gateway alerts over a real gt-mq + gt-collector live feed:
  * a threshold rule crossing with `for` (REST, WebSocket frames, /metrics through promtool),
- * XID events, staleness and a vanished GPU after their records stop, the webhook (a receiver
+ * XID events, staleness and a vanished GPU after their records stop (and after a real
+ * gt-streamer stops), the webhook (a receiver
  * this test runs, down at first, then up), SIGHUP reload (good and bad files), a bad rules
  * file at start (exit 2 naming rule and field), and `gtctl alerts` (table, -o json, --watch,
  * --history). */
@@ -400,6 +401,55 @@ test_stale_and_vanished(void **state)
 	json_decref(wait_change("gpu_stale", "resolved", "host-v/0", 5 * GT_NS_PER_S));
 }
 
+/* A real gt-streamer publishes (a CSV in a loop), then stops: its GPUs go stale. */
+static void
+test_stale_after_streamer_stops(void **state)
+{
+	char        mqf[300], csvf[600], key[300] = "";
+	const char *argv[] = {"gt-streamer", mqf, "--http-port=0", "--bind=127.0.0.1",
+	                      "--rpc-url=tcp://127.0.0.1:0", csvf, "--loop", "--rate=20",
+	                      "--workers=1", "--hostname=host-stm", NULL};
+	gt_proc    *stm = NULL;
+	int64_t     deadline;
+	json_t     *j, *a;
+	size_t      i;
+	(void)state;
+
+	snprintf(mqf, sizeof(mqf), "--mq-url=%s", env.mq.rpc_url);
+	snprintf(csvf, sizeof(csvf), "--csv=%s/csv/wide_basic.csv", getenv("GT_FIXTURES"));
+	assert_int_equal(gt_proc_start(&stm, argv, NULL), GT_OK);
+	assert_int_equal(gt_proc_wait_ready(stm, 20 * GT_NS_PER_S), GT_OK);
+	/* its GPUs reach the gateway */
+	deadline = gt_mono_ns() + 20 * GT_NS_PER_S;
+	while (key[0] == '\0') {
+		assert_true(gt_mono_ns() < deadline);
+		assert_int_equal(tg_get(&env, "/api/v1/gpus?host=host-stm", NULL, &j, NULL, NULL), 200);
+		a = json_array_get(json_object_get(j, "gpus"), 0);
+		if (a != NULL)
+			snprintf(key, sizeof(key), "%s", json_string_value(json_object_get(a, "key")));
+		json_decref(j);
+		gt_sleep_ns(100 * GT_NS_PER_MS);
+	}
+	/* still reporting: not stale */
+	gt_sleep_ns(2500 * GT_NS_PER_MS);
+	assert_int_equal(tg_get(&env, "/api/v1/alerts?host=host-stm", NULL, &j, NULL, NULL), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "alerts")), 0);
+	json_decref(j);
+	assert_int_equal(gt_proc_stop(stm, SIGTERM, 20 * GT_NS_PER_S), 0);
+	gt_proc_free(stm);
+	a = wait_change("gpu_stale", "firing", key, 10 * GT_NS_PER_S);
+	assert_string_equal(json_string_value(json_object_get(a, "hostname")), "host-stm");
+	json_decref(a);
+	/* every GPU of the file: current and stale */
+	assert_int_equal(tg_get(&env, "/api/v1/alerts?host=host-stm&state=firing", NULL, &j, NULL,
+	                        NULL),
+	                 200);
+	json_array_foreach(json_object_get(j, "alerts"), i, a)
+	    assert_string_equal(json_string_value(json_object_get(a, "rule")), "gpu_stale");
+	assert_true(json_array_size(json_object_get(j, "alerts")) >= 1);
+	json_decref(j);
+}
+
 /* The receiver comes up late: the retries deliver every change, in order. */
 static void
 test_webhook_down_then_up(void **state)
@@ -600,6 +650,7 @@ main(void)
 	    cmocka_unit_test(test_threshold_for_rest_ws_metrics),
 	    cmocka_unit_test(test_xid_event),
 	    cmocka_unit_test(test_stale_and_vanished),
+	    cmocka_unit_test(test_stale_after_streamer_stops),
 	    cmocka_unit_test(test_webhook_down_then_up),
 	    cmocka_unit_test(test_sighup_reload),
 	    cmocka_unit_test(test_gtctl_alerts),
