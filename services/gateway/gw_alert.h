@@ -7,6 +7,7 @@
  *   while its host still reports others). Time is passed in (now_ns, realtime), so the engine
  *   is tested without clocks; one mutex; changes go to an emit callback in seq order, called
  *   with the engine's lock held (it must not call back into the engine).
+ * gw_alert_out.c: the Alert JSON, list documents and Prometheus series.
  * gw_alert_hook.c: the webhook sender (its own thread, a bounded queue, retries).
  * gw_alert_api.c: the gateway's side: feed hook, timer thread, SIGHUP reload, REST, WebSocket,
  *   /metrics and the AlertService RPC. */
