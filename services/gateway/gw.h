@@ -9,7 +9,8 @@
  * request accounting), gw_fan.c (scatter-gather over RPC clients), gw_cache.c (response
  * cache), gw_param.c (parameter parsers, pure), gw_api.c (REST), gw_stream.c (CSV/NDJSON
  * export page by page), gw_live.c (live feed, latest table, WebSocket, /metrics), gw_svc.c
- * (the TelemetryService RPC answered from the collectors). */
+ * (the TelemetryService RPC answered from the collectors), gw_alert*.c (alerts on the live
+ * feed: rules, engine, output, webhook, and their REST/WebSocket/RPC side; see gw_alert.h). */
 #ifndef GW_H
 #define GW_H
 

@@ -55,20 +55,6 @@ struct gw_alert_engine {
 	void           *arg;
 };
 
-const char *
-gw_alert_kind_name(int kind)
-{
-	return kind == GW_AK_STALE ? "stale" : kind == GW_AK_EVENT ? "event" : "threshold";
-}
-
-const char *
-gw_alert_state_name(int state)
-{
-	static const char *const n[] = {"pending", "firing", "resolved", "event"};
-
-	return state >= 0 && state <= GW_AS_EVENT ? n[state] : "?";
-}
-
 static void
 alert_fini(gw_alert *a)
 {
@@ -134,14 +120,14 @@ msg_threshold(char *buf, size_t len, const gw_alert_rule *r, double v, int state
 	gt_json_dbl_fmt(thr, r->threshold);
 	fmt_dur(r->for_ns, d, sizeof(d));
 	if (state == GW_AS_RESOLVED)
-		snprintf(buf, len, "%s %s, no longer %s %s", r->metric, num, gw_alert_op_name(r->op),
-		         thr);
+		snprintf(buf, len, "%s %s, no longer %s %s", r->metric, num,
+		         gw_alert_op_name(r->op), thr);
 	else if (state == GW_AS_PENDING)
 		snprintf(buf, len, "%s %s %s %s, firing if it lasts %s", r->metric, num,
 		         gw_alert_op_name(r->op), thr, d);
 	else if (r->for_ns > 0)
-		snprintf(buf, len, "%s %s %s %s for %s", r->metric, num, gw_alert_op_name(r->op), thr,
-		         d);
+		snprintf(buf, len, "%s %s %s %s for %s", r->metric, num, gw_alert_op_name(r->op),
+		         thr, d);
 	else
 		snprintf(buf, len, "%s %s %s %s", r->metric, num, gw_alert_op_name(r->op), thr);
 }
@@ -429,7 +415,8 @@ gw_alert_engine_set_rules(gw_alert_engine *e, gw_alert_rules *rules, int64_t now
 			/* alerts of rules that went away resolve (or, pending, disappear) */
 			for (k = 0; k < old->n; k++) {
 				if (g->st[k].state == GW_AS_FIRING)
-					res |= set_state(e, &old->v[k], g, &g->st[k], GW_AS_RESOLVED, now);
+					res |= set_state(e, &old->v[k], g, &g->st[k],
+					                 GW_AS_RESOLVED, now);
 				else if (g->st[k].state == GW_AS_PENDING)
 					res |= GW_AR_DROPPED;
 			}
@@ -446,7 +433,8 @@ gw_alert_engine_set_rules(gw_alert_engine *e, gw_alert_rules *rules, int64_t now
 				if (g->st[j].applies)
 					continue;
 				if (g->st[j].state == GW_AS_FIRING)
-					res |= set_state(e, &rules->v[j], g, &g->st[j], GW_AS_RESOLVED, now);
+					res |= set_state(e, &rules->v[j], g, &g->st[j],
+					                 GW_AS_RESOLVED, now);
 				else if (g->st[j].state == GW_AS_PENDING) {
 					g->st[j].state = ST_INACTIVE;
 					res |= GW_AR_DROPPED;
@@ -476,7 +464,8 @@ eval_rule(gw_alert_engine *e, size_t j, agpu *g, double v, int64_t now)
 		st->value = v;
 		if (st->state == ST_INACTIVE) {
 			st->active_since = now;
-			return set_state(e, r, g, st, r->for_ns > 0 ? GW_AS_PENDING : GW_AS_FIRING, now);
+			return set_state(e, r, g, st, r->for_ns > 0 ? GW_AS_PENDING : GW_AS_FIRING,
+			                 now);
 		}
 		if (st->state == GW_AS_PENDING && now - st->active_since >= r->for_ns)
 			return set_state(e, r, g, st, GW_AS_FIRING, now);
@@ -577,8 +566,8 @@ gw_alert_engine_tick(gw_alert_engine *e, int64_t now)
 			for (j = 0; j < e->rules->n; j++)
 				if (g->st[j].state == GW_AS_PENDING &&
 				    now - g->st[j].active_since >= e->rules->v[j].for_ns)
-					res |= set_state(e, &e->rules->v[j], g, &g->st[j], GW_AS_FIRING,
-					                 now);
+					res |= set_state(e, &e->rules->v[j], g, &g->st[j],
+					                 GW_AS_FIRING, now);
 			if (!g->stale && now - g->rx_ns >= e->stale_after) {
 				gw_alert a;
 
@@ -589,11 +578,13 @@ gw_alert_engine_tick(gw_alert_engine *e, int64_t now)
 				res |= GW_AR_CHANGED;
 			}
 			/* its host reported after it had been silent for --stale-after */
-			if (g->stale && !g->vanished && g->host->rx_ns > g->rx_ns + e->stale_after) {
+			if (g->stale && !g->vanished &&
+			    g->host->rx_ns > g->rx_ns + e->stale_after) {
 				g->vanished = 1;
-				snprintf(msg, sizeof(msg),
-				         "GPU %s stopped reporting while %s still reports other GPUs",
-				         g->key, g->host->name);
+				snprintf(
+				    msg, sizeof(msg),
+				    "GPU %s stopped reporting while %s still reports other GPUs",
+				    g->key, g->host->name);
 				res |= event(e, g, "gpu_vanished", GW_SEV_WARNING, 0, 0, msg, now);
 			}
 		}
@@ -620,7 +611,8 @@ filter_ok(const gw_alert_filter *f, const gw_alert *a)
 {
 	if (f == NULL)
 		return 1;
-	return (f->state < 0 || f->state == a->state) && (f->severity < 0 || f->severity == a->severity) &&
+	return (f->state < 0 || f->state == a->state) &&
+	       (f->severity < 0 || f->severity == a->severity) &&
 	       (f->gpu == NULL || strcmp(f->gpu, a->gpu) == 0) &&
 	       (f->host == NULL || strcmp(f->host, a->hostname) == 0);
 }
@@ -666,8 +658,8 @@ gw_alert_engine_current(gw_alert_engine *e, const gw_alert_filter *f, gw_alert_l
 			for (j = 0; j < e->rules->n && rv == GT_OK; j++) {
 				if (g->st[j].state == ST_INACTIVE)
 					continue;
-				threshold_alert(&a, &e->rules->v[j], g, &g->st[j], g->st[j].state, msg,
-				                sizeof(msg));
+				threshold_alert(&a, &e->rules->v[j], g, &g->st[j], g->st[j].state,
+				                msg, sizeof(msg));
 				if (a.state == GW_AS_FIRING)
 					out->firing++;
 				else
@@ -716,109 +708,4 @@ gw_alert_engine_last_seq(gw_alert_engine *e)
 	s = e->seq;
 	pthread_mutex_unlock(&e->mu);
 	return s;
-}
-
-static void
-prom_str(gt_buf *b, const char *s)
-{
-	gt_buf_putc(b, '"');
-	for (; s && *s; s++) {
-		if (*s == '\\')
-			gt_buf_puts(b, "\\\\");
-		else if (*s == '"')
-			gt_buf_puts(b, "\\\"");
-		else if (*s == '\n')
-			gt_buf_puts(b, "\\n");
-		else
-			gt_buf_putc(b, *s);
-	}
-	gt_buf_putc(b, '"');
-}
-
-void
-gw_alert_engine_prometheus(gw_alert_engine *e, gt_buf *b)
-{
-	gw_alert_list l;
-	size_t        i;
-
-	gt_buf_puts(b, "# HELP gt_alert_firing An alert firing now (value 1), by rule and GPU.\n"
-	               "# TYPE gt_alert_firing gauge\n");
-	if (gw_alert_engine_current(e, NULL, &l) != GT_OK)
-		return;
-	for (i = 0; i < l.n; i++) {
-		if (l.v[i].state != GW_AS_FIRING)
-			continue;
-		gt_buf_puts(b, "gt_alert_firing{alertname=");
-		prom_str(b, l.v[i].rule);
-		gt_buf_puts(b, ",gpu=");
-		prom_str(b, l.v[i].gpu);
-		gt_buf_puts(b, ",UUID=");
-		prom_str(b, l.v[i].uuid);
-		gt_buf_puts(b, ",Hostname=");
-		prom_str(b, l.v[i].hostname);
-		gt_buf_puts(b, ",severity=");
-		prom_str(b, gw_alert_sev_name(l.v[i].severity));
-		gt_buf_puts(b, "} 1\n");
-	}
-	gt_buf_printf(b, "# HELP gt_alerts_firing Alerts firing now.\n# TYPE gt_alerts_firing "
-	                 "gauge\ngt_alerts_firing %" PRIu32 "\n",
-	              l.firing);
-	gw_alert_list_fini(&l);
-}
-
-/* ---- JSON ---- */
-
-void
-gw_alert_json(gt_buf *b, const gw_alert *a)
-{
-	char ts[40];
-
-	gt_buf_printf(b, "{\"seq\":%" PRIu64 ",\"rule\":", a->seq);
-	gt_json_cstr(b, a->rule);
-	gt_buf_printf(b, ",\"kind\":\"%s\",\"state\":\"%s\",\"severity\":\"%s\",\"gpu\":",
-	              gw_alert_kind_name(a->kind), gw_alert_state_name(a->state),
-	              gw_alert_sev_name(a->severity));
-	gt_json_cstr(b, a->gpu);
-	gt_buf_puts(b, ",\"uuid\":");
-	gt_json_cstr(b, a->uuid);
-	gt_buf_puts(b, ",\"hostname\":");
-	gt_json_cstr(b, a->hostname);
-	if (a->metric && *a->metric) {
-		gt_buf_puts(b, ",\"metric\":");
-		gt_json_cstr(b, a->metric);
-	}
-	if (a->has_threshold) {
-		gt_buf_printf(b, ",\"op\":\"%s\",\"threshold\":", gw_alert_op_name(a->op));
-		gt_json_dbl(b, a->threshold);
-	}
-	if (a->has_value) {
-		gt_buf_puts(b, ",\"value\":");
-		gt_json_dbl(b, a->value);
-	}
-	gt_rfc3339_format(a->since_ns, 3, ts, sizeof(ts));
-	gt_buf_printf(b, ",\"since\":\"%s\",\"since_ns\":%" PRId64 ",\"active_since_ns\":%" PRId64
-	                 ",\"message\":",
-	              ts, a->since_ns, a->active_since_ns);
-	gt_json_cstr(b, a->message);
-	gt_buf_putc(b, '}');
-}
-
-void
-gw_alert_list_json(gt_buf *b, const gw_alert_list *l, int history, const char *prefix)
-{
-	size_t i;
-
-	gt_buf_putc(b, '{');
-	if (prefix)
-		gt_buf_puts(b, prefix);
-	gt_buf_puts(b, "\"alerts\":[");
-	for (i = 0; i < l->n; i++) {
-		if (i)
-			gt_buf_putc(b, ',');
-		gw_alert_json(b, &l->v[i]);
-	}
-	gt_buf_putc(b, ']');
-	if (!history)
-		gt_buf_printf(b, ",\"firing\":%" PRIu32 ",\"pending\":%" PRIu32, l->firing, l->pending);
-	gt_buf_printf(b, ",\"last_seq\":%" PRIu64 "}", l->last_seq);
 }

@@ -7,6 +7,7 @@
  *   while its host still reports others). Time is passed in (now_ns, realtime), so the engine
  *   is tested without clocks; one mutex; changes go to an emit callback in seq order, called
  *   with the engine's lock held (it must not call back into the engine).
+ * gw_alert_out.c: the Alert JSON, list documents and Prometheus series.
  * gw_alert_hook.c: the webhook sender (its own thread, a bounded queue, retries).
  * gw_alert_api.c: the gateway's side: feed hook, timer thread, SIGHUP reload, REST, WebSocket,
  *   /metrics and the AlertService RPC. */
@@ -45,7 +46,7 @@ typedef struct gw_alert_rules {
 /* Parses and validates a rules document ({"rules":[...]} or a bare array). On error returns
  * GT_EINVAL with err naming the rule (index and name) and the field; nothing to free. */
 gt_err gw_alert_rules_parse(const char *json, size_t len, gw_alert_rules **out, char *err,
-    size_t errlen);
+                            size_t errlen);
 /* The same from a file (err also says when it cannot be read). */
 gt_err gw_alert_rules_load(const char *path, gw_alert_rules **out, char *err, size_t errlen);
 /* An empty rule set. */
@@ -53,7 +54,7 @@ gt_err gw_alert_rules_empty(gw_alert_rules **out);
 void   gw_alert_rules_free(gw_alert_rules *r); /* accepts NULL */
 /* 1 when the rule applies to this GPU. */
 int         gw_alert_rule_applies(const gw_alert_rule *r, const char *key, const char *uuid,
-            const char *host);
+                                  const char *host);
 int         gw_alert_op_eval(int op, double v, double threshold);
 const char *gw_alert_op_name(int op);
 const char *gw_alert_sev_name(int sev);
@@ -94,10 +95,10 @@ typedef void (*gw_alert_emit)(void *arg, const gw_alert *a);
 
 /* The metrics of one record, as the engine sees them. */
 typedef struct gw_alert_rec {
-	const char         *gpu, *uuid, *hostname;
-	const char *const  *names;
-	const double       *values;
-	size_t              n;
+	const char        *gpu, *uuid, *hostname;
+	const char *const *names;
+	const double      *values;
+	size_t             n;
 } gw_alert_rec;
 
 /* Result bits of the calls that change state. */
@@ -108,7 +109,7 @@ enum {
 
 /* history: changes kept (>= 1); rules: taken (NULL = none). */
 gt_err gw_alert_engine_new(gw_alert_engine **out, int64_t stale_after_ns, size_t history,
-    gw_alert_rules *rules, gw_alert_emit emit, void *arg);
+                           gw_alert_rules *rules, gw_alert_emit emit, void *arg);
 void   gw_alert_engine_free(gw_alert_engine *e);
 /* Replaces the rules (takes them): alerts of rules no longer present resolve; the states of
  * rules kept by name stay. Returns GW_AR_* bits, or -1 (out of memory: the old rules stay,
@@ -120,15 +121,15 @@ int gw_alert_engine_record(gw_alert_engine *e, const gw_alert_rec *r, int64_t no
 int gw_alert_engine_tick(gw_alert_engine *e, int64_t now_ns);
 
 typedef struct gw_alert_filter {
-	int         state;    /* -1 any, GW_AS_FIRING, GW_AS_PENDING */
-	int         severity; /* -1 any */
+	int         state;      /* -1 any, GW_AS_FIRING, GW_AS_PENDING */
+	int         severity;   /* -1 any */
 	const char *gpu, *host; /* NULL any */
 } gw_alert_filter;
 /* Current alerts (firing first, then pending, each by since). f may be NULL. */
 gt_err gw_alert_engine_current(gw_alert_engine *e, const gw_alert_filter *f, gw_alert_list *out);
 /* Changes with seq > after, oldest first, at most limit. */
-gt_err gw_alert_engine_history(gw_alert_engine *e, uint64_t after, size_t limit,
-    gw_alert_list *out);
+gt_err   gw_alert_engine_history(gw_alert_engine *e, uint64_t after, size_t limit,
+                                 gw_alert_list *out);
 uint64_t gw_alert_engine_last_seq(gw_alert_engine *e);
 /* Prometheus text: gt_alert_firing{alertname,gpu,UUID,Hostname,severity} 1 per firing alert
  * and gt_alerts_firing. */
@@ -139,7 +140,7 @@ void gw_alert_json(gt_buf *b, const gw_alert *a);
 /* {"alerts":[...],"firing":N,"pending":N,"last_seq":S} (current) or, with history set,
  * {"alerts":[...],"last_seq":S}; prefix is written right after the '{' (e.g.
  * "\"type\":\"alerts\","), may be NULL. */
-void gw_alert_list_json(gt_buf *b, const gw_alert_list *l, int history, const char *prefix);
+void        gw_alert_list_json(gt_buf *b, const gw_alert_list *l, int history, const char *prefix);
 const char *gw_alert_kind_name(int kind);
 const char *gw_alert_state_name(int state);
 

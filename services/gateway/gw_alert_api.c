@@ -80,8 +80,8 @@ emit(void *arg, const gw_alert *a)
 	if (al->g->http != NULL)
 		gt_http_ws_broadcast(al->g->http, NULL, b.data, b.len);
 	gt_buf_fini(&b);
-	GT_LOGI("alert.change", GT_KV_STR("rule", a->rule), GT_KV_STR("state",
-	        gw_alert_state_name(a->state)), GT_KV_STR("gpu", a->gpu),
+	GT_LOGI("alert.change", GT_KV_STR("rule", a->rule),
+	        GT_KV_STR("state", gw_alert_state_name(a->state)), GT_KV_STR("gpu", a->gpu),
 	        GT_KV_STR("message", a->message));
 	pthread_mutex_lock(&al->mu);
 	al->changed = 1;
@@ -266,7 +266,8 @@ r_list_alerts(Gtpb__V1__AlertService_Service *svc, const Gtpb__V1__ListAlertsReq
 	if (limit > HISTORY_LIMIT_MAX)
 		limit = HISTORY_LIMIT_MAX;
 	if (in->history && in->wait_ms > 0 && gw_alert_engine_last_seq(al->e) <= in->after_seq) {
-		int64_t wait = (int64_t)in->wait_ms * GT_NS_PER_MS, left = gt_rpc_deadline_left_ns(cd);
+		int64_t wait = (int64_t)in->wait_ms * GT_NS_PER_MS,
+		        left = gt_rpc_deadline_left_ns(cd);
 
 		if (wait > 60 * GT_NS_PER_S)
 			wait = 60 * GT_NS_PER_S;
@@ -281,7 +282,8 @@ r_list_alerts(Gtpb__V1__AlertService_Service *svc, const Gtpb__V1__ListAlertsReq
 			w->after = in->after_seq;
 			w->limit = limit;
 			w->deadline = gt_mono_ns() + wait;
-			al->changed = 1; /* the thread rechecks (a change may have come meanwhile) */
+			al->changed =
+			    1; /* the thread rechecks (a change may have come meanwhile) */
 			pthread_cond_signal(&al->cv);
 			pthread_mutex_unlock(&al->mu);
 			return;

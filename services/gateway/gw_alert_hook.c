@@ -25,13 +25,13 @@ typedef struct hbody {
 } hbody;
 
 struct gw_alert_hook {
-	char           *url;
-	pthread_t       thr;
-	pthread_mutex_t mu;
-	pthread_cond_t  cv; /* CLOCK_MONOTONIC */
-	hbody          *head, *tail;
-	size_t          n, max;
-	int             stopping, busy; /* busy: the head is being posted (not dropped) */
+	char                *url;
+	pthread_t            thr;
+	pthread_mutex_t      mu;
+	pthread_cond_t       cv; /* CLOCK_MONOTONIC */
+	hbody               *head, *tail;
+	size_t               n, max;
+	int                  stopping, busy; /* busy: the head is being posted (not dropped) */
 	atomic_uint_fast64_t failures, sent, dropped;
 };
 
@@ -116,11 +116,12 @@ hook_thread(void *arg)
 		attempts++;
 		if (!ok) {
 			atomic_fetch_add(&h->failures, 1);
-			GT_LOGW("alert.webhook_failed", GT_KV_STR("url", h->url), GT_KV_STR("error", why),
-			        GT_KV_INT("attempt", attempts));
+			GT_LOGW("alert.webhook_failed", GT_KV_STR("url", h->url),
+			        GT_KV_STR("error", why), GT_KV_INT("attempt", attempts));
 			if (attempts < HOOK_ATTEMPTS) {
 				retry_at = gt_mono_ns() + backoff;
-				backoff = backoff * 2 > HOOK_BACKOFF_MAX ? HOOK_BACKOFF_MAX : backoff * 2;
+				backoff =
+				    backoff * 2 > HOOK_BACKOFF_MAX ? HOOK_BACKOFF_MAX : backoff * 2;
 				continue;
 			}
 			atomic_fetch_add(&h->dropped, 1);

@@ -141,15 +141,16 @@ pattern_list(json_t *v, const char *field, char ***out, size_t *n, char *err, si
 	json_array_foreach(v, i, x)
 	{
 		if (!json_is_string(x) || json_string_length(x) == 0 || json_string_length(x) > 512)
-			return bad(err, errlen, idx, name,
-			           "field \"%s\": item %zu: want a non-empty string (at most 512 bytes)",
-			           field, i);
+			return bad(
+			    err, errlen, idx, name,
+			    "field \"%s\": item %zu: want a non-empty string (at most 512 bytes)",
+			    field, i);
 		if (strcmp(json_string_value(x), "*") == 0)
 			return GT_OK; /* all */
 	}
 	if (json_array_size(v) == 0)
-		return bad(err, errlen, idx, name, "field \"%s\": empty (omit it, or [\"*\"], for all)",
-		           field);
+		return bad(err, errlen, idx, name,
+		           "field \"%s\": empty (omit it, or [\"*\"], for all)", field);
 	if ((p = calloc(json_array_size(v), sizeof(*p))) == NULL)
 		return GT_ENOMEM;
 	json_array_foreach(v, i, x)
@@ -167,12 +168,12 @@ pattern_list(json_t *v, const char *field, char ***out, size_t *n, char *err, si
 static gt_err
 rule_parse(json_t *o, size_t idx, gw_alert_rule *r, char *err, size_t errlen)
 {
-	static const char *const known[] = {"name",     "metric", "op",   "threshold",
-	                                    "for",      "severity", "gpus", "hosts"};
-	const char *k, *name = NULL, *s;
-	json_t     *v;
-	size_t      i;
-	gt_err      rv;
+	static const char *const known[] = {"name", "metric",   "op",   "threshold",
+	                                    "for",  "severity", "gpus", "hosts"};
+	const char              *k, *name = NULL, *s;
+	json_t                  *v;
+	size_t                   i;
+	gt_err                   rv;
 
 	memset(r, 0, sizeof(*r));
 	if (!json_is_object(o))
@@ -180,8 +181,8 @@ rule_parse(json_t *o, size_t idx, gw_alert_rule *r, char *err, size_t errlen)
 	v = json_object_get(o, "name");
 	if (v == NULL)
 		return bad(err, errlen, idx, NULL, "field \"name\": missing");
-	if (!json_is_string(v) || !gt_query_name_ok(json_string_value(v), json_string_length(v),
-	                                            GW_ALERT_NAME_MAX))
+	if (!json_is_string(v) ||
+	    !gt_query_name_ok(json_string_value(v), json_string_length(v), GW_ALERT_NAME_MAX))
 		return bad(err, errlen, idx, NULL,
 		           "field \"name\": want 1 to %d characters of A-Z a-z 0-9 _ . : -",
 		           GW_ALERT_NAME_MAX);
@@ -189,17 +190,19 @@ rule_parse(json_t *o, size_t idx, gw_alert_rule *r, char *err, size_t errlen)
 	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
 		if (strcmp(name, reserved[i]) == 0)
 			return bad(err, errlen, idx, name,
-			           "field \"name\": \"%s\" is the gateway's own (built-in) alert", name);
+			           "field \"name\": \"%s\" is the gateway's own (built-in) alert",
+			           name);
 	json_object_foreach(o, k, v)
 	{
 		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 			if (strcmp(k, known[i]) == 0)
 				break;
 		if (i == sizeof(known) / sizeof(known[0]))
-			return bad(err, errlen, idx, name,
-			           "field \"%s\": unknown (name, metric, op, threshold, for, severity, "
-			           "gpus, hosts)",
-			           k);
+			return bad(
+			    err, errlen, idx, name,
+			    "field \"%s\": unknown (name, metric, op, threshold, for, severity, "
+			    "gpus, hosts)",
+			    k);
 	}
 	v = json_object_get(o, "metric");
 	if (v == NULL)
@@ -241,7 +244,8 @@ rule_parse(json_t *o, size_t idx, gw_alert_rule *r, char *err, size_t errlen)
 	if ((v = json_object_get(o, "severity")) != NULL) {
 		r->severity = gw_alert_sev_parse(json_string_value(v));
 		if (r->severity < 0 || r->severity == GW_SEV_INFO)
-			return bad(err, errlen, idx, name, "field \"severity\": want warning or critical");
+			return bad(err, errlen, idx, name,
+			           "field \"severity\": want warning or critical");
 	}
 	/* from here on allocations: undone by rule_fini on error */
 	s = json_string_value(json_object_get(o, "metric"));
@@ -265,8 +269,7 @@ rule_parse(json_t *o, size_t idx, gw_alert_rule *r, char *err, size_t errlen)
 }
 
 gt_err
-gw_alert_rules_parse(const char *json, size_t len, gw_alert_rules **out, char *err,
-                     size_t errlen)
+gw_alert_rules_parse(const char *json, size_t len, gw_alert_rules **out, char *err, size_t errlen)
 {
 	json_error_t    je;
 	json_t         *doc, *arr;
@@ -276,7 +279,8 @@ gw_alert_rules_parse(const char *json, size_t len, gw_alert_rules **out, char *e
 
 	*out = NULL;
 	if ((doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		snprintf(err, errlen, "not JSON: line %d column %d: %s", je.line, je.column, je.text);
+		snprintf(err, errlen, "not JSON: line %d column %d: %s", je.line, je.column,
+		         je.text);
 		return GT_EINVAL;
 	}
 	arr = json_is_array(doc) ? doc : json_object_get(doc, "rules");
@@ -365,8 +369,7 @@ match_any(char *const *pat, size_t n, const char *a, const char *b)
 }
 
 int
-gw_alert_rule_applies(const gw_alert_rule *r, const char *key, const char *uuid,
-                      const char *host)
+gw_alert_rule_applies(const gw_alert_rule *r, const char *key, const char *uuid, const char *host)
 {
 	return match_any(r->gpus, r->ngpus, key, uuid) &&
 	       match_any(r->hosts, r->nhosts, host ? host : "", NULL);

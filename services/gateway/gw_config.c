@@ -36,8 +36,9 @@ static const gt_cfg_opt gw_opts[] = {
     GT_CFG_DUR("rpc-timeout", gw_config, rpc_timeout, "2s", 10 * GT_NS_PER_MS, 60 * GT_NS_PER_S,
                "deadline of a scatter-gather over the collectors"),
     GT_CFG_DUR("health-interval", gw_config, health_interval, "2s", 100 * GT_NS_PER_MS,
-               3600 * GT_NS_PER_S, "dependency check period (the /health probe reads the last "
-                                   "result)"),
+               3600 * GT_NS_PER_S,
+               "dependency check period (the /health probe reads the last "
+               "result)"),
     GT_CFG_STR("token", gw_config, token, "",
                "Bearer token required on the API (not /health, /metrics, static files); also "
                "sent on the RPCs the gateway makes and required on its own RPC"),

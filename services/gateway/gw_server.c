@@ -640,7 +640,8 @@ gw_new(gw **out, const gw_config *cfg)
 	    (rv = gt_cfg_list_split(cfg->metrics_labels, &g->mlabels, &g->nmlabels)) != GT_OK)
 		goto fail;
 	if ((rv = gw_cache_new(&g->cache, (size_t)cfg->cache_entries, cfg->cache_ttl)) != GT_OK ||
-	    (rv = gw_live_new(&g->live, g)) != GT_OK || (rv = gw_alerts_new(&g->alerts, g)) != GT_OK)
+	    (rv = gw_live_new(&g->live, g)) != GT_OK ||
+	    (rv = gw_alerts_new(&g->alerts, g)) != GT_OK)
 		goto fail;
 	if ((rv = load_openapi(g)) != GT_OK) {
 		fprintf(stderr, "gt-gateway: --openapi-file: cannot read %s\n", cfg->openapi_file);

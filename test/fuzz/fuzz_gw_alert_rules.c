@@ -47,7 +47,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(x->for_ns >= 0);
 		FUZZ_CHECK(x->metric[0] != '\0');
 		names[i] = x->metric;
-		vals[i] = x->op == GW_OP_LT || x->op == GW_OP_LE ? x->threshold - 1 : x->threshold + 1;
+		vals[i] =
+		    x->op == GW_OP_LT || x->op == GW_OP_LE ? x->threshold - 1 : x->threshold + 1;
 	}
 	rec.names = names;
 	rec.values = vals;

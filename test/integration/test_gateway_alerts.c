@@ -1,6 +1,7 @@
 /* test_gateway_alerts.c - gt-gateway alerts over a real gt-mq + gt-collector live feed:
  * a threshold rule crossing with `for` (REST, WebSocket frames, /metrics through promtool),
- * XID events, staleness and a vanished GPU after their records stop, the webhook (a receiver
+ * XID events, staleness and a vanished GPU after their records stop (and after a real
+ * gt-streamer stops), the webhook (a receiver
  * this test runs, down at first, then up), SIGHUP reload (good and bad files), a bad rules
  * file at start (exit 2 naming rule and field), and `gtctl alerts` (table, -o json, --watch,
  * --history). */
@@ -86,8 +87,8 @@ hook_thread(void *arg)
 				}
 			}
 		}
-		if (write(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 57) <
-		    0) {
+		if (write(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		          57) < 0) {
 		}
 		close(c);
 		pthread_mutex_lock(&h->mu);
@@ -164,8 +165,8 @@ wait_change(const char *rule, const char *state, const char *gpu, int64_t timeou
 		json_t *j = NULL, *a;
 		size_t  i;
 
-		assert_int_equal(tg_get(&env, "/api/v1/alerts/history?limit=1000", NULL, &j, NULL, NULL),
-		                 200);
+		assert_int_equal(
+		    tg_get(&env, "/api/v1/alerts/history?limit=1000", NULL, &j, NULL, NULL), 200);
 		json_array_foreach(json_object_get(j, "alerts"), i, a)
 		{
 			if (!strcmp(json_string_value(json_object_get(a, "rule")), rule) &&
@@ -199,9 +200,11 @@ next_alert_frame(gt_wsc *c, const char *rule, int64_t timeout)
 		j = json_loads(m, 0, NULL);
 		free(m);
 		assert_non_null(j);
-		if (rule == NULL && !strncmp(json_string_value(json_object_get(j, "type")), "alert", 5))
+		if (rule == NULL &&
+		    !strncmp(json_string_value(json_object_get(j, "type")), "alert", 5))
 			return j;
-		if (rule != NULL && !strcmp(json_string_value(json_object_get(j, "type")), "alert") &&
+		if (rule != NULL &&
+		    !strcmp(json_string_value(json_object_get(j, "type")), "alert") &&
 		    !strcmp(json_string_value(json_object_get(j, "rule")), rule))
 			return j;
 		json_decref(j);
@@ -213,9 +216,17 @@ static int
 setup(void **state)
 {
 	char        url[64];
-	const char *extra[] = {"--alert-rules", rules,     "--stale-after", "2s",
-	                       "--alert-webhook", url,     "--ws-heartbeat", "1s",
-	                       "--alert-history", "500", NULL};
+	const char *extra[] = {"--alert-rules",
+	                       rules,
+	                       "--stale-after",
+	                       "2s",
+	                       "--alert-webhook",
+	                       url,
+	                       "--ws-heartbeat",
+	                       "1s",
+	                       "--alert-history",
+	                       "500",
+	                       NULL};
 	(void)state;
 
 	dir = gt_test_tmpdir("gwalerts");
@@ -291,14 +302,16 @@ test_threshold_for_rest_ws_metrics(void **state)
 	                    "temperature 91.5 > 80 for 2s");
 	json_decref(j);
 
-	assert_int_equal(tg_get(&env, "/api/v1/alerts?severity=critical", NULL, &j, NULL, NULL), 200);
+	assert_int_equal(tg_get(&env, "/api/v1/alerts?severity=critical", NULL, &j, NULL, NULL),
+	                 200);
 	assert_int_equal(json_array_size(json_object_get(j, "alerts")), 1);
 	a = json_array_get(json_object_get(j, "alerts"), 0);
 	assert_string_equal(json_string_value(json_object_get(a, "hostname")), "host-a");
 	assert_non_null(json_object_get(a, "since"));
 	json_decref(j);
 	assert_int_equal(tg_get(&env, "/api/v1/alerts?state=nope", NULL, NULL, NULL, NULL), 400);
-	assert_int_equal(tg_get(&env, "/api/v1/alerts/history?limit=0", NULL, NULL, NULL, NULL), 400);
+	assert_int_equal(tg_get(&env, "/api/v1/alerts/history?limit=0", NULL, NULL, NULL, NULL),
+	                 400);
 	assert_int_equal(tg_get(&env, "/api/v1/alerts/history?after_seq=x", NULL, NULL, NULL, NULL),
 	                 400);
 
@@ -322,8 +335,9 @@ test_threshold_for_rest_ws_metrics(void **state)
 	free(raw);
 	/* /metrics: the firing series, through promtool */
 	assert_int_equal(tg_get(&env, "/metrics", NULL, NULL, &raw, &len), 200);
-	assert_non_null(strstr(raw, "gt_alert_firing{alertname=\"hot\",gpu=\"host-a/0\","
-	                            "UUID=\"host-a/0\",Hostname=\"host-a\",severity=\"critical\"} 1\n"));
+	assert_non_null(strstr(raw,
+	                       "gt_alert_firing{alertname=\"hot\",gpu=\"host-a/0\","
+	                       "UUID=\"host-a/0\",Hostname=\"host-a\",severity=\"critical\"} 1\n"));
 	assert_non_null(strstr(raw, "# TYPE gt_alerts_firing gauge\ngt_alerts_firing "));
 	assert_non_null(strstr(raw, "# TYPE gt_alert_webhook_failures_total counter\n"));
 	snprintf(path, sizeof(path), "%s/metrics.txt", dir);
@@ -350,7 +364,8 @@ test_threshold_for_rest_ws_metrics(void **state)
 	json_decref(j);
 	/* (gpu_stale may fire meanwhile for the GPUs here: it is a warning) */
 	assert_int_equal(
-	    tg_get(&env, "/api/v1/alerts?state=firing&severity=critical", NULL, &j, NULL, NULL), 200);
+	    tg_get(&env, "/api/v1/alerts?state=firing&severity=critical", NULL, &j, NULL, NULL),
+	    200);
 	assert_int_equal(json_array_size(json_object_get(j, "alerts")), 0);
 	json_decref(j);
 	gt_wsc_close(ws);
@@ -398,6 +413,64 @@ test_stale_and_vanished(void **state)
 	json_decref(j);
 	pub("host-v/0", "host-v", 40, -1);
 	json_decref(wait_change("gpu_stale", "resolved", "host-v/0", 5 * GT_NS_PER_S));
+}
+
+/* A real gt-streamer publishes (a CSV in a loop), then stops: its GPUs go stale. */
+static void
+test_stale_after_streamer_stops(void **state)
+{
+	char        mqf[300], csvf[600], key[300] = "";
+	const char *argv[] = {"gt-streamer",
+	                      mqf,
+	                      "--http-port=0",
+	                      "--bind=127.0.0.1",
+	                      "--rpc-url=tcp://127.0.0.1:0",
+	                      csvf,
+	                      "--loop",
+	                      "--rate=20",
+	                      "--workers=1",
+	                      "--hostname=host-stm",
+	                      NULL};
+	gt_proc    *stm = NULL;
+	int64_t     deadline;
+	json_t     *j, *a;
+	size_t      i;
+	(void)state;
+
+	snprintf(mqf, sizeof(mqf), "--mq-url=%s", env.mq.rpc_url);
+	snprintf(csvf, sizeof(csvf), "--csv=%s/csv/wide_basic.csv", getenv("GT_FIXTURES"));
+	assert_int_equal(gt_proc_start(&stm, argv, NULL), GT_OK);
+	assert_int_equal(gt_proc_wait_ready(stm, 20 * GT_NS_PER_S), GT_OK);
+	/* its GPUs reach the gateway */
+	deadline = gt_mono_ns() + 20 * GT_NS_PER_S;
+	while (key[0] == '\0') {
+		assert_true(gt_mono_ns() < deadline);
+		assert_int_equal(tg_get(&env, "/api/v1/gpus?host=host-stm", NULL, &j, NULL, NULL),
+		                 200);
+		a = json_array_get(json_object_get(j, "gpus"), 0);
+		if (a != NULL)
+			snprintf(key, sizeof(key), "%s",
+			         json_string_value(json_object_get(a, "key")));
+		json_decref(j);
+		gt_sleep_ns(100 * GT_NS_PER_MS);
+	}
+	/* still reporting: not stale */
+	gt_sleep_ns(2500 * GT_NS_PER_MS);
+	assert_int_equal(tg_get(&env, "/api/v1/alerts?host=host-stm", NULL, &j, NULL, NULL), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "alerts")), 0);
+	json_decref(j);
+	assert_int_equal(gt_proc_stop(stm, SIGTERM, 20 * GT_NS_PER_S), 0);
+	gt_proc_free(stm);
+	a = wait_change("gpu_stale", "firing", key, 10 * GT_NS_PER_S);
+	assert_string_equal(json_string_value(json_object_get(a, "hostname")), "host-stm");
+	json_decref(a);
+	/* every GPU of the file: current and stale */
+	assert_int_equal(
+	    tg_get(&env, "/api/v1/alerts?host=host-stm&state=firing", NULL, &j, NULL, NULL), 200);
+	json_array_foreach(json_object_get(j, "alerts"), i, a)
+	    assert_string_equal(json_string_value(json_object_get(a, "rule")), "gpu_stale");
+	assert_true(json_array_size(json_object_get(j, "alerts")) >= 1);
+	json_decref(j);
 }
 
 /* The receiver comes up late: the retries deliver every change, in order. */
@@ -454,18 +527,21 @@ test_sighup_reload(void **state)
 	/* hot fires again on host-a/1, then the reload drops it (resolved) and adds warm */
 	pub("host-a/1", "host-a", 99, -1);
 	json_decref(wait_change("hot", "firing", "host-a/1", 10 * GT_NS_PER_S));
-	write_rules("[{\"name\":\"warm\",\"metric\":\"temperature\",\"op\":\">=\",\"threshold\":30}]");
+	write_rules(
+	    "[{\"name\":\"warm\",\"metric\":\"temperature\",\"op\":\">=\",\"threshold\":30}]");
 	assert_int_equal(kill(gt_proc_pid(env.gw.proc), SIGHUP), 0);
-	assert_int_equal(gt_proc_wait_log(env.gw.proc, "alert.reloaded", 10 * GT_NS_PER_S, &cur, NULL),
-	                 GT_OK);
+	assert_int_equal(
+	    gt_proc_wait_log(env.gw.proc, "alert.reloaded", 10 * GT_NS_PER_S, &cur, NULL), GT_OK);
 	json_decref(wait_change("hot", "resolved", "host-a/1", 5 * GT_NS_PER_S));
 	pub("host-a/1", "host-a", 99, -1);
 	json_decref(wait_change("warm", "firing", "host-a/1", 10 * GT_NS_PER_S));
 	/* a bad file on reload: logged, the rules in force stay */
-	write_rules("[{\"name\":\"warm\",\"metric\":\"temperature\",\"op\":\"~\",\"threshold\":30}]");
+	write_rules(
+	    "[{\"name\":\"warm\",\"metric\":\"temperature\",\"op\":\"~\",\"threshold\":30}]");
 	assert_int_equal(kill(gt_proc_pid(env.gw.proc), SIGHUP), 0);
 	assert_int_equal(
-	    gt_proc_wait_log(env.gw.proc, "alert.reload_failed", 10 * GT_NS_PER_S, &cur, NULL), GT_OK);
+	    gt_proc_wait_log(env.gw.proc, "alert.reload_failed", 10 * GT_NS_PER_S, &cur, NULL),
+	    GT_OK);
 	assert_int_equal(tg_get(&env, "/api/v1/alerts?state=firing", NULL, &j, NULL, NULL), 200);
 	assert_true(json_integer_value(json_object_get(j, "firing")) >= 1);
 	json_decref(j);
@@ -477,8 +553,8 @@ test_sighup_reload(void **state)
 static int
 gtctl(const char *args, char **out)
 {
-	char  cmd[1200], path[600];
-	int   st;
+	char cmd[1200], path[600];
+	int  st;
 
 	snprintf(path, sizeof(path), "%s/gtctl.out", dir);
 	snprintf(cmd, sizeof(cmd), "GT_GATEWAY_URL=%s %s/gtctl %s > %s 2>&1", env.gw.rpc_url,
@@ -553,7 +629,8 @@ test_gtctl_alerts(void **state)
 	assert_int_equal(pclose(p), 0);
 	assert_true(found);
 	/* unreachable gateway: exit 3 */
-	snprintf(cmd, sizeof(cmd), "%s/gtctl --gateway-url tcp://127.0.0.1:%d alerts > /dev/null 2>&1",
+	snprintf(cmd, sizeof(cmd),
+	         "%s/gtctl --gateway-url tcp://127.0.0.1:%d alerts > /dev/null 2>&1",
 	         getenv("GT_BIN_DIR"), gt_test_free_port());
 	{
 		int st = system(cmd);
@@ -575,9 +652,10 @@ test_bad_rules_file_exits_2(void **state)
 	snprintf(bad, sizeof(bad), "%s/bad.json", dir);
 	snprintf(errf, sizeof(errf), "%s/bad.err", dir);
 	f = fopen(bad, "w");
-	fputs("{\"rules\":[{\"name\":\"ok\",\"metric\":\"temperature\",\"op\":\">\",\"threshold\":1},"
-	      "{\"name\":\"hot\",\"metric\":\"temperature\",\"op\":\">\",\"threshold\":\"high\"}]}",
-	      f);
+	fputs(
+	    "{\"rules\":[{\"name\":\"ok\",\"metric\":\"temperature\",\"op\":\">\",\"threshold\":1},"
+	    "{\"name\":\"hot\",\"metric\":\"temperature\",\"op\":\">\",\"threshold\":\"high\"}]}",
+	    f);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd),
 	         "%s/gt-gateway --port 0 --bind 127.0.0.1 --rpc-url tcp://127.0.0.1:0 "
@@ -600,6 +678,7 @@ main(void)
 	    cmocka_unit_test(test_threshold_for_rest_ws_metrics),
 	    cmocka_unit_test(test_xid_event),
 	    cmocka_unit_test(test_stale_and_vanished),
+	    cmocka_unit_test(test_stale_after_streamer_stops),
 	    cmocka_unit_test(test_webhook_down_then_up),
 	    cmocka_unit_test(test_sighup_reload),
 	    cmocka_unit_test(test_gtctl_alerts),

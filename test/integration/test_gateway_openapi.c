@@ -21,8 +21,8 @@ static char   *docs;
 static int
 setup(void **state)
 {
-	const char *extra[8] = {"--docs-root", NULL, "--alert-rules", NULL, "--stale-after", "1s",
-	                        NULL};
+	const char *extra[8] = {"--docs-root", NULL, "--alert-rules", NULL, "--stale-after",
+	                        "1s",          NULL};
 	char        rules[512];
 	char        path[512];
 	FILE       *f;
@@ -219,7 +219,8 @@ test_every_route_matches_the_document(void **state)
 	check_route("/api/v1/alerts", "/api/v1/alerts?state=firing&severity=warning", NULL, 200);
 	check_route("/api/v1/alerts", "/api/v1/alerts?state=x", NULL, 400);
 	check_route("/api/v1/alerts/history", "/api/v1/alerts/history", NULL, 200);
-	check_route("/api/v1/alerts/history", "/api/v1/alerts/history?after_seq=2&limit=3", NULL, 200);
+	check_route("/api/v1/alerts/history", "/api/v1/alerts/history?after_seq=2&limit=3", NULL,
+	            200);
 	check_route("/api/v1/alerts/history", "/api/v1/alerts/history?limit=1001", NULL, 400);
 	/* every documented path is served (not 404) */
 	json_object_foreach(json_object_get(doc, "paths"), p, v)

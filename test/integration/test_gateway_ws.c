@@ -90,7 +90,8 @@ next_json(gt_wsc *c, int64_t timeout)
 		j = json_loads(m, 0, NULL);
 		free(m);
 		assert_non_null(j);
-		/* alert frames go to every client (GPUs of earlier tests go stale): not ours here */
+		/* alert frames go to every client (GPUs of earlier tests go stale): not ours here
+		 */
 		if (strcmp(json_string_value(json_object_get(j, "type")), "heartbeat") == 0 ||
 		    strcmp(json_string_value(json_object_get(j, "type")), "alert") == 0 ||
 		    strcmp(json_string_value(json_object_get(j, "type")), "alerts") == 0) {

@@ -104,9 +104,10 @@ test_gtctl_bad_arguments_exit_2(void **state)
 	}
 	/* --help on every command: exit 0 with its usage */
 	for (size_t i = 0; i < 15; i++) {
-		static const char *const verbs[] = {"health", "stats", "topics", "groups", "gpus", "hosts",
-		    "telemetry", "export", "tail", "top", "doctor", "mq", "publish", "completion",
-		    "alerts"};
+		static const char *const verbs[] = {"health",  "stats",      "topics",    "groups",
+		                                    "gpus",    "hosts",      "telemetry", "export",
+		                                    "tail",    "top",        "doctor",    "mq",
+		                                    "publish", "completion", "alerts"};
 		const char *args[] = {verbs[i], "--help", NULL};
 		char        want[64];
 
@@ -122,7 +123,8 @@ test_gtctl_bad_arguments_exit_2(void **state)
 		assert_int_equal(tg_run(args, NULL, &out, NULL), 0);
 		assert_non_null(strstr(out, "complete -F _gtctl gtctl"));
 		assert_non_null(strstr(out, "doctor"));
-		assert_non_null(strstr(out, "alerts) COMPREPLY=($(compgen -W \"--history --watch "));
+		assert_non_null(
+		    strstr(out, "alerts) COMPREPLY=($(compgen -W \"--history --watch "));
 		free(out);
 	}
 }

@@ -16,8 +16,8 @@
 #define WATCH_WAIT_MS 10000
 
 static const ctl_col cols[] = {
-    {"since", "SINCE"},   {"state", "STATE"}, {"severity", "SEVERITY"}, {"rule", "RULE"},
-    {"gpu", "GPU"},       {"host", "HOST"},   {"value", "VALUE"},       {"message", "MESSAGE"},
+    {"since", "SINCE"}, {"state", "STATE"}, {"severity", "SEVERITY"}, {"rule", "RULE"},
+    {"gpu", "GPU"},     {"host", "HOST"},   {"value", "VALUE"},       {"message", "MESSAGE"},
 };
 
 static json_t *
@@ -84,8 +84,8 @@ print_line(const ctl_ctx *c, const Gtpb__V1__Alert *a)
 		fputc('\n', stdout);
 	} else {
 		printf("%s  %-8s  %-8s  %s  %s  %s  %s\n",
-		       json_string_value(json_object_get(o, "since")), a->state, a->severity, a->rule,
-		       a->gpu, *a->hostname ? a->hostname : "-", a->message);
+		       json_string_value(json_object_get(o, "since")), a->state, a->severity,
+		       a->rule, a->gpu, *a->hostname ? a->hostname : "-", a->message);
 	}
 	json_decref(o);
 }

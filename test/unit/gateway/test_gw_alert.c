@@ -17,7 +17,7 @@
 #define T0 (1800000000LL * S)
 
 /* What the emit callback saw: "rule/state/gpu" lines. */
-static char seen[64][160];
+static char   seen[64][160];
 static size_t nseen;
 
 static void
@@ -51,7 +51,8 @@ engine(const char *rules, int64_t stale, size_t hist)
 	gw_alert_engine *e = NULL;
 	char             err[256];
 
-	if (rules != NULL && gw_alert_rules_parse(rules, strlen(rules), &r, err, sizeof(err)) != GT_OK)
+	if (rules != NULL &&
+	    gw_alert_rules_parse(rules, strlen(rules), &r, err, sizeof(err)) != GT_OK)
 		fail_msg("%s", err);
 	assert_int_equal(gw_alert_engine_new(&e, stale, hist, r, on_emit, NULL), GT_OK);
 	nseen = 0;
@@ -59,12 +60,13 @@ engine(const char *rules, int64_t stale, size_t hist)
 }
 
 static int
-rec(gw_alert_engine *e, const char *gpu, const char *host, const char *metric, double v, int64_t now)
+rec(gw_alert_engine *e, const char *gpu, const char *host, const char *metric, double v,
+    int64_t now)
 {
 	const char  *names[2] = {metric, "other"};
 	double       vals[2] = {v, 0};
-	gw_alert_rec r = {.gpu = gpu, .uuid = "GPU-u", .hostname = host, .names = names,
-	                  .values = vals, .n = 2};
+	gw_alert_rec r = {
+	    .gpu = gpu, .uuid = "GPU-u", .hostname = host, .names = names, .values = vals, .n = 2};
 
 	return gw_alert_engine_record(e, &r, now);
 }
@@ -145,7 +147,7 @@ test_gw_alert_for_zero_fires_at_once_per_gpu(void **state)
 
 	rec(e, "a/0", "a", "power_draw", 5, T0);
 	rec(e, "a/1", "a", "power_draw", 5, T0 + 1);
-	rec(e, "b/0", "b", "power_draw", 5, T0 + 2); /* not its host */
+	rec(e, "b/0", "b", "power_draw", 5, T0 + 2);  /* not its host */
 	rec(e, "a/2", "a", "temperature", 5, T0 + 3); /* no power_draw: nothing */
 	expect((const char *[]){"low/firing/a/0", "low/firing/a/1"}, 2);
 	assert_int_equal(gw_alert_engine_current(e, &f, &l), GT_OK);
@@ -225,14 +227,15 @@ test_gw_alert_xid_changes_are_events(void **state)
 static void
 test_gw_alert_reload_keeps_and_resolves(void **state)
 {
-	gw_alert_engine *e = engine("[{\"name\":\"a\",\"metric\":\"temperature\",\"op\":\">\",\"threshold\":1},"
-	                            "{\"name\":\"b\",\"metric\":\"temperature\",\"op\":\">\",\"threshold\":2},"
-	                            "{\"name\":\"c\",\"metric\":\"temperature\",\"op\":\">\",\"threshold\":3,"
-	                            "\"for\":\"1h\"}]",
-	                            3600 * S, 100);
-	gw_alert_rules  *r = NULL;
-	gw_alert_list    l;
-	char             err[128];
+	gw_alert_engine *e =
+	    engine("[{\"name\":\"a\",\"metric\":\"temperature\",\"op\":\">\",\"threshold\":1},"
+	           "{\"name\":\"b\",\"metric\":\"temperature\",\"op\":\">\",\"threshold\":2},"
+	           "{\"name\":\"c\",\"metric\":\"temperature\",\"op\":\">\",\"threshold\":3,"
+	           "\"for\":\"1h\"}]",
+	           3600 * S, 100);
+	gw_alert_rules   *r = NULL;
+	gw_alert_list     l;
+	char              err[128];
 	static const char next[] =
 	    "[{\"name\":\"b\",\"metric\":\"temperature\",\"op\":\">\",\"threshold\":2},"
 	    "{\"name\":\"d\",\"metric\":\"temperature\",\"op\":\">\",\"threshold\":1}]";
@@ -297,12 +300,14 @@ test_gw_alert_history_bounded_and_json(void **state)
 	assert_true(json_real_value(json_object_get(a, "threshold")) == 85.5);
 	assert_true(json_number_value(json_object_get(a, "value")) == 90.25);
 	assert_int_equal(json_integer_value(json_object_get(a, "since_ns")), T0 + 100 * S);
-	assert_string_equal(json_string_value(json_object_get(a, "since")), "2027-01-15T08:01:40.000Z");
+	assert_string_equal(json_string_value(json_object_get(a, "since")),
+	                    "2027-01-15T08:01:40.000Z");
 	json_decref(j);
 	gt_buf_reset(&b);
 	gw_alert_engine_prometheus(e, &b);
-	assert_non_null(strstr(b.data, "gt_alert_firing{alertname=\"hot\",gpu=\"h/0\",UUID=\"GPU-u\","
-	                               "Hostname=\"h\\\"q\",severity=\"critical\"} 1\n"));
+	assert_non_null(strstr(b.data,
+	                       "gt_alert_firing{alertname=\"hot\",gpu=\"h/0\",UUID=\"GPU-u\","
+	                       "Hostname=\"h\\\"q\",severity=\"critical\"} 1\n"));
 	assert_non_null(strstr(b.data, "gt_alerts_firing 1\n"));
 	gt_buf_fini(&b);
 	gw_alert_list_fini(&l);

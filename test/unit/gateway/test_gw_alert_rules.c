@@ -42,10 +42,12 @@ test_gw_alert_rules_full_and_defaults(void **state)
 	gw_alert_rules *r;
 	(void)state;
 
-	r = parse_ok("{\"rules\":[{\"name\":\"hot\",\"metric\":\"temperature\",\"op\":\">\","
-	             "\"threshold\":85,\"for\":\"30s\",\"severity\":\"critical\",\"gpus\":[\"host-a/*\"],"
-	             "\"hosts\":[\"host-a\"]},"
-	             "{\"name\":\"idle\",\"metric\":\"DCGM_FI_DEV_GPU_UTIL\",\"op\":\"<=\",\"threshold\":1.5}]}");
+	r = parse_ok(
+	    "{\"rules\":[{\"name\":\"hot\",\"metric\":\"temperature\",\"op\":\">\","
+	    "\"threshold\":85,\"for\":\"30s\",\"severity\":\"critical\",\"gpus\":[\"host-a/*\"],"
+	    "\"hosts\":[\"host-a\"]},"
+	    "{\"name\":\"idle\",\"metric\":\"DCGM_FI_DEV_GPU_UTIL\",\"op\":\"<=\",\"threshold\":1."
+	    "5}]}");
 	assert_int_equal(r->n, 2);
 	assert_string_equal(r->v[0].name, "hot");
 	assert_int_equal(r->v[0].op, GW_OP_GT);
@@ -65,9 +67,10 @@ test_gw_alert_rules_full_and_defaults(void **state)
 	assert_true(gw_alert_rule_applies(&r->v[1], "x", "", ""));
 	gw_alert_rules_free(r);
 	/* a bare array, "*" and a UUID match */
-	r = parse_ok("[{\"name\":\"a\",\"metric\":\"power_draw\",\"op\":\"!=\",\"threshold\":0,"
-	             "\"gpus\":[\"GPU-9\"]},{\"name\":\"b\",\"metric\":\"x\",\"op\":\"==\",\"threshold\":"
-	             "-1,\"gpus\":[\"*\"]}]");
+	r = parse_ok(
+	    "[{\"name\":\"a\",\"metric\":\"power_draw\",\"op\":\"!=\",\"threshold\":0,"
+	    "\"gpus\":[\"GPU-9\"]},{\"name\":\"b\",\"metric\":\"x\",\"op\":\"==\",\"threshold\":"
+	    "-1,\"gpus\":[\"*\"]}]");
 	assert_true(gw_alert_rule_applies(&r->v[0], "h/3", "GPU-9", "h"));
 	assert_null(r->v[1].gpus);
 	gw_alert_rules_free(r);
@@ -83,27 +86,35 @@ test_gw_alert_rules_errors_name_rule_and_field(void **state)
 	parse_bad("{", "not JSON");
 	parse_bad("{\"rulez\":[]}", "want {\"rules\"");
 	parse_bad("[1]", "rule 0: want an object");
-	parse_bad("[{\"metric\":\"t\",\"op\":\">\",\"threshold\":1}]", "rule 0: field \"name\": missing");
+	parse_bad("[{\"metric\":\"t\",\"op\":\">\",\"threshold\":1}]",
+	          "rule 0: field \"name\": missing");
 	parse_bad("[{\"name\":\"a b\",\"metric\":\"t\",\"op\":\">\",\"threshold\":1}]",
 	          "rule 0: field \"name\"");
 	parse_bad("[{\"name\":\"ok\",\"metric\":\"t\",\"op\":\">\",\"threshold\":1},"
 	          "{\"name\":\"hot\",\"metric\":\"t\",\"op\":\"=>\",\"threshold\":1}]",
 	          "rule 1 (\"hot\"): field \"op\"");
-	parse_bad("[{\"name\":\"hot\",\"metric\":\"t\",\"threshold\":1}]", "rule 0 (\"hot\"): field \"op\": missing");
-	parse_bad("[{\"name\":\"hot\",\"metric\":\"t\",\"op\":\">\"}]", "field \"threshold\": missing");
+	parse_bad("[{\"name\":\"hot\",\"metric\":\"t\",\"threshold\":1}]",
+	          "rule 0 (\"hot\"): field \"op\": missing");
+	parse_bad("[{\"name\":\"hot\",\"metric\":\"t\",\"op\":\">\"}]",
+	          "field \"threshold\": missing");
 	parse_bad("[{\"name\":\"hot\",\"metric\":\"t\",\"op\":\">\",\"threshold\":\"85\"}]",
 	          "field \"threshold\": want a number");
 	parse_bad("[{\"name\":\"hot\",\"op\":\">\",\"threshold\":1}]", "field \"metric\": missing");
-	parse_bad("[{\"name\":\"hot\",\"metric\":\"t\",\"op\":\">\",\"threshold\":1,\"for\":\"soon\"}]",
-	          "rule 0 (\"hot\"): field \"for\"");
-	parse_bad("[{\"name\":\"hot\",\"metric\":\"t\",\"op\":\">\",\"threshold\":1,\"severity\":\"bad\"}]",
+	parse_bad(
+	    "[{\"name\":\"hot\",\"metric\":\"t\",\"op\":\">\",\"threshold\":1,\"for\":\"soon\"}]",
+	    "rule 0 (\"hot\"): field \"for\"");
+	parse_bad("[{\"name\":\"hot\",\"metric\":\"t\",\"op\":\">\",\"threshold\":1,\"severity\":"
+	          "\"bad\"}]",
 	          "field \"severity\"");
-	parse_bad("[{\"name\":\"hot\",\"metric\":\"t\",\"op\":\">\",\"threshold\":1,\"gpus\":\"x\"}]",
-	          "field \"gpus\"");
-	parse_bad("[{\"name\":\"hot\",\"metric\":\"t\",\"op\":\">\",\"threshold\":1,\"hosts\":[\"\"]}]",
-	          "field \"hosts\": item 0");
-	parse_bad("[{\"name\":\"hot\",\"metric\":\"t\",\"op\":\">\",\"threshold\":1,\"treshold\":2}]",
-	          "field \"treshold\": unknown");
+	parse_bad(
+	    "[{\"name\":\"hot\",\"metric\":\"t\",\"op\":\">\",\"threshold\":1,\"gpus\":\"x\"}]",
+	    "field \"gpus\"");
+	parse_bad(
+	    "[{\"name\":\"hot\",\"metric\":\"t\",\"op\":\">\",\"threshold\":1,\"hosts\":[\"\"]}]",
+	    "field \"hosts\": item 0");
+	parse_bad(
+	    "[{\"name\":\"hot\",\"metric\":\"t\",\"op\":\">\",\"threshold\":1,\"treshold\":2}]",
+	    "field \"treshold\": unknown");
 	parse_bad("[{\"name\":\"hot\",\"metric\":\"t\",\"op\":\">\",\"threshold\":1},"
 	          "{\"name\":\"hot\",\"metric\":\"u\",\"op\":\"<\",\"threshold\":1}]",
 	          "rule 1 (\"hot\"): field \"name\": also the name of rule 0");
@@ -121,7 +132,9 @@ test_gw_alert_rules_load_file(void **state)
 
 	snprintf(path, sizeof(path), "%s/rules.json", dir);
 	assert_non_null(f = fopen(path, "w"));
-	fputs("[{\"name\":\"x\",\"metric\":\"temperature\",\"op\":\">\",\"threshold\":1,\"for\":5}]", f);
+	fputs(
+	    "[{\"name\":\"x\",\"metric\":\"temperature\",\"op\":\">\",\"threshold\":1,\"for\":5}]",
+	    f);
 	fclose(f);
 	assert_int_equal(gw_alert_rules_load(path, &r, err, sizeof(err)), GT_OK);
 	assert_int_equal(r->v[0].for_ns, 5 * GT_NS_PER_S);
