@@ -399,7 +399,9 @@ col_consumer_new(col_consumer **out, const col_consumer_cfg *cfg, col_store *sto
 	if ((rv = gt_queue_new(&c->work, (size_t)c->cfg.queue_batches * 64)) != GT_OK ||
 	    (rv = gt_queue_new(&c->writeq, (size_t)c->cfg.queue_batches)) != GT_OK ||
 	    (rv = gt_queue_new(&c->syncq, 4)) != GT_OK ||
-	    (rv = gt_queue_new(&c->spare, 2)) != GT_OK)
+	    /* room for every batch that can be in flight (fetched, in writeq, in syncq), so
+	     * the steady state recycles them all instead of freeing and re-growing some */
+	    (rv = gt_queue_new(&c->spare, (size_t)c->cfg.queue_batches + 6)) != GT_OK)
 		goto fail;
 	c->m_fetched =
 	    gt_metrics_counter(m, "fetched_total", NULL, "deliveries fetched from gt-mq");
