@@ -1,4 +1,4 @@
-/* gw_alert.h - alerts evaluated on the live feed (issue #17).
+/* gw_alert.h - alerts evaluated on the live feed.
  *
  * gw_alert_rules.c: the rules file (parse and validate; pure, any thread) and the XID table.
  * gw_alert.c: the engine. Per GPU and rule: inactive -> pending (condition true) -> firing

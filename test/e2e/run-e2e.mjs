@@ -351,7 +351,7 @@ try {
     await shot('fleet-desktop-dark');
   });
 
-  // ---- alerts (issue #17): a GPU that runs hot fires the rule, cooling down resolves it ----
+  // ---- alerts: a GPU that runs hot fires the rule, cooling down resolves it ----
   // A GPU of its own (not in the fixture, whose looping records would interleave cool values),
   // fed by a second streamer; runs last because it adds a row to the fleet.
   const hotKey = 'GPU-e2e00000-0000-4000-8000-0000000000ff';

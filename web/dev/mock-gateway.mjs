@@ -232,7 +232,7 @@ server.on('upgrade', (req, socket) => {
   socket.on('error', () => clients.delete(c));
 });
 
-// --- alerts (the gateway's contract, issue #17): hot > 85 °C critical at once, warm > 80 °C
+// --- alerts (the gateway's contract): hot > 85 °C critical at once, warm > 80 °C
 // warning after 10 s, gpu_stale for silent GPUs, and an XID event now and then ---
 const alertsActive = new Map(); // rule\0gpu -> alert
 const alertHistory = [];

@@ -1,4 +1,4 @@
-// Alerts (issue #17): the gateway's current alerts and recent changes, kept by a pure reducer.
+// Alerts: the gateway's current alerts and recent changes, kept by a pure reducer.
 // Sources, all in the gateway's Alert JSON: the WebSocket snapshot sent on every connect
 // ({"type":"alerts"}), one {"type":"alert"} frame per change, and at start/reconnect one GET of
 // /api/v1/alerts and /api/v1/alerts/history (which may race with the socket: `seq` decides).

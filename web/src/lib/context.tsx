@@ -9,7 +9,7 @@ import type { Subscription } from './types';
 export interface Runtime {
   store: FleetStore;
   live: LiveConnection;
-  /** current alerts and recent changes (issue #17), fed by the live connection */
+  /** current alerts and recent changes, fed by the live connection */
   alerts: AlertStore;
   /** reloads the GPU list by REST (after a reconnect, or when a view widens its subscription) */
   reloadFleet: () => void;

@@ -113,7 +113,7 @@ export interface Subscription {
 export type AlertSeverity = 'critical' | 'warning' | 'info';
 export type AlertState = 'pending' | 'firing' | 'resolved' | 'event';
 
-/** One alert or change of one, as REST, the WebSocket and the webhook carry it (issue #17). */
+/** One alert or change of one, as REST, the WebSocket and the webhook carry it. */
 export interface ApiAlert {
   seq?: number;
   rule: string;
