@@ -52,8 +52,9 @@ match(json_t *expected, int *seen, json_t *rec, const char *via)
 			json_t *got = json_object_get(m, name);
 
 			if (got == NULL || json_number_value(got) != json_number_value(v))
-				fail_msg("%s: %s @%lld: %s = %.17g, expected %.17g", via, key, (long long)ts,
-				         name, got ? json_number_value(got) : -1.0, json_number_value(v));
+				fail_msg("%s: %s @%lld: %s = %.17g, expected %.17g", via, key,
+				         (long long)ts, name, got ? json_number_value(got) : -1.0,
+				         json_number_value(v));
 		}
 		return;
 	}
@@ -68,7 +69,8 @@ all_seen_once(json_t *expected, const int *seen, const char *via)
 	for (i = 0; i < json_array_size(expected); i++)
 		if (seen[i] != 1)
 			fail_msg("%s: %s @%lld seen %d times", via,
-			         json_string_value(json_object_get(json_array_get(expected, i), "gpu_key")),
+			         json_string_value(
+			             json_object_get(json_array_get(expected, i), "gpu_key")),
 			         (long long)json_integer_value(
 			             json_object_get(json_array_get(expected, i), "timestamp_ns")),
 			         seen[i]);
@@ -81,8 +83,8 @@ keys_of(json_t *expected)
 	json_t *keys = json_object(), *e;
 	size_t  i;
 
-	json_array_foreach(expected, i, e)
-	    json_object_set_new(keys, json_string_value(json_object_get(e, "gpu_key")), json_true());
+	json_array_foreach(expected, i, e) json_object_set_new(
+	    keys, json_string_value(json_object_get(e, "gpu_key")), json_true());
 	return keys;
 }
 
@@ -105,10 +107,11 @@ pb_to_json(const Gtpb__V1__TelemetryRecord *r)
 static size_t
 warm_up(te_env *e, gt_wsc *ws)
 {
-	Gtpb__V1__TelemetryRecord r = GTPB__V1__TELEMETRY_RECORD__INIT;
-	Gtpb__V1__TelemetryRecord__MetricsEntry m = GTPB__V1__TELEMETRY_RECORD__METRICS_ENTRY__INIT, *mp = &m;
-	int64_t                   end = gt_mono_ns() + 30 * GT_NS_PER_S;
-	size_t                    sent = 0;
+	Gtpb__V1__TelemetryRecord               r = GTPB__V1__TELEMETRY_RECORD__INIT;
+	Gtpb__V1__TelemetryRecord__MetricsEntry m = GTPB__V1__TELEMETRY_RECORD__METRICS_ENTRY__INIT,
+	                                        *mp = &m;
+	int64_t end = gt_mono_ns() + 30 * GT_NS_PER_S;
+	size_t  sent = 0;
 
 	r.gpu_key = WARMUP_KEY;
 	r.n_metrics = 1;
@@ -186,7 +189,8 @@ test_e2e_every_format_every_key_form_once_via_rest_rpc_ws(void **state)
 		snprintf(name, sizeof(name), "e2e/%s", fixtures[i]);
 		path = gt_test_fixture(name);
 		p = te_streamer(&e, path, NULL);
-		assert_int_equal(gt_proc_wait_exit(p, 30 * GT_NS_PER_S), 0); /* everything confirmed */
+		assert_int_equal(gt_proc_wait_exit(p, 30 * GT_NS_PER_S),
+		                 0); /* everything confirmed */
 		assert_int_equal(gt_proc_count_log(p, "csv.bad_row"), 0);
 		gt_proc_free(p);
 		free(path);
@@ -232,7 +236,8 @@ test_e2e_every_format_every_key_form_once_via_rest_rpc_ws(void **state)
 		if (strcmp(k, WARMUP_KEY) == 0)
 			continue;
 		assert_non_null(json_object_get(keys, k));
-		json_array_foreach(exp, q, r) cnt += strcmp(json_string_value(json_object_get(r, "gpu_key")), k) == 0;
+		json_array_foreach(exp, q, r) cnt +=
+		    strcmp(json_string_value(json_object_get(r, "gpu_key")), k) == 0;
 		assert_int_equal(json_integer_value(json_object_get(it, "records")), cnt);
 	}
 	json_decref(j);
@@ -254,7 +259,8 @@ test_e2e_every_format_every_key_form_once_via_rest_rpc_ws(void **state)
 
 	/* RPC on the gateway's --rpc-url */
 	memset(seen, 0, nexp * sizeof(*seen));
-	gt_rpc_stub_init(&stub, e.gw.cli, &gtpb__v1__telemetry_service__descriptor, 5 * GT_NS_PER_S);
+	gt_rpc_stub_init(&stub, e.gw.cli, &gtpb__v1__telemetry_service__descriptor,
+	                 5 * GT_NS_PER_S);
 	json_object_foreach(keys, key, it)
 	{
 		Gtpb__V1__GetTelemetryRequest   in = GTPB__V1__GET_TELEMETRY_REQUEST__INIT;
@@ -263,9 +269,9 @@ test_e2e_every_format_every_key_form_once_via_rest_rpc_ws(void **state)
 
 		in.gpu = (char *)key;
 		in.limit = 1000;
-		assert_int_equal(gt_rpc_call_by_name(&stub, "GetTelemetry", &in.base,
-		                                     (ProtobufCMessage **)&out),
-		                 GT_OK);
+		assert_int_equal(
+		    gt_rpc_call_by_name(&stub, "GetTelemetry", &in.base, (ProtobufCMessage **)&out),
+		    GT_OK);
 		for (k = 0; k < out->n_records; k++) {
 			json_t *r = pb_to_json(out->records[k]);
 
@@ -285,7 +291,8 @@ test_e2e_every_format_every_key_form_once_via_rest_rpc_ws(void **state)
 		if (strcmp(json_string_value(json_object_get(it, "gpu_key")), WARMUP_KEY) == 0)
 			continue;
 		json_object_set_new(it, "timestamp_ns",
-		                    json_integer(te_rfc3339_ns(json_string_value(json_object_get(it, "timestamp")))));
+		                    json_integer(te_rfc3339_ns(
+		                        json_string_value(json_object_get(it, "timestamp")))));
 		match(exp, seen, it, "jsonl");
 	}
 	all_seen_once(exp, seen, "jsonl");
@@ -298,7 +305,8 @@ test_e2e_every_format_every_key_form_once_via_rest_rpc_ws(void **state)
 	json_decref(exp);
 	json_decref(all);
 	free(seen);
-	print_message("e2e pipeline: %zu records, %.1f s\n", nexp, (double)(gt_mono_ns() - t0) / 1e9);
+	print_message("e2e pipeline: %zu records, %.1f s\n", nexp,
+	              (double)(gt_mono_ns() - t0) / 1e9);
 }
 
 int

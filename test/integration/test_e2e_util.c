@@ -1,10 +1,10 @@
 /* test_e2e_util.c - see test_e2e_util.h. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +26,10 @@ te_init(te_env *e, size_t ncol, int persistent)
 	if (persistent)
 		e->wal = gt_test_tmpdir("e2ewal");
 	for (i = 0; i < ncol; i++) {
-		snprintf(e->col_rpc[i], sizeof(e->col_rpc[i]), "tcp://127.0.0.1:%d", gt_test_free_port());
-		snprintf(e->col_pub[i], sizeof(e->col_pub[i]), "tcp://127.0.0.1:%d", gt_test_free_port());
+		snprintf(e->col_rpc[i], sizeof(e->col_rpc[i]), "tcp://127.0.0.1:%d",
+		         gt_test_free_port());
+		snprintf(e->col_pub[i], sizeof(e->col_pub[i]), "tcp://127.0.0.1:%d",
+		         gt_test_free_port());
 		e->dir[i] = gt_test_tmpdir("e2ecol");
 	}
 	e->gw_port = gt_test_free_port();
@@ -38,8 +40,9 @@ void
 te_mq_start(te_env *e)
 {
 	const char *plain[] = {"--rpc-url", e->mq_url, "--ack-timeout", "1s", NULL};
-	const char *wal[] = {"--rpc-url", e->mq_url, "--ack-timeout", "1s", "--persistence",
-	                     "--persistence-path", e->wal, "--fsync", "always", NULL};
+	const char *wal[] = {
+	    "--rpc-url",          e->mq_url, "--ack-timeout", "1s",     "--persistence",
+	    "--persistence-path", e->wal,    "--fsync",       "always", NULL};
 
 	tc_mq_start(&e->mq, e->wal ? wal : plain);
 }
@@ -50,12 +53,14 @@ te_col_start(te_env *e, size_t i, const char *const *extra)
 	const char *argv[32] = {"--rpc-url", e->col_rpc[i], "--pub-url", e->col_pub[i]};
 	char        name[16];
 	size_t      n = 4;
+	tc_svc      mq = {0}; /* only its URL: the broker need not be up */
 
 	while (extra && *extra && n < 30)
 		argv[n++] = *extra++;
 	argv[n] = NULL;
 	snprintf(name, sizeof(name), "col%zu", i);
-	tc_col_start(&e->col[i], &e->mq, e->dir[i], name, argv);
+	mq.rpc_url = e->mq_url;
+	tc_col_start(&e->col[i], &mq, e->dir[i], name, argv);
 }
 
 void
@@ -143,8 +148,9 @@ gt_proc *
 te_streamer(te_env *e, const char *csv, const char *const *extra)
 {
 	static char csvf[1100], mqf[100]; /* copied by gt_proc_start before it returns */
-	const char *argv[32] = {"gt-streamer", csvf, mqf, "--port=-1", "--rpc-url=",
-	                        "--rpc-timeout=500ms", "--log-level=info"};
+	const char *argv[32] = {"gt-streamer",     csvf,         mqf,
+	                        "--port=-1",       "--rpc-url=", "--rpc-timeout=500ms",
+	                        "--log-level=info"};
 	size_t      n = 7;
 	gt_proc    *p = NULL;
 
@@ -185,18 +191,21 @@ te_ws_subscribe(int port)
 size_t
 te_ws_collect(gt_wsc *c, json_t *recs, size_t n, int64_t idle_ns)
 {
-	size_t got = 0;
-	char  *f;
+	size_t  got = 0;
+	int64_t last = gt_mono_ns(), left;
+	char   *f;
 
-	while ((n == 0 || got < n) && (f = gt_wsc_recv(c, idle_ns)) != NULL) {
-		json_t *j = json_loads(f, 0, NULL);
-
-		free(f);
+	/* idle = no record frame (heartbeats keep coming and do not count) */
+	while ((n == 0 || got < n) && (left = last + idle_ns - gt_mono_ns()) > 0 &&
+	       (f = gt_wsc_recv(c, left)) != NULL) {
+		json_t     *j = json_loads(f, 0, NULL);
 		const char *type = json_string_value(json_object_get(j, "type"));
 
+		free(f);
 		if (type != NULL && strcmp(type, "record") == 0) {
 			json_array_append(recs, j);
 			got++;
+			last = gt_mono_ns();
 		}
 		json_decref(j);
 	}
@@ -228,6 +237,32 @@ te_jsonl_read(const char *dir, json_t *out)
 			json_array_append_new(out, j);
 			n++;
 		}
+		free(data);
+	}
+	closedir(d);
+	return n;
+}
+
+size_t
+te_lines(const char *dir)
+{
+	DIR           *d = opendir(dir);
+	struct dirent *de;
+	size_t         n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		char   path[1024], *data;
+		size_t len, i;
+
+		if (strstr(de->d_name, ".jsonl") == NULL || de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if ((data = gt_test_read_file(path, &len)) == NULL)
+			continue;
+		for (i = 0; i < len; i++)
+			n += data[i] == '\n';
 		free(data);
 	}
 	closedir(d);

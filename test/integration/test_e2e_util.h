@@ -48,11 +48,14 @@ gt_proc *te_streamer(te_env *e, const char *csv, const char *const *extra);
  * be reached. */
 gt_wsc *te_ws_subscribe(int port);
 /* Reads record frames until n arrived in total (appending them to recs, a JSON array) or
- * nothing came for idle_ns; returns how many arrived. Other frames are skipped. */
+ * no record frame came for idle_ns; returns how many arrived. Other frames (heartbeats)
+ * are skipped. */
 size_t te_ws_collect(gt_wsc *c, json_t *recs, size_t n, int64_t idle_ns);
 
 /* Every JSONL line of every file in dir, parsed, appended to out (a JSON array). */
 size_t te_jsonl_read(const char *dir, json_t *out);
+/* Lines in dir's JSONL files (records stored there, over every restart). */
+size_t te_lines(const char *dir);
 /* Wait until the collectors' total_processed sum reaches n. Returns the last sum. */
 int64_t te_wait_stored(te_env *e, int64_t n, int64_t timeout_ns);
 
