@@ -188,6 +188,8 @@ te_ws_subscribe(int port)
 	return NULL;
 }
 
+size_t te_ws_dropped;
+
 size_t
 te_ws_collect(gt_wsc *c, json_t *recs, size_t n, int64_t idle_ns)
 {
@@ -202,6 +204,8 @@ te_ws_collect(gt_wsc *c, json_t *recs, size_t n, int64_t idle_ns)
 		const char *type = json_string_value(json_object_get(j, "type"));
 
 		free(f);
+		if (type != NULL && strcmp(type, "dropped") == 0)
+			te_ws_dropped += (size_t)json_integer_value(json_object_get(j, "count"));
 		if (type != NULL && strcmp(type, "record") == 0) {
 			json_array_append(recs, j);
 			got++;

@@ -51,6 +51,9 @@ gt_wsc *te_ws_subscribe(int port);
  * no record frame came for idle_ns; returns how many arrived. Other frames (heartbeats)
  * are skipped. */
 size_t te_ws_collect(gt_wsc *c, json_t *recs, size_t n, int64_t idle_ns);
+/* Records the gateway said it dropped ({"type":"dropped","count":N} frames seen by
+ * te_ws_collect, every client summed). */
+extern size_t te_ws_dropped;
 
 /* Every JSONL line of every file in dir, parsed, appended to out (a JSON array). */
 size_t te_jsonl_read(const char *dir, json_t *out);
