@@ -1,7 +1,9 @@
 /* test_e2e_util.c - see test_e2e_util.h. */
 #include <dirent.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -188,7 +190,7 @@ te_ws_subscribe(int port)
 	return NULL;
 }
 
-size_t te_ws_dropped;
+_Atomic size_t te_ws_dropped;
 
 size_t
 te_ws_collect(gt_wsc *c, json_t *recs, size_t n, int64_t idle_ns)
@@ -338,4 +340,65 @@ te_rfc3339_ns(const char *s)
 	tm.tm_min = mi;
 	tm.tm_sec = se;
 	return (int64_t)timegm(&tm) * INT64_C(1000000000) + frac;
+}
+
+struct te_wsr {
+	gt_wsc        *c;
+	json_t        *frames;
+	pthread_t      th;
+	atomic_int     stop;
+	_Atomic size_t n;
+};
+
+static void *
+wsr_main(void *arg)
+{
+	te_wsr *r = arg;
+
+	while (!atomic_load(&r->stop))
+		atomic_fetch_add(&r->n, te_ws_collect(r->c, r->frames, 0, 100 * GT_NS_PER_MS));
+	return NULL;
+}
+
+te_wsr *
+te_wsr_start(gt_wsc *c)
+{
+	te_wsr *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	r->c = c;
+	r->frames = json_array();
+	assert_int_equal(pthread_create(&r->th, NULL, wsr_main, r), 0);
+	return r;
+}
+
+size_t
+te_wsr_count(te_wsr *r)
+{
+	return atomic_load(&r->n);
+}
+
+json_t *
+te_wsr_stop(te_wsr *r, size_t want, int64_t idle_ns)
+{
+	size_t  last = atomic_load(&r->n), n;
+	int64_t t = gt_mono_ns();
+	json_t *frames;
+
+	while ((n = atomic_load(&r->n)) < want || want == 0) {
+		if (n != last) {
+			last = n;
+			t = gt_mono_ns();
+		} else if (gt_mono_ns() - t > idle_ns) {
+			break;
+		}
+		gt_sleep_ns(20 * GT_NS_PER_MS);
+	}
+	if (want > 0) /* anything beyond (a record twice) */
+		gt_sleep_ns(idle_ns < GT_NS_PER_S ? idle_ns : GT_NS_PER_S);
+	atomic_store(&r->stop, 1);
+	pthread_join(r->th, NULL);
+	frames = r->frames;
+	free(r);
+	return frames;
 }

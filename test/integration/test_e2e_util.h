@@ -53,7 +53,17 @@ gt_wsc *te_ws_subscribe(int port);
 size_t te_ws_collect(gt_wsc *c, json_t *recs, size_t n, int64_t idle_ns);
 /* Records the gateway said it dropped ({"type":"dropped","count":N} frames seen by
  * te_ws_collect, every client summed). */
-extern size_t te_ws_dropped;
+extern _Atomic size_t te_ws_dropped;
+
+/* A thread that reads a WebSocket client all the time (so it answers the gateway's pings: a
+ * client that does not is closed as dead after 3 heartbeats) and keeps its record frames. */
+typedef struct te_wsr te_wsr;
+te_wsr               *te_wsr_start(gt_wsc *c);
+/* Record frames so far. */
+size_t te_wsr_count(te_wsr *r);
+/* Waits until want records came (0: none expected) or none came for idle_ns, stops the thread
+ * and returns the record frames (a JSON array: json_decref). The client stays open. */
+json_t *te_wsr_stop(te_wsr *r, size_t want, int64_t idle_ns);
 
 /* Every JSONL line of every file in dir, parsed, appended to out (a JSON array). */
 size_t te_jsonl_read(const char *dir, json_t *out);
