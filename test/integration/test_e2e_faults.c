@@ -399,6 +399,7 @@ test_collector_kill9(void **state)
 	assert_true(later > 0);
 	check_files(&e, &in);
 	check_gateway(&e, &in);
+	print_gw_ws(&e);
 	check_ws(&in, frames, 0, "websocket");
 	check_no_dlq(&e);
 	gt_wsc_close(ws);
