@@ -186,13 +186,21 @@ rec_dlq_trim(void *arg, uint32_t topic_id, uint64_t below)
 	return GT_OK;
 }
 
+static gt_err
+rec_part_end(void *arg, uint32_t topic_id, uint32_t part, uint64_t next)
+{
+	srv_topic *st = rec_find(arg, topic_id);
+	return st ? mq_topic_restore_end(st->t, part, next) : GT_ECORRUPT;
+}
+
 gt_err
 mq_persist_open(mq_server *s)
 {
 	const mq_config *cfg = &s->cfg;
 	mq_wal_cfg       wc = {0};
 	mq_wal_rec_ops   ops = {rec_topic,         rec_msg,  rec_producer, rec_ack,    rec_group,
-	                        rec_group_deleted, rec_dead, rec_dlq_trim, rec_attempt};
+	                        rec_group_deleted, rec_dead, rec_dlq_trim, rec_attempt,
+	                        rec_part_end};
 	gt_err           rv;
 
 	wc.dir = cfg->persistence_path;

@@ -296,19 +296,14 @@ mq_topic_restore_group(mq_topic *t, const char *group)
 	return mq_topic_group_create(t, group, &g);
 }
 
-gt_err
-mq_topic_restore(mq_topic *t, uint32_t pi, uint64_t off, const uint8_t *msg, size_t len,
-                 int64_t ts_ns)
+/* Partition pi's log reaches up to off (exclusive): an empty log jumps there (what lay below
+ * is gone, so every group has it done), a non-empty one gets empty placeholders. */
+static gt_err
+restore_reach(mq_topic *t, uint32_t pi, uint64_t off)
 {
-	mq_plog *p;
+	mq_plog *p = &t->parts[pi];
 	gt_err   rv;
-	gt_mqmsg v;
 
-	if (pi >= t->cfg.partitions)
-		return GT_EINVAL;
-	p = &t->parts[pi];
-	if (off < p->end)
-		return GT_OK; /* already there */
 	if (p->base == p->end && off > p->end) {
 		mq_plog_skip_to(p, off);
 		for (size_t i = 0; i < t->ngroups; i++)
@@ -323,6 +318,32 @@ mq_topic_restore(mq_topic *t, uint32_t pi, uint64_t off, const uint8_t *msg, siz
 			return rv;
 		t->retained++;
 	}
+	return GT_OK;
+}
+
+gt_err
+mq_topic_restore_end(mq_topic *t, uint32_t pi, uint64_t next)
+{
+	if (pi >= t->cfg.partitions)
+		return GT_EINVAL;
+	return t->parts[pi].end < next ? restore_reach(t, pi, next) : GT_OK;
+}
+
+gt_err
+mq_topic_restore(mq_topic *t, uint32_t pi, uint64_t off, const uint8_t *msg, size_t len,
+                 int64_t ts_ns)
+{
+	mq_plog *p;
+	gt_err   rv;
+	gt_mqmsg v;
+
+	if (pi >= t->cfg.partitions)
+		return GT_EINVAL;
+	p = &t->parts[pi];
+	if (off < p->end)
+		return GT_OK; /* already there */
+	if ((rv = restore_reach(t, pi, off)) != GT_OK)
+		return rv;
 	uint64_t before = p->bytes;
 	if (gt_mqmsg_parse(msg, len, &v) != GT_OK)
 		return GT_ECORRUPT;

@@ -106,6 +106,9 @@ gt_err mq_topic_publish(mq_topic *t, const ProtobufCBinaryData *msgs, size_t n,
  * in increasing order per partition; gaps are skipped). */
 gt_err mq_topic_restore(mq_topic *t, uint32_t part, uint64_t off, const uint8_t *msg, size_t len,
                         int64_t ts_ns);
+/* Recovery: the partition's offsets below next are taken (their segments may be gone), so
+ * the next message gets next at the earliest. */
+gt_err mq_topic_restore_end(mq_topic *t, uint32_t part, uint64_t next);
 /* Recovery: make sure group exists. */
 gt_err mq_topic_restore_group(mq_topic *t, const char *group);
 /* Delete a group (recovery of a deletion; also used by expiry). GT_ENOENT if unknown. */

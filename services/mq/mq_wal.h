@@ -2,7 +2,7 @@
  *
  * Directory layout: <dir>/epoch (the broker epoch, decimal), <dir>/wal-<seq:016>.log.
  * Payload types: TOPIC (id, name) and GROUP (topic, name) - re-declared at the head of
- * every segment; GROUP_DEL; PUBLISH (topic, producer, sequence, [partition, offset,
+ * every segment, with PART_END (each partition's next offset, so offsets never restart); GROUP_DEL; PUBLISH (topic, producer, sequence, [partition, offset,
  * message]...); ACK (topic, group, [partition, offset]...); DEAD (a dead letter with its
  * message bytes; also marks the offset done); LETTER (a live dead letter re-logged at a
  * segment head); DLQ_TRIM (letters below a dlq_offset purged); REPLAY (PUBLISH of a replayed
@@ -56,6 +56,9 @@ typedef struct mq_wal_rec_ops {
 	/* (group, partition, offset) had been delivered attempts times. May be NULL. */
 	gt_err (*attempt)(void *arg, uint32_t topic_id, const char *group, uint32_t part,
 	                  uint64_t off, unsigned attempts);
+	/* The partition's offsets below next are taken (the segments that held them may be
+	 * gone): the next message gets next at the earliest. May be NULL. */
+	gt_err (*part_end)(void *arg, uint32_t topic_id, uint32_t part, uint64_t next);
 } mq_wal_rec_ops;
 
 /* Segment deletion asks whether offset off of (topic, part) is done for every group

@@ -68,6 +68,42 @@ mq_wal_head_group(mq_wal_head *h, uint32_t topic, const char *group)
 	return names_add(&h->groups, &h->ngroups, topic, group);
 }
 
+/* ---- partition ends ---- */
+
+struct mq_wal_ends {
+	uint64_t *next; /* index: partition */
+	size_t    n;
+};
+
+gt_err
+mq_wal_head_end(mq_wal_head *h, uint32_t topic, uint32_t part, uint64_t next)
+{
+	mq_wal_ends *e;
+
+	if (topic >= h->nends) {
+		size_t       nn = topic + 1 > 2 * h->nends ? topic + 1 : 2 * h->nends;
+		mq_wal_ends *nv = realloc(h->ends, nn * sizeof(*nv));
+		if (nv == NULL)
+			return GT_ENOMEM;
+		memset(nv + h->nends, 0, (nn - h->nends) * sizeof(*nv));
+		h->ends = nv;
+		h->nends = nn;
+	}
+	e = &h->ends[topic];
+	if (part >= e->n) {
+		size_t    nn = part + 1 > 2 * e->n ? part + 1 : 2 * e->n;
+		uint64_t *nv = realloc(e->next, nn * sizeof(*nv));
+		if (nv == NULL)
+			return GT_ENOMEM;
+		memset(nv + e->n, 0, (nn - e->n) * sizeof(*nv));
+		e->next = nv;
+		e->n = nn;
+	}
+	if (next > e->next[part])
+		e->next[part] = next;
+	return GT_OK;
+}
+
 /* ---- dead letters ---- */
 
 static mq_wal_dlq *
@@ -159,6 +195,10 @@ mq_wal_head_encode(const mq_wal_head *h, gt_buf *out)
 		mq_wal_enc_decl(out, MQ_WAL_TOPIC, h->topics[i].topic, h->topics[i].name);
 	for (size_t i = 0; i < h->ngroups; i++)
 		mq_wal_enc_decl(out, MQ_WAL_GROUP, h->groups[i].topic, h->groups[i].name);
+	for (size_t t = 0; t < h->nends; t++)
+		for (size_t p = 0; p < h->ends[t].n; p++)
+			if (h->ends[t].next[p] > 0)
+				mq_wal_enc_part_end(out, (uint32_t)t, (uint32_t)p, h->ends[t].next[p]);
 	for (size_t t = 0; t < h->ndlqs; t++) {
 		const mq_wal_dlq *d = &h->dlqs[t];
 		if (d->trim > 0)
@@ -180,6 +220,9 @@ mq_wal_head_fini(mq_wal_head *h)
 			free(h->dlqs[t].v[i].pl);
 		free(h->dlqs[t].v);
 	}
+	for (size_t t = 0; t < h->nends; t++)
+		free(h->ends[t].next);
+	free(h->ends);
 	free(h->topics);
 	free(h->groups);
 	free(h->dlqs);

@@ -1,5 +1,5 @@
 /* mq_wal_head.h - what every WAL segment starts with: the declarations (topics, groups) and,
- * per topic, the DLQ trim point and every live dead letter. Writing all of it at the head of
+ * per topic, each partition's next offset, the DLQ trim point and every live dead letter. Writing all of it at the head of
  * each new segment makes any suffix of the log self-describing, so deleting old segments
  * loses neither a declaration nor a dead letter.
  *
@@ -17,12 +17,15 @@
 typedef struct mq_wal_name   mq_wal_name;
 typedef struct mq_wal_letter mq_wal_letter;
 typedef struct mq_wal_dlq    mq_wal_dlq;
+typedef struct mq_wal_ends   mq_wal_ends;
 
 typedef struct mq_wal_head {
 	mq_wal_name *topics, *groups;
 	size_t       ntopics, ngroups;
 	mq_wal_dlq  *dlqs; /* index: topic id */
 	size_t       ndlqs;
+	mq_wal_ends *ends; /* index: topic id; each partition's next offset */
+	size_t       nends;
 } mq_wal_head;
 
 void mq_wal_head_fini(mq_wal_head *h);
@@ -35,6 +38,8 @@ void mq_wal_head_group_deleted(mq_wal_head *h, uint32_t topic, const char *group
  * unless its dlq_offset is below what the topic holds already (heads repeat letters). */
 gt_err mq_wal_head_letter(mq_wal_head *h, uint32_t topic, const uint8_t *pl, size_t len,
                           uint64_t dlq_offset);
+/* Offsets of the partition below next are taken (kept as a maximum). */
+gt_err mq_wal_head_end(mq_wal_head *h, uint32_t topic, uint32_t part, uint64_t next);
 /* The topic's letters below `below` are gone. */
 void mq_wal_head_trim(mq_wal_head *h, uint32_t topic, uint64_t below);
 /* Append the framed records of a segment head to out. */

@@ -223,6 +223,16 @@ mq_wal_enc_trim(gt_buf *b, uint32_t topic, uint64_t below)
 }
 
 gt_err
+mq_wal_enc_part_end(gt_buf *b, uint32_t topic, uint32_t part, uint64_t next)
+{
+	size_t at = rec_begin(b, MQ_WAL_PART_END, topic);
+
+	put_var(b, part);
+	put_var(b, next);
+	return rec_end(b, at);
+}
+
+gt_err
 mq_wal_enc_attempt(gt_buf *b, uint32_t topic, const char *group, uint32_t part, uint64_t off,
                    unsigned attempts)
 {
@@ -426,6 +436,15 @@ mq_wal_rec_decode(mq_wal_dec *dec, const uint8_t *p, size_t len, mq_wal_rec *r)
 	case MQ_WAL_DLQ_TRIM:
 		GETV(r->below);
 		return GT_OK;
+	case MQ_WAL_PART_END: {
+		uint64_t part;
+		GETV(part);
+		GETV(r->off);
+		if (part > UINT32_MAX)
+			return GT_ECORRUPT;
+		r->part = (uint32_t)part;
+		return GT_OK;
+	}
 	case MQ_WAL_ATTEMPT: {
 		uint64_t part, att;
 		if (get_str(&p, end, dec->name, sizeof(dec->name)) != GT_OK)

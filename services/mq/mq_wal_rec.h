@@ -15,6 +15,8 @@
  *   DLQ_TRIM                  below
  *   ATTEMPT                   group, partition, offset, attempts (a redelivery)
  *   DELIVERED                 group, runs as in ACK (first deliveries: attempt 1)
+ *   PART_END                  partition, next offset (segment heads: offsets keep growing
+ *                             after the segments that held the lower ones are deleted)
  * Pure functions; any thread. */
 #ifndef MQ_WAL_REC_H
 #define MQ_WAL_REC_H
@@ -39,6 +41,7 @@ enum {
 	MQ_WAL_REPLAY = 9,   /* a PUBLISH of replayed letters plus the trim, in one record */
 	MQ_WAL_ATTEMPT = 10, /* a redelivery: the delivery count of (group, partition, offset) */
 	MQ_WAL_DELIVERED = 11, /* first deliveries of one fetch (runs): attempt count 1 */
+	MQ_WAL_PART_END = 12,  /* a partition's next offset when the segment was opened */
 };
 
 #define MQ_WAL_MAX_REC (256u << 20)
@@ -63,6 +66,7 @@ gt_err mq_wal_enc_ack(gt_buf *b, uint32_t topic, const char *group, const mq_id 
 /* DEAD or LETTER. */
 gt_err mq_wal_enc_dead(gt_buf *b, int type, uint32_t topic, const mq_dead_view *d);
 gt_err mq_wal_enc_trim(gt_buf *b, uint32_t topic, uint64_t below);
+gt_err mq_wal_enc_part_end(gt_buf *b, uint32_t topic, uint32_t part, uint64_t next);
 gt_err mq_wal_enc_attempt(gt_buf *b, uint32_t topic, const char *group, uint32_t part, uint64_t off,
                           unsigned attempts);
 gt_err mq_wal_enc_delivered(gt_buf *b, uint32_t topic, const char *group, const mq_run *runs,
@@ -88,7 +92,7 @@ typedef struct mq_wal_rec {
 	uint64_t     below; /* DLQ_TRIM, REPLAY */
 	uint64_t     n;     /* PUBLISH/REPLAY: messages; ACK: runs */
 	mq_dead_view dead;  /* DEAD, LETTER */
-	uint32_t     part;  /* ATTEMPT */
+	uint32_t     part;  /* ATTEMPT, PART_END (off: the next offset) */
 	uint64_t     off;
 	unsigned     attempts;
 	/* iteration (mq_wal_rec_msg / mq_wal_rec_run) */

@@ -34,7 +34,8 @@ rec_publish(rec_ctx *c, mq_wal_rec *r)
 	gt_err         rv;
 
 	while (mq_wal_rec_msg(r, &part, &off, &msg, &len)) {
-		if ((rv = c->ops->msg(c->arg, r->topic, part, off, msg, len, r->ts_ns)) != GT_OK)
+		if ((rv = c->ops->msg(c->arg, r->topic, part, off, msg, len, r->ts_ns)) != GT_OK ||
+		    (rv = mq_wal_head_end(&c->w->decl, r->topic, part, off + 1)) != GT_OK)
 			return rv;
 		mq_wal_mark_add(&c->seg->m, r->topic, part, off);
 	}
@@ -81,6 +82,10 @@ rec_apply(void *arg, const uint8_t *p, size_t len)
 		return rec_trim(c, r.topic, r.below);
 	case MQ_WAL_DLQ_TRIM:
 		return rec_trim(c, r.topic, r.below);
+	case MQ_WAL_PART_END:
+		if ((rv = mq_wal_head_end(&w->decl, r.topic, r.part, r.off)) != GT_OK)
+			return rv;
+		return c->ops->part_end ? c->ops->part_end(c->arg, r.topic, r.part, r.off) : GT_OK;
 	case MQ_WAL_ACK:
 		while (mq_wal_rec_run(&r, &part, &off, &cnt))
 			for (uint64_t k = 0; k < cnt; k++)

@@ -10,9 +10,3 @@ foreach(s mq mq_gc collector stall gateway group)
   set_tests_properties(integ.e2e_fault_${s} PROPERTIES TIMEOUT 150 LABELS "integ"
     ENVIRONMENT "GT_BIN_DIR=${CMAKE_BINARY_DIR}/bin;GT_FIXTURES=${CMAKE_SOURCE_DIR}/test/fixtures;GT_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endforeach()
-# Disabled until the broker keeps its partitions' offsets across a restart after a WAL segment
-# was deleted: today offsets start again at 0 in the same epoch, and the collector's
-# checkpoint takes the new records for ones it stored (mq_gc: 200 of 400 stored, every time;
-# mq: records lost whenever a kill follows a segment deletion). Run them
-# directly: build/<type>/test/integration/integ_e2e_faults mq_gc (GT_BIN_DIR set).
-set_tests_properties(integ.e2e_fault_mq integ.e2e_fault_mq_gc PROPERTIES DISABLED TRUE)

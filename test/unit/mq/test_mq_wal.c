@@ -140,7 +140,7 @@ test_mq_wal_write_then_recover_replays_everything(void **state)
 	mq_pos              pos[4] = {{0, 10}, {1, 5}, {0, 11}, {1, 6}};
 	mq_id               ids[3] = {{1, 0, 10}, {1, 0, 11}, {1, 1, 5}};
 	mq_wal_rec_ops      ops = {r_topic,     r_msg, r_prod, r_ack, r_group,
-	                           r_group_del, NULL,  NULL,   NULL};
+	                           r_group_del, NULL,  NULL,   NULL, NULL};
 	rec_log             rl = {0};
 	mq_wal_stats        ws;
 
@@ -279,6 +279,12 @@ d_attempt(void *a, uint32_t id, const char *g, uint32_t part, uint64_t off, unsi
 	return mq_topic_restore_attempts(((dlq_rec *)a)->t, g, part, off, attempts);
 }
 static gt_err
+d_part_end(void *a, uint32_t id, uint32_t part, uint64_t next)
+{
+	(void)id;
+	return mq_topic_restore_end(((dlq_rec *)a)->t, part, next);
+}
+static gt_err
 d_trim(void *a, uint32_t id, uint64_t below)
 {
 	(void)id;
@@ -294,7 +300,7 @@ dl_recover(const mq_wal_cfg *cfg, dlq_rec *r)
 	mq_wal        *w;
 	uint64_t       epoch;
 	mq_wal_rec_ops ops = {d_topic,     d_msg,  d_prod, d_ack,    d_group,
-	                      d_group_del, d_dead, d_trim, d_attempt};
+	                      d_group_del, d_dead, d_trim, d_attempt, d_part_end};
 
 	memset(r, 0, sizeof(*r));
 	r->t = dl_topic();
@@ -587,6 +593,59 @@ test_mq_wal_letters_relogged_at_segment_heads_survive_deletion(void **state)
 	free(dir);
 }
 
+/* Offsets never restart: after the segments holding a partition's messages are deleted (all
+ * acked) and the broker restarts, the partition continues at its old end (segment heads carry
+ * PART_END), so delivery ids are never reused within the epoch. */
+static void
+test_mq_wal_offsets_continue_after_segment_deletion(void **state)
+{
+	char       *dir = gt_test_tmpdir("mq-wal-ends");
+	mq_wal_cfg  cfg = {dir, MQ_FSYNC_INTERVAL, GT_NS_PER_MS, 512};
+	mq_wal     *w;
+	dlq_rec     r;
+	uint64_t    seqs[256], lsn;
+	int         n;
+	char        path[4200];
+
+	(void)state;
+	w = dl_recover(&cfg, &r);
+	mq_topic_free(r.t);
+	assert_int_equal(mq_wal_start(w, NULL, NULL), GT_OK);
+	assert_int_equal(mq_wal_topic(w, 0, "t"), GT_OK);
+	assert_int_equal(mq_wal_group(w, 0, "grp"), GT_OK);
+	for (int i = 0; i < 8; i++) /* partition 0: offsets 0..63 */
+		dl_publish(w, (uint64_t)i * 8, 8, 'a');
+	/* then only partition 1, rolling several segments */
+	for (int i = 0; i < 40; i++) {
+		uint8_t             b[3] = {0x0a, 1, 'z'};
+		ProtobufCBinaryData m = {3, b};
+		mq_pos              pos = {1, (uint64_t)i};
+
+		assert_int_equal(mq_wal_publish(w, 0, "t", "", 0, &m, 1, &pos, &lsn, 5), GT_OK);
+		assert_int_equal(mq_wal_wait(w, lsn), GT_OK);
+	}
+	mq_wal_close(w);
+	n = wal_files(dir, seqs, 256);
+	assert_true(n >= 3);
+	for (int i = 0; i < n - 1; i++) { /* as if every older segment had been fully acked */
+		snprintf(path, sizeof(path), "%s/wal-%016llu.log", dir,
+		         (unsigned long long)seqs[i]);
+		assert_int_equal(unlink(path), 0);
+	}
+	w = dl_recover(&cfg, &r);
+	assert_int_equal(mq_topic_base(r.t, 0), 64); /* not 0: offsets 0..63 are taken */
+	assert_true(mq_topic_base(r.t, 1) > 0);
+	mq_topic_free(r.t);
+	mq_wal_close(w);
+	/* and again: the new newest segment's head carries the ends on */
+	w = dl_recover(&cfg, &r);
+	assert_int_equal(mq_topic_base(r.t, 0), 64);
+	mq_topic_free(r.t);
+	mq_wal_close(w);
+	gt_test_rmrf(dir);
+	free(dir);
+}
+
 /* Write two letters, then damage the record of the second one: torn (cut short) or
  * corrupted (one byte flipped). Recovery keeps the first, drops the second, truncates. */
 static void
@@ -785,6 +844,7 @@ main(void)
 	    cmocka_unit_test(test_mq_wal_write_then_recover_replays_everything),
 	    cmocka_unit_test(test_mq_wal_dead_letters_trim_and_replay_survive_restarts),
 	    cmocka_unit_test(test_mq_wal_letters_relogged_at_segment_heads_survive_deletion),
+	    cmocka_unit_test(test_mq_wal_offsets_continue_after_segment_deletion),
 	    cmocka_unit_test(test_mq_wal_torn_dead_record_truncated),
 	    cmocka_unit_test(test_mq_wal_corrupt_dead_record_truncated),
 	    cmocka_unit_test(test_mq_wal_attempts_survive_restart),
