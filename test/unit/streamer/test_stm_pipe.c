@@ -234,10 +234,12 @@ test_stm_pipe_rate_per_worker_is_respected(void **state)
 	put_records(p, 600, 0, 0);
 	assert_int_equal(stm_pipe_finish(p), GT_OK);
 	el = gt_mono_ns() - t0;
-	/* each worker: 300 records, 1 at once then 299 at 300/s */
+	/* each worker: 300 records, 1 at once then 299 at 300/s. Only the floor is checked here:
+	 * the rate is never exceeded (a loaded machine can only make it slower; how close to the
+	 * rate the pipe stays is a benchmark's question, and the bucket itself is tested on an
+	 * injected clock in unit.streamer.rate) */
 	exp = 299.0 / 300.0 * GT_NS_PER_S;
 	assert_true((double)el >= exp * 0.95);
-	assert_true((double)el <= exp * 1.05 + 60 * GT_NS_PER_MS);
 	assert_each_key_once(600);
 	stm_pipe_free(p);
 }
