@@ -52,7 +52,8 @@ gt_feed_open(gt_feed **out, const char *url)
 	nng_pipe_notify(f->sock, NNG_PIPE_EV_ADD_POST, feed_pipe_cb, f);
 	nng_pipe_notify(f->sock, NNG_PIPE_EV_REM_POST, feed_pipe_cb, f);
 	if ((r = nng_listen(f->sock, url, &l, 0)) != 0) {
-		GT_LOGE("pub.listen_failed", GT_KV_STR("url", url), GT_KV_STR("error", nng_strerror(r)));
+		GT_LOGE("pub.listen_failed", GT_KV_STR("url", url),
+		        GT_KV_STR("error", nng_strerror(r)));
 		nng_close(f->sock);
 		free(f);
 		return gt_err_from_nng(r);

@@ -113,11 +113,11 @@ ws_token_ok(gt_http *h, struct lws *wsi)
 static int
 ws_refuse(struct lws *wsi, int status, const char *code, const char *msg)
 {
-	unsigned char  buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
-	              *end = buf + sizeof(buf);
-	char           body[256];
-	int            n = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
-	                            code, msg);
+	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
+	                                  *end = buf + sizeof(buf);
+	char body[256];
+	int  n = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+	                  code, msg);
 
 	if (lws_add_http_common_headers(wsi, (unsigned int)status, "application/json",
 	                                (lws_filepos_t)n, &p, end) == 0 &&
@@ -295,8 +295,8 @@ gt__http_ws_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi)
 		if (nl > 0 && nl <= sizeof(nb) && ws_frame(b, nb, nl) != GT_OK)
 			return -1;
 	}
-	while (w->count > 0 && (b->len == LWS_PRE || b->len + w->ring[w->head]->len <=
-	                                                   LWS_PRE + HTTP_WS_TX_MAX)) {
+	while (w->count > 0 &&
+	       (b->len == LWS_PRE || b->len + w->ring[w->head]->len <= LWS_PRE + HTTP_WS_TX_MAX)) {
 		gt__http_ws_msg *m = w->ring[w->head];
 		gt_err           rv = ws_frame(b, m->buf + LWS_PRE, m->len);
 
@@ -309,8 +309,8 @@ gt__http_ws_writeable(gt_http *h, gt__http_conn *c, struct lws *wsi)
 			return -1;
 	}
 	len = b->len - LWS_PRE;
-	if (len > 0 && lws_write(wsi, (unsigned char *)b->data + LWS_PRE, len, LWS_WRITE_HTTP) <
-	                   (int)len)
+	if (len > 0 &&
+	    lws_write(wsi, (unsigned char *)b->data + LWS_PRE, len, LWS_WRITE_HTTP) < (int)len)
 		return -1;
 	if (w->count > 0)
 		lws_callback_on_writable(wsi);

@@ -58,14 +58,14 @@ arena_free(void *data, void *p)
 }
 
 typedef struct fan {
-	gw                             *g;
-	arena                          *ar; /* one per answer */
+	gw                               *g;
+	arena                            *ar; /* one per answer */
 	const ProtobufCMessageDescriptor *outd;
-	atomic_size_t                   left;
-	gw_fan_done                     done;
-	void                           *arg;
-	size_t                          n;
-	gw_fan_res                      res[];
+	atomic_size_t                     left;
+	gw_fan_done                       done;
+	void                             *arg;
+	size_t                            n;
+	gw_fan_res                        res[];
 } fan;
 
 typedef struct fan_slot {
@@ -107,9 +107,8 @@ fan_cb(void *arg, const gt_rpc_status *st, const uint8_t *payload, size_t len)
 
 	r->code = st->code;
 	snprintf(r->msg, sizeof(r->msg), "%s", st->message);
-	if (st->code == GT_RPC_OK &&
-	    (r->out = protobuf_c_message_unpack(f->outd, &f->ar[s->i].alloc, len, payload)) ==
-	        NULL) {
+	if (st->code == GT_RPC_OK && (r->out = protobuf_c_message_unpack(
+	                                  f->outd, &f->ar[s->i].alloc, len, payload)) == NULL) {
 		r->code = GT_RPC_INTERNAL;
 		snprintf(r->msg, sizeof(r->msg), "undecodable %s", f->outd->name);
 	}
@@ -119,8 +118,7 @@ fan_cb(void *arg, const gt_rpc_status *st, const uint8_t *payload, size_t len)
 
 gt_err
 gw_fan(gw *g, gw_dep *const *deps, size_t n, const ProtobufCServiceDescriptor *svc,
-       const char *method, const ProtobufCMessage *in, int64_t timeout, gw_fan_done done,
-       void *arg)
+       const char *method, const ProtobufCMessage *in, int64_t timeout, gw_fan_done done, void *arg)
 {
 	const ProtobufCMethodDescriptor *md;
 	fan                             *f;

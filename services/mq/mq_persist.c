@@ -198,9 +198,8 @@ mq_persist_open(mq_server *s)
 {
 	const mq_config *cfg = &s->cfg;
 	mq_wal_cfg       wc = {0};
-	mq_wal_rec_ops   ops = {rec_topic,         rec_msg,  rec_producer, rec_ack,    rec_group,
-	                        rec_group_deleted, rec_dead, rec_dlq_trim, rec_attempt,
-	                        rec_part_end};
+	mq_wal_rec_ops   ops = {rec_topic,         rec_msg,  rec_producer, rec_ack,     rec_group,
+	                        rec_group_deleted, rec_dead, rec_dlq_trim, rec_attempt, rec_part_end};
 	gt_err           rv;
 
 	wc.dir = cfg->persistence_path;

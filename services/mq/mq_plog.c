@@ -41,9 +41,10 @@ chunk_new(mq_plog *p, size_t need)
 		c = p->spare;
 		p->spare = NULL;
 	} else {
-		/* populated at once: one call instead of a page fault per 4 KiB as appends touch it */
-		c = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-		         -1, 0);
+		/* populated at once: one call instead of a page fault per 4 KiB as appends touch it
+		 */
+		c = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		         MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 		if (c == MAP_FAILED)
 			return NULL;
 	}

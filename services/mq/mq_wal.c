@@ -228,7 +228,8 @@ wal_put_publish(mq_wal *w, int type, uint32_t topic_id, const char *producer, ui
 		return GT_EIO;
 	for (size_t i = 0; i < n; i++) {
 		mq_wal_mark_add(&w->cur_marks, topic_id, pos[i].partition, pos[i].offset);
-		if (mq_wal_head_end(&w->decl, topic_id, pos[i].partition, pos[i].offset + 1) != GT_OK)
+		if (mq_wal_head_end(&w->decl, topic_id, pos[i].partition, pos[i].offset + 1) !=
+		    GT_OK)
 			return GT_ENOMEM;
 	}
 	rv = mq_wal_enc_publish(&w->cur, type, topic_id, producer, seq, ts_ns, msgs, n, pos, below);

@@ -198,7 +198,8 @@ mq_wal_head_encode(const mq_wal_head *h, gt_buf *out)
 	for (size_t t = 0; t < h->nends; t++)
 		for (size_t p = 0; p < h->ends[t].n; p++)
 			if (h->ends[t].next[p] > 0)
-				mq_wal_enc_part_end(out, (uint32_t)t, (uint32_t)p, h->ends[t].next[p]);
+				mq_wal_enc_part_end(out, (uint32_t)t, (uint32_t)p,
+				                    h->ends[t].next[p]);
 	for (size_t t = 0; t < h->ndlqs; t++) {
 		const mq_wal_dlq *d = &h->dlqs[t];
 		if (d->trim > 0)
