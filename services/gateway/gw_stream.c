@@ -26,6 +26,9 @@ typedef struct tstream {
 	char           *gpu;
 	int             csv, reverse;
 	int64_t         since, until; /* wire values (0 = unbounded) */
+	int64_t         tie_ts;       /* the boundary timestamp of the previous page */
+	size_t          skip; /* records at tie_ts the previous page wrote: the next page (whose
+	                       * bound includes tie_ts) starts with them again */
 	uint64_t        left;         /* records still wanted */
 	char            names[GW_MAX_NAMES][GW_NAME_MAX + 1];
 	char           *mptr[GW_MAX_NAMES];
@@ -59,7 +62,8 @@ ts_fetch(tstream *t)
 	in.until_ns = t->until;
 	in.metrics = t->nnames ? t->mptr : NULL;
 	in.n_metrics = t->nnames;
-	t->asked = (uint32_t)(t->left < page ? t->left : page);
+	/* the records at the boundary timestamp that the previous page wrote come back first */
+	t->asked = (uint32_t)((t->left < page ? t->left : page) + t->skip);
 	in.limit = t->asked;
 	return gw_fan(t->g, deps, gw_collectors(t->g, deps), &gtpb__v1__telemetry_service__descriptor,
 	              "GetTelemetry", &in.base, 0, page_done, t);
@@ -158,13 +162,16 @@ static int
 ts_format(tstream *t, Gtpb__V1__TelemetryRecord **recs, size_t n, int truncated, gt_buf *b)
 {
 	const char *nm[GW_MAX_NAMES];
-	size_t      i;
+	size_t      i, from = 0, at_last = 0;
+	int64_t     last;
 
 	for (i = 0; i < t->nnames; i++)
 		nm[i] = t->names[i];
 	if (t->csv && !t->started)
 		csv_columns(t, recs, n, b);
-	for (i = 0; i < n; i++) {
+	while (from < n && from < t->skip && recs[from]->timestamp_ns == t->tie_ts)
+		from++; /* written at the end of the previous page */
+	for (i = from; i < n; i++) {
 		if (t->csv) {
 			csv_row(t, recs[i], b);
 		} else {
@@ -172,21 +179,32 @@ ts_format(tstream *t, Gtpb__V1__TelemetryRecord **recs, size_t n, int truncated,
 			gt_buf_putc(b, '\n');
 		}
 	}
-	t->left -= n < t->left ? n : t->left;
+	t->left -= n - from < t->left ? n - from : t->left;
 	if (n == 0 || t->left == 0 || (n < t->asked && !truncated))
 		return 1;
-	if (t->reverse) {
-		int64_t next = recs[n - 1]->timestamp_ns;
-
-		if (next == INT64_MAX)
-			return 1;
-		t->since = next + 1 == 0 ? 1 : next + 1;
+	/* The next page includes the last timestamp again (several records may share it) and
+	 * skips those written; a page entirely at one timestamp steps past it instead. */
+	last = recs[n - 1]->timestamp_ns;
+	for (i = 0; i < n; i++)
+		at_last += recs[i]->timestamp_ns == last;
+	if (at_last == n || last == 0) {
+		t->skip = 0;
+		if (t->reverse) {
+			if (last == INT64_MAX)
+				return 1;
+			t->since = last + 1 == 0 ? 1 : last + 1;
+		} else {
+			if (last == INT64_MIN || (t->since != 0 && last - 1 < t->since))
+				return 1;
+			t->until = last - 1 == 0 ? -1 : last - 1;
+		}
 	} else {
-		int64_t next = recs[n - 1]->timestamp_ns;
-
-		if (next == INT64_MIN || (t->since != 0 && next - 1 < t->since))
-			return 1;
-		t->until = next - 1 == 0 ? -1 : next - 1;
+		t->skip = at_last;
+		t->tie_ts = last;
+		if (t->reverse)
+			t->since = last;
+		else
+			t->until = last;
 	}
 	return 0;
 }

@@ -201,6 +201,62 @@ test_telemetry_json_params(void **state)
 	expect_error("/api/v1/nothing", 404, NULL);
 }
 
+/* Records of one GPU that share a timestamp across a page boundary (pages of 7): the export
+ * writes each of them once, in both orders. */
+static void
+test_telemetry_export_ties_across_pages(void **state)
+{
+	static const int per_ts[] = {3, 5, 4, 9, 1}; /* 22 records on 5 timestamps */
+	int64_t          base = tc_stat(&env.col[0], "total_processed");
+	int              total = 0, seen[32];
+	(void)state;
+
+	for (size_t t = 0; t < sizeof(per_ts) / sizeof(per_ts[0]); t++)
+		for (int k = 0; k < per_ts[t]; k++) {
+			Gtpb__V1__TelemetryRecord               r = GTPB__V1__TELEMETRY_RECORD__INIT;
+			Gtpb__V1__TelemetryRecord__MetricsEntry me, *mep[1] = {&me};
+
+			gtpb__v1__telemetry_record__metrics_entry__init(&me);
+			me.key = "temperature";
+			me.value = total++;
+			r.timestamp_ns = ts0 + 5000000 + (int64_t)t * 1000;
+			r.gpu_key = "GPU-ties";
+			r.uuid = "GPU-ties";
+			r.hostname = "host-ties";
+			r.n_metrics = 1;
+			r.metrics = mep;
+			tc_publish_record(&env.mq, "GPU-ties", &r);
+		}
+	assert_int_equal(tc_wait_processed(&env.col[0], base + total, 20 * GT_NS_PER_S),
+	                 base + total);
+	for (int reverse = 0; reverse < 2; reverse++) {
+		char  *raw = NULL, *line, *save = NULL, path[128];
+		size_t len = 0, n = 0;
+
+		memset(seen, 0, sizeof(seen));
+		snprintf(path, sizeof(path), "/api/v1/gpus/GPU-ties/telemetry?format=ndjson&limit=1000%s",
+		         reverse ? "&reverse=true" : "");
+		assert_int_equal(tg_get(&env, path, NULL, NULL, &raw, &len), 200);
+		for (line = strtok_r(raw, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			json_t *j = json_loads(line, 0, NULL);
+			int     v;
+
+			assert_non_null(j);
+			v = (int)json_number_value(json_object_get(json_object_get(j, "metrics"),
+			                                           "temperature"));
+			assert_true(v >= 0 && v < total);
+			seen[v]++;
+			json_decref(j);
+			n++;
+		}
+		free(raw);
+		assert_int_equal(n, total);
+		for (int v = 0; v < total; v++)
+			if (seen[v] != 1)
+				fail_msg("record %d exported %d times (reverse=%d)", v, seen[v], reverse);
+	}
+}
+
 static void
 test_telemetry_ndjson_csv(void **state)
 {
@@ -460,6 +516,8 @@ main(void)
 	    cmocka_unit_test(test_health_stats_metrics_cache),
 	    cmocka_unit_test(test_metrics_promtool_and_dcgm_names),
 	    cmocka_unit_test(test_protoc_decodes_protobuf_answers),
+	    /* last: it adds a GPU the others do not count */
+	    cmocka_unit_test(test_telemetry_export_ties_across_pages),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
