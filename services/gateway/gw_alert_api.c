@@ -175,6 +175,7 @@ gw_alerts_stats_json(gw_alerts *al, gt_buf *b)
 {
 	gw_alert_counts     c;
 	gw_alert_hook_stats h;
+	gw_alert_hook      *hook;
 	int64_t             rns;
 	const char         *res;
 	char                err[512], ts[40];
@@ -184,18 +185,20 @@ gw_alerts_stats_json(gw_alerts *al, gt_buf *b)
 		return;
 	}
 	gw_alert_engine_counts(al->e, &c);
-	gw_alert_hook_stats_get(al->hook, &h);
-	pthread_mutex_lock(&al->mu);
+	pthread_mutex_lock(&al->mu); /* the hook is set under mu: the RPC server answers Stats
+	                              * before gw_alerts_start */
+	hook = al->hook;
 	rns = al->reload_ns;
 	res = al->reload_result;
 	memcpy(err, al->reload_err, sizeof(err));
 	pthread_mutex_unlock(&al->mu);
+	gw_alert_hook_stats_get(hook, &h);
 	gt_buf_printf(b,
 	              "{\"rules\":%zu,\"firing\":%" PRIu32 ",\"pending\":%" PRIu32
 	              ",\"changes_total\":%" PRIu64 ",\"webhook\":{\"enabled\":%s,\"sent\":%" PRIu64
 	              ",\"failed\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"queued\":%" PRIu64
 	              "},\"last_reload\":",
-	              c.rules, c.firing, c.pending, c.changes, al->hook ? "true" : "false", h.sent,
+	              c.rules, c.firing, c.pending, c.changes, hook ? "true" : "false", h.sent,
 	              h.failed, h.dropped, h.queued);
 	if (rns == 0) {
 		gt_buf_puts(b, "null}");
@@ -607,12 +610,16 @@ gw_alerts_start(gw_alerts *al)
 {
 	const gw_config *cfg = al->g->cfg;
 	struct sigaction sa;
+	gw_alert_hook   *hook = NULL;
 	gt_err           rv;
 	int              err;
 
 	if (cfg->alert_webhook && *cfg->alert_webhook &&
-	    (rv = gw_alert_hook_start(&al->hook, cfg->alert_webhook, HOOK_QUEUE)) != GT_OK)
+	    (rv = gw_alert_hook_start(&hook, cfg->alert_webhook, HOOK_QUEUE)) != GT_OK)
 		return rv;
+	pthread_mutex_lock(&al->mu);
+	al->hook = hook;
+	pthread_mutex_unlock(&al->mu);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_hup;
 	sigemptyset(&sa.sa_mask);
