@@ -709,3 +709,26 @@ gw_alert_engine_last_seq(gw_alert_engine *e)
 	pthread_mutex_unlock(&e->mu);
 	return s;
 }
+
+void
+gw_alert_engine_counts(gw_alert_engine *e, gw_alert_counts *out)
+{
+	size_t i, j;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&e->mu);
+	out->rules = e->rules->n;
+	out->changes = e->seq;
+	for (i = 0; i < AL_BUCKETS; i++)
+		for (agpu *g = e->b[i]; g != NULL; g = g->next) {
+			if (g->stale)
+				out->firing++;
+			for (j = 0; j < e->rules->n; j++) {
+				if (g->st[j].state == GW_AS_FIRING)
+					out->firing++;
+				else if (g->st[j].state == GW_AS_PENDING)
+					out->pending++;
+			}
+		}
+	pthread_mutex_unlock(&e->mu);
+}

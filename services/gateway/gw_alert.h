@@ -131,6 +131,13 @@ gt_err gw_alert_engine_current(gw_alert_engine *e, const gw_alert_filter *f, gw_
 gt_err   gw_alert_engine_history(gw_alert_engine *e, uint64_t after, size_t limit,
                                  gw_alert_list *out);
 uint64_t gw_alert_engine_last_seq(gw_alert_engine *e);
+/* Counts for /stats: rules loaded, current firing and pending alerts, changes so far. */
+typedef struct gw_alert_counts {
+	size_t   rules;
+	uint32_t firing, pending;
+	uint64_t changes;
+} gw_alert_counts;
+void gw_alert_engine_counts(gw_alert_engine *e, gw_alert_counts *out);
 /* Prometheus text: gt_alert_firing{alertname,gpu,UUID,Hostname,severity} 1 per firing alert
  * and gt_alerts_firing. */
 void gw_alert_engine_prometheus(gw_alert_engine *e, gt_buf *b);
@@ -153,6 +160,12 @@ gt_err gw_alert_hook_start(gw_alert_hook **out, const char *url, size_t queue);
 void     gw_alert_hook_push(gw_alert_hook *h, const char *body, size_t len);
 uint64_t gw_alert_hook_failures(gw_alert_hook *h); /* failed POSTs (attempts) */
 uint64_t gw_alert_hook_sent(gw_alert_hook *h);
+/* For /stats: POSTs sent, failed (attempts), bodies dropped (queue full or retries used up)
+ * and bodies queued now. h may be NULL (all 0). */
+typedef struct gw_alert_hook_stats {
+	uint64_t sent, failed, dropped, queued;
+} gw_alert_hook_stats;
+void gw_alert_hook_stats_get(gw_alert_hook *h, gw_alert_hook_stats *out);
 void     gw_alert_hook_stop(gw_alert_hook *h); /* joins; accepts NULL */
 
 #endif

@@ -45,6 +45,10 @@ struct gw_alerts {
 	size_t           nw;
 	int              changed, stopping, up;
 	pthread_t        thr;
+	/* the last SIGHUP reload (under mu): wall-clock time (0 = none yet), result, error */
+	int64_t     reload_ns;
+	const char *reload_result; /* "ok", "failed", "skipped" */
+	char        reload_err[512];
 };
 
 static volatile sig_atomic_t hup;
@@ -162,6 +166,54 @@ gw_alerts_prometheus(gw_alerts *al, gt_buf *b)
 	              "(each attempt).\n# TYPE gt_alert_webhook_failures_total counter\n"
 	              "gt_alert_webhook_failures_total %" PRIu64 "\n",
 	              gw_alert_hook_failures(al->hook));
+}
+
+/* ---- /stats ---- */
+
+void
+gw_alerts_stats_json(gw_alerts *al, gt_buf *b)
+{
+	gw_alert_counts     c;
+	gw_alert_hook_stats h;
+	gw_alert_hook      *hook;
+	int64_t             rns;
+	const char         *res;
+	char                err[512], ts[40];
+
+	if (al == NULL) {
+		gt_buf_puts(b, "null");
+		return;
+	}
+	gw_alert_engine_counts(al->e, &c);
+	pthread_mutex_lock(&al->mu); /* the hook is set under mu: the RPC server answers Stats
+	                              * before gw_alerts_start */
+	hook = al->hook;
+	rns = al->reload_ns;
+	res = al->reload_result;
+	memcpy(err, al->reload_err, sizeof(err));
+	pthread_mutex_unlock(&al->mu);
+	gw_alert_hook_stats_get(hook, &h);
+	gt_buf_printf(b,
+	              "{\"rules\":%zu,\"firing\":%" PRIu32 ",\"pending\":%" PRIu32
+	              ",\"changes_total\":%" PRIu64 ",\"webhook\":{\"enabled\":%s,\"sent\":%" PRIu64
+	              ",\"failed\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"queued\":%" PRIu64
+	              "},\"last_reload\":",
+	              c.rules, c.firing, c.pending, c.changes, hook ? "true" : "false", h.sent,
+	              h.failed, h.dropped, h.queued);
+	if (rns == 0) {
+		gt_buf_puts(b, "null}");
+		return;
+	}
+	gt_rfc3339_format(rns, 3, ts, sizeof(ts));
+	gt_buf_puts(b, "{\"time\":");
+	gt_json_cstr(b, ts);
+	gt_buf_puts(b, ",\"result\":");
+	gt_json_cstr(b, res);
+	if (*err) {
+		gt_buf_puts(b, ",\"error\":");
+		gt_json_cstr(b, err);
+	}
+	gt_buf_puts(b, "}}");
 }
 
 /* ---- protobuf answers ---- */
@@ -327,6 +379,16 @@ serve_waiters(gw_alerts *al, int all)
 /* ---- the timer thread ---- */
 
 static void
+reload_done(gw_alerts *al, const char *result, const char *err)
+{
+	pthread_mutex_lock(&al->mu);
+	al->reload_ns = gt_now_ns();
+	al->reload_result = result;
+	snprintf(al->reload_err, sizeof(al->reload_err), "%s", err ? err : "");
+	pthread_mutex_unlock(&al->mu);
+}
+
+static void
 reload(gw_alerts *al)
 {
 	gw_alert_rules *r = NULL;
@@ -335,11 +397,13 @@ reload(gw_alerts *al)
 
 	if (al->g->cfg->alert_rules == NULL || *al->g->cfg->alert_rules == '\0') {
 		GT_LOGI("alert.reload_skipped", GT_KV_STR("reason", "no --alert-rules"));
+		reload_done(al, "skipped", "no --alert-rules");
 		return;
 	}
 	if (gw_alert_rules_load(al->g->cfg->alert_rules, &r, err, sizeof(err)) != GT_OK) {
 		GT_LOGE("alert.reload_failed", GT_KV_STR("file", al->g->cfg->alert_rules),
 		        GT_KV_STR("error", err));
+		reload_done(al, "failed", err);
 		return;
 	}
 	{
@@ -349,11 +413,13 @@ reload(gw_alerts *al)
 		if (res < 0) {
 			GT_LOGE("alert.reload_failed", GT_KV_STR("file", al->g->cfg->alert_rules),
 			        GT_KV_STR("error", "out of memory"));
+			reload_done(al, "failed", "out of memory");
 			return;
 		}
 		GT_LOGI("alert.reloaded", GT_KV_STR("file", al->g->cfg->alert_rules),
 		        GT_KV_UINT("rules", n));
 	}
+	reload_done(al, "ok", NULL);
 	after(al, res);
 }
 
@@ -544,12 +610,16 @@ gw_alerts_start(gw_alerts *al)
 {
 	const gw_config *cfg = al->g->cfg;
 	struct sigaction sa;
+	gw_alert_hook   *hook = NULL;
 	gt_err           rv;
 	int              err;
 
 	if (cfg->alert_webhook && *cfg->alert_webhook &&
-	    (rv = gw_alert_hook_start(&al->hook, cfg->alert_webhook, HOOK_QUEUE)) != GT_OK)
+	    (rv = gw_alert_hook_start(&hook, cfg->alert_webhook, HOOK_QUEUE)) != GT_OK)
 		return rv;
+	pthread_mutex_lock(&al->mu);
+	al->hook = hook;
+	pthread_mutex_unlock(&al->mu);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_hup;
 	sigemptyset(&sa.sa_mask);

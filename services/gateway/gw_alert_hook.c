@@ -223,6 +223,20 @@ gw_alert_hook_sent(gw_alert_hook *h)
 }
 
 void
+gw_alert_hook_stats_get(gw_alert_hook *h, gw_alert_hook_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (h == NULL)
+		return;
+	out->sent = atomic_load(&h->sent);
+	out->failed = atomic_load(&h->failures);
+	out->dropped = atomic_load(&h->dropped);
+	pthread_mutex_lock(&h->mu);
+	out->queued = h->n;
+	pthread_mutex_unlock(&h->mu);
+}
+
+void
 gw_alert_hook_stop(gw_alert_hook *h)
 {
 	hbody *b, *next;

@@ -1,10 +1,12 @@
 /* gw_config.c - the gateway's option table (defaults -> --config -> GT_* env -> flags). */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gt/gt_cfg.h"
 #include "gt/gt_time.h"
 #include "gw.h"
+#include "gw_alert.h"
 
 static const char *const level_choices[] = {"debug", "info", "warn", "error", "off", NULL};
 
@@ -67,13 +69,42 @@ static const gt_cfg_opt gw_opts[] = {
                 "debug|info|warn|error|off"),
 };
 
+/* --print-config also validates the --alert-rules file (exit 2 naming the rule and field), so
+ * a deployment can check its rendered config and rules without starting the gateway. */
+static gt_err
+check_rules(gw_config *cfg, int argc, char **argv)
+{
+	gw_alert_rules *r = NULL;
+	char            err[512];
+	int             i, print = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0)
+			return GT_EDONE;
+		if (strcmp(argv[i], "--print-config") == 0)
+			print = 1;
+	}
+	if (!print || cfg->alert_rules == NULL || *cfg->alert_rules == '\0')
+		return GT_EDONE;
+	if (gw_alert_rules_load(cfg->alert_rules, &r, err, sizeof(err)) != GT_OK) {
+		fprintf(stderr, "gt-gateway: --alert-rules %s\n", err);
+		gw_config_free(cfg);
+		return GT_EINVAL;
+	}
+	gw_alert_rules_free(r);
+	return GT_EDONE;
+}
+
 gt_err
 gw_config_load(gw_config *cfg, int argc, char **argv)
 {
+	gt_err rv;
+
 	memset(cfg, 0, sizeof(*cfg));
-	return gt_cfg_load(gw_opts, GT_NELEM(gw_opts), cfg, argc, argv, "gt-gateway",
-	                   "the front door: REST, WebSocket, Prometheus and RPC over the "
-	                   "collectors and gt-mq");
+	rv = gt_cfg_load(gw_opts, GT_NELEM(gw_opts), cfg, argc, argv, "gt-gateway",
+	                 "the front door: REST, WebSocket, Prometheus and RPC over the "
+	                 "collectors and gt-mq");
+	return rv == GT_EDONE ? check_rules(cfg, argc, argv) : rv;
 }
 
 void

@@ -210,5 +210,8 @@ void gw_alerts_record(gw_alerts *al, const Gtpb__V1__TelemetryRecord *r, int64_t
 /* Sends the {"type":"alerts"} snapshot to one new WebSocket client (lws thread). */
 void gw_alerts_ws_open(gw_alerts *al, uint64_t id);
 void gw_alerts_prometheus(gw_alerts *al, gt_buf *b);
+/* The "alerts" member of the gateway's /stats: rules, firing, pending, changes_total,
+ * webhook {enabled, sent, failed, dropped, queued}, last_reload {time, result, error} | null. */
+void gw_alerts_stats_json(gw_alerts *al, gt_buf *b);
 
 #endif

@@ -405,6 +405,7 @@ shell_stats(void *arg, gt_buf *b, int *first)
 	uint64_t      hits, misses, total = 0;
 	size_t        entries;
 	int           r, rfirst = 1;
+	gt_err        rv;
 
 	gw_live_stats_get(g->live, &ls);
 	gw_cache_stats(g->cache, &hits, &misses, &entries);
@@ -429,12 +430,15 @@ shell_stats(void *arg, gt_buf *b, int *first)
 	                 ",\"entries\":%zu,\"hit_rate\":",
 	              hits, misses, entries);
 	gt_json_dbl(b, hits + misses ? (double)hits / (double)(hits + misses) : 0.0);
-	return gt_buf_printf(b,
-	                     "},\"ws\":{\"clients\":%zu,\"frames_sent\":%" PRIu64
-	                     ",\"frames_dropped\":%" PRIu64 ",\"records_in\":%" PRIu64
-	                     ",\"decode_errors\":%" PRIu64 "},\"gpus\":%zu,\"stale_gpus\":%zu",
-	                     ls.clients, ls.frames_sent, ls.frames_dropped, ls.records_in,
-	                     ls.decode_errors, ls.gpus, ls.stale);
+	rv = gt_buf_printf(b,
+	                   "},\"ws\":{\"clients\":%zu,\"frames_sent\":%" PRIu64
+	                   ",\"frames_dropped\":%" PRIu64 ",\"records_in\":%" PRIu64
+	                   ",\"decode_errors\":%" PRIu64 "},\"gpus\":%zu,\"stale_gpus\":%zu",
+	                   ls.clients, ls.frames_sent, ls.frames_dropped, ls.records_in,
+	                   ls.decode_errors, ls.gpus, ls.stale);
+	if (rv == GT_OK && (rv = gt_buf_puts(b, ",\"alerts\":")) == GT_OK)
+		gw_alerts_stats_json(g->alerts, b);
+	return rv;
 }
 
 void

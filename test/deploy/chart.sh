@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deploy.chart: helm lint --strict and helm template of charts/gpu-telemetry with default and
-# non-default values, on Kubernetes 1.20 and current; every rendering goes through chart-check/check.mjs
-# (schemas, probes, limits, hardening, selectors, the gateway's collector URLs, API versions, and the
+# non-default values (alert rules and a webhook among them), on Kubernetes 1.20 and current; every
+# rendering goes through chart-check/check.mjs (schemas, probes, limits, hardening, selectors, the gateway's collector URLs, API versions, and the
 # real binaries' --print-config on the rendered args); values.schema.json must reject bad values.
 # Env: GT_SOURCE_DIR, GT_TOOLS_DIR (helm and node modules go there), GT_BIN_DIR.
 set -euo pipefail
@@ -38,8 +38,32 @@ printf 'timestamp,gpu_id,hostname,uuid,temperature\n2026-01-01T00:00:00Z,0,h,GPU
 CHECK_EXTERNAL_SECRET=1 check fixed 1.33.0 --set gateway.autoscaling.enabled=false,gateway.replicas=3,collector.replicas=1 \
   --set auth.enabled=true,auth.existingSecret=my-token,auth.existingSecretKey=tok \
   --set streamer.csv.source=inline --set-file streamer.csv.data="$work/in.csv" \
+  --set gateway.alerts.webhook.url=http://ignored,gateway.alerts.webhook.existingSecret=hook,gateway.alerts.webhook.existingSecretKey=u \
   -- --expect HorizontalPodAutoscaler=0 --expect Secret=0
 grep -q 'name: my-token' "$work/fixed.yaml" || fail "existingSecret not used"
+# alerts: rules in the gateway's ConfigMap (its --print-config above accepted the file), the flags,
+# the webhook from a Secret as GT_ALERT_WEBHOOK; none of it by default
+grep -q '^  alert-rules.json: |' "$work/full-1.33.0.yaml" || fail "alert-rules.json not in the gateway ConfigMap"
+grep -q -- '- --alert-rules=/etc/gpu-telemetry/alert-rules.json' "$work/full-1.33.0.yaml" || fail "no --alert-rules"
+grep -q -- '- --alert-webhook=http://alertmanager-bridge.monitoring:8080/hook' "$work/full-1.33.0.yaml" || fail "no --alert-webhook"
+grep -q -- '- --alert-history=5000' "$work/full-1.33.0.yaml" || fail "no --alert-history"
+grep -q 'checksum/alert-rules: ' "$work/full-1.33.0.yaml" || fail "no checksum/alert-rules"
+! grep -q -- 'alert-rules\|--alert-webhook' "$work/default-1.33.0.yaml" || fail "alert rules rendered by default"
+grep -A3 'name: GT_ALERT_WEBHOOK' "$work/fixed.yaml" | grep -q '{name: hook, key: u}' || fail "webhook Secret not used"
+! grep -q -- '--alert-webhook' "$work/fixed.yaml" || fail "--alert-webhook next to the Secret"
+# new rules, new pods: the checksum follows the rules
+"$helm" template rel "$chart" -f "$here/values/full.yaml" --set 'gateway.alerts.rules[0].threshold=90' >"$work/rules2.yaml"
+[ "$(grep 'checksum/alert-rules' "$work/rules2.yaml")" != "$(grep 'checksum/alert-rules' "$work/full-1.33.0.yaml")" ] ||
+  fail "checksum/alert-rules did not change with the rules"
+# a rules file the gateway rejects fails the check (the op edited past the schema)
+if [ -n "$bin" ] && [ -x "$bin/gt-gateway" ]; then
+  sed 's/"op": "\\u003e"/"op": "~"/' "$work/full-1.33.0.yaml" >"$work/badrules.yaml"
+  ! cmp -s "$work/badrules.yaml" "$work/full-1.33.0.yaml" || fail "could not edit the rendered rules"
+  if node "$tools/chart-check/check.mjs" "$work/badrules.yaml" --bin-dir "$bin" >"$work/badrules.out" 2>&1; then
+    fail "check.mjs accepted rules gt-gateway rejects"
+  fi
+  grep -q 'field \\"op\\"\|field "op"' "$work/badrules.out" || { cat "$work/badrules.out"; fail "bad rules: not the gateway's error"; }
+fi
 grep -q '2026-01-01T00:00:00Z,0,h,GPU-1,40' "$work/fixed.yaml" || fail "inline CSV not in the ConfigMap"
 check nostreamer 1.20.2 --set streamer.enabled=false,mq.persistence.enabled=false -- --expect DaemonSet=0 --expect Deployment=1
 CHECK_EXTERNAL_CM=1 check cmcsv 1.33.0 --set streamer.csv.source=configMap,streamer.csv.configMap=my-csv,streamer.csv.key=gpu.csv -- --expect ConfigMap=4
@@ -58,6 +82,10 @@ bad=(
   "mq.ports.rpc=70000" "serviceMonitor.interval=often" "gateway.autoscaling.targetCPUUtilizationPercentage=0"
   "collector.config.consumer=x" "streamer.csv.source=hostPath" "mq.persistence.size=lots" "unknownKey=1"
   "gateway.ingress.hosts[0].paths[0].pathType=Any"
+  "gateway.alerts.history=0" "gateway.alerts.webhook.url=ftp://x" "gateway.alerts.rules[0].name=x"
+  "gateway.alerts.rules[0].name=gpu_stale,gateway.alerts.rules[0].metric=t,gateway.alerts.rules[0].op=>,gateway.alerts.rules[0].threshold=1"
+  "gateway.alerts.rules[0].name=a,gateway.alerts.rules[0].metric=t,gateway.alerts.rules[0].op=~,gateway.alerts.rules[0].threshold=1"
+  "gateway.alerts.rules[0].name=a,gateway.alerts.rules[0].metric=t,gateway.alerts.rules[0].op=<,gateway.alerts.rules[0].threshold=1,gateway.alerts.rules[0].severity=info"
 )
 i=0
 for b in "${bad[@]}"; do

@@ -4,7 +4,7 @@
 # collectors, change values, switch features on), uninstall - all must succeed, and the stored objects
 # must say what the values said. The API server comes from a start script (GT_K8S_APISERVER_SCRIPT,
 # usage: SCRIPT DIR -> prints a kubeconfig path; it writes DIR/*.pid).
-# Env: GT_SOURCE_DIR, GT_TOOLS_DIR.
+# Env: GT_SOURCE_DIR, GT_TOOLS_DIR, GT_BIN_DIR (optional: gt-gateway checks the stored alert rules).
 set -euo pipefail
 src=${GT_SOURCE_DIR:?} tools=${GT_TOOLS_DIR:?}
 start=${GT_K8S_APISERVER_SCRIPT:-$src/../shared/k8s/start-apiserver}
@@ -66,6 +66,13 @@ token1=$(k -n "$ns" get secret "$name-token" -o jsonpath='{.data.token}' | base6
 [ ${#token1} -ge 32 ] || fail "generated token too short: ${#token1}"
 urls=$(k -n "$ns" get deployment "$name-gateway" -o json | jq -r '.spec.template.spec.containers[0].args[]' | grep -c -- '--collector-url=')
 [ "$urls" = 3 ] || fail "gateway has $urls collector URLs for 3 replicas"
+# the alert rules as stored: the file the gateway would mount, and gt-gateway accepts it
+k -n "$ns" get configmap "$name-gateway" -o jsonpath='{.data.alert-rules\.json}' >"$work/alert-rules.json"
+[ "$(jq '.rules | length' "$work/alert-rules.json")" = 3 ] || fail "alert-rules.json not stored with 3 rules"
+if [ -x "${GT_BIN_DIR:-}/gt-gateway" ]; then
+  "$GT_BIN_DIR/gt-gateway" --alert-rules "$work/alert-rules.json" --print-config >/dev/null ||
+    fail "gt-gateway rejects the stored alert-rules.json"
+fi
 
 # ---- upgrade 1: scale the collectors, change a config value; the generated token stays
 "$helm" upgrade "$rel" "$chart" -n "$ns" --reuse-values --set collector.replicas=5 \
@@ -85,6 +92,8 @@ k -n "$ns" get configmap "$name-gateway" -o jsonpath='{.data.gateway\.json}' | j
   --set mq.persistence.size=2Gi,mq.persistence.storageClass=fast \
   >"$work/upgrade2.out" 2>&1 || { cat "$work/upgrade2.out"; fail "helm upgrade (defaults)"; }
 k -n "$ns" get deployment "$name-streamer" >/dev/null || fail "streamer Deployment after upgrade"
+! k -n "$ns" get deployment "$name-gateway" -o json | jq -r '.spec.template.spec.containers[0].args[]' | grep -q -- '--alert-rules' ||
+  fail "--alert-rules left after the rules were removed"
 ! k -n "$ns" get daemonset "$name-streamer" >/dev/null 2>&1 || fail "streamer DaemonSet left behind"
 [ "$(k -n "$ns" get networkpolicy -o name | wc -l)" = 0 ] || fail "NetworkPolicies left behind"
 k -n "$ns" get configmap "$name-streamer-csv" -o jsonpath='{.data.telemetry\.csv}' >"$work/sample.csv" || fail "sample CSV ConfigMap"

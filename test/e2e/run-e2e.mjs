@@ -4,7 +4,7 @@
 // chromium through playwright-core. Fails (never skips) when something it needs is missing.
 // The gateway runs with one alert rule (temperature > 85 °C, for 0s); at the end a second
 // streamer feeds a hot GPU of its own, then a cool one, and the dashboard must show the alert
-// (header count, badges, alerts page) and clear it, live.
+// (header count, badges, heat map dot, alerts page) and clear it, live.
 //
 //   node test/e2e/run-e2e.mjs --bin-dir build/dev/bin [--artifacts DIR] [--web-root web/dist]
 //   (GT_BIN_DIR, GT_E2E_ARTIFACTS, GT_WEB_ROOT, GT_CHROMIUM work too)
@@ -393,6 +393,13 @@ try {
     if (alertRequests() !== asked || documents() !== docs) throw new Error('alerts were fetched again or the page reloaded while the alert fired (polling?)');
     const hostBadge = page.locator(`[data-host-row="${hotHost}"] [data-testid="host-alert"]`);
     if ((await hostBadge.count()) !== 1) throw new Error('no badge on the hot host');
+    // the heat map: a critical dot on the hot GPU's cell only
+    const dot = page.locator('[data-testid="heatmap"] [role="gridcell"][data-alert="critical"] [data-testid="heat-alert"]');
+    await waitFor('the heat map alert dot', async () => (await dot.count()) === 1);
+    if ((await page.locator('[data-testid="heat-alert"]').count()) !== 1) throw new Error('heat map dots on GPUs without alerts');
+    if (!(await page.locator('[data-testid="heat-alert"]').locator('xpath=..').getAttribute('aria-label')).includes('e2e_hot')) throw new Error('the dotted cell does not name the rule');
+    await page.locator('[data-testid="heatmap"]').scrollIntoViewIfNeeded();
+    await shot('alert-heatmap-desktop');
     await row.scrollIntoViewIfNeeded();
     await shot('alert-fleet-desktop');
     // the alerts page: the rule, the GPU, the value
@@ -429,7 +436,7 @@ try {
     if (alertRequests() !== asked2 || documents() !== docs2) throw new Error('alerts were fetched again or the page reloaded while the alert changed (polling?)');
     await page.click('nav[aria-label="Main"] a[href="/"]');
     await waitFor('the hot GPU row', async () => (await row.count()) === 1);
-    if ((await page.locator('[data-testid="gpu-alert"], [data-testid="host-alert"]').count()) !== 0) throw new Error('badges left after the alert resolved');
+    if ((await page.locator('[data-testid="gpu-alert"], [data-testid="host-alert"], [data-testid="heat-alert"]').count()) !== 0) throw new Error('badges left after the alert resolved');
   });
 
   await check('no errors in the browser console', async () => {

@@ -3,7 +3,8 @@
  * XID events, staleness and a vanished GPU after their records stop (and after a real
  * gt-streamer stops), the webhook (a receiver
  * this test runs, down at first, then up), SIGHUP reload (good and bad files), a bad rules
- * file at start (exit 2 naming rule and field), and `gtctl alerts` (table, -o json, --watch,
+ * file at start (exit 2 naming rule and field; also with --print-config), the "alerts" section
+ * of the gateway's /stats and Stats RPC, and `gtctl alerts` (table, -o json, --watch,
  * --history). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,6 +24,8 @@
 
 #include "gt/gt_time.h"
 #include "gtpb/v1/alerts.pb-c.h"
+#include "gtpb/v1/collector.pb-c.h"
+#include "gtpb/v1/rpc.pb-c.h"
 #include "gt_test.h"
 #include "gt_wsc.h"
 #include "test_gateway_util.h"
@@ -211,6 +214,37 @@ next_alert_frame(gt_wsc *c, const char *rule, int64_t timeout)
 	}
 	return NULL;
 }
+
+/* The "alerts" section of the gateway's stats: from /stats (rpc = 0) or the Stats RPC on the
+ * gateway's --rpc-url (rpc = 1), which answers the same document. Caller decrefs. */
+static json_t *
+stats_alerts(int rpc)
+{
+	json_t *j = NULL, *a;
+
+	if (rpc) {
+		gt_rpc_stub              stub;
+		Gtpb__V1__StatsRequest   in = GTPB__V1__STATS_REQUEST__INIT;
+		Gtpb__V1__StatsResponse *out = NULL;
+
+		gt_rpc_stub_init(&stub, env.gw.cli, &gtpb__v1__telemetry_service__descriptor,
+		                 5 * GT_NS_PER_S);
+		assert_int_equal(
+		    gt_rpc_call_by_name(&stub, "Stats", &in.base, (ProtobufCMessage **)&out), GT_OK);
+		assert_non_null(j = json_loads(out->json, 0, NULL));
+		protobuf_c_message_free_unpacked(&out->base, NULL);
+		a = json_object_get(j, "alerts");
+	} else {
+		assert_int_equal(tg_get(&env, "/stats", NULL, &j, NULL, NULL), 200);
+		a = json_object_get(json_object_get(j, "gateway"), "alerts");
+	}
+	assert_true(json_is_object(a));
+	json_incref(a);
+	json_decref(j);
+	return a;
+}
+
+#define JINT(o, k) json_integer_value(json_object_get((o), (k)))
 
 static int
 setup(void **state)
@@ -515,12 +549,26 @@ test_webhook_down_then_up(void **state)
 	}
 	pthread_mutex_unlock(&hook.mu);
 	json_decref(h);
+	/* /stats counts them: sent (the receiver got them all), failed while it was down */
+	for (i = 0; i < 2; i++) {
+		json_t *s = stats_alerts((int)i), *w = json_object_get(s, "webhook");
+
+		assert_int_equal(JINT(s, "rules"), 2);
+		assert_true(JINT(s, "changes_total") >= (json_int_t)want);
+		assert_true(json_is_true(json_object_get(w, "enabled")));
+		assert_true(JINT(w, "sent") >= (json_int_t)want);
+		assert_true(JINT(w, "failed") >= 1);
+		assert_true(json_is_integer(json_object_get(w, "queued")));
+		assert_true(json_is_integer(json_object_get(w, "dropped")));
+		assert_true(json_is_null(json_object_get(s, "last_reload")));
+		json_decref(s);
+	}
 }
 
 static void
 test_sighup_reload(void **state)
 {
-	json_t *j;
+	json_t *j, *s, *r;
 	size_t  cur = 0;
 	(void)state;
 
@@ -535,6 +583,15 @@ test_sighup_reload(void **state)
 	json_decref(wait_change("hot", "resolved", "host-a/1", 5 * GT_NS_PER_S));
 	pub("host-a/1", "host-a", 99, -1);
 	json_decref(wait_change("warm", "firing", "host-a/1", 10 * GT_NS_PER_S));
+	s = stats_alerts(0);
+	assert_int_equal(JINT(s, "rules"), 1);
+	assert_true(JINT(s, "firing") >= 1);
+	assert_true(json_is_integer(json_object_get(s, "pending")));
+	r = json_object_get(s, "last_reload");
+	assert_string_equal(json_string_value(json_object_get(r, "result")), "ok");
+	assert_non_null(json_string_value(json_object_get(r, "time")));
+	assert_null(json_object_get(r, "error"));
+	json_decref(s);
 	/* a bad file on reload: logged, the rules in force stay */
 	write_rules(
 	    "[{\"name\":\"warm\",\"metric\":\"temperature\",\"op\":\"~\",\"threshold\":30}]");
@@ -545,6 +602,14 @@ test_sighup_reload(void **state)
 	assert_int_equal(tg_get(&env, "/api/v1/alerts?state=firing", NULL, &j, NULL, NULL), 200);
 	assert_true(json_integer_value(json_object_get(j, "firing")) >= 1);
 	json_decref(j);
+	s = stats_alerts(1); /* the Stats RPC: the failed reload, the rules in force */
+	assert_int_equal(JINT(s, "rules"), 1);
+	assert_true(JINT(s, "firing") >= 1);
+	r = json_object_get(s, "last_reload");
+	assert_string_equal(json_string_value(json_object_get(r, "result")), "failed");
+	if (strstr(json_string_value(json_object_get(r, "error")), "\"op\"") == NULL)
+		fail_msg("last_reload.error: %s", json_string_value(json_object_get(r, "error")));
+	json_decref(s);
 	pub("host-a/1", "host-a", 10, -1);
 	json_decref(wait_change("warm", "resolved", "host-a/1", 10 * GT_NS_PER_S));
 }
@@ -669,6 +734,25 @@ test_bad_rules_file_exits_2(void **state)
 	if (strstr(err, "rule 1 (\"hot\"): field \"threshold\"") == NULL)
 		fail_msg("stderr: %s", err);
 	free(err);
+	/* --print-config checks the rules file too (what the Helm chart test relies on) */
+	snprintf(cmd, sizeof(cmd), "%s/gt-gateway --alert-rules %s --print-config > /dev/null 2> %s",
+	         getenv("GT_BIN_DIR"), bad, errf);
+	st = system(cmd);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 2);
+	err = gt_test_read_file(errf, NULL);
+	assert_non_null(err);
+	if (strstr(err, "rule 1 (\"hot\"): field \"threshold\"") == NULL)
+		fail_msg("stderr: %s", err);
+	free(err);
+	f = fopen(bad, "w"); /* now a good one */
+	fputs(rules_v1, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "%s/gt-gateway --alert-rules %s --print-config > /dev/null",
+	         getenv("GT_BIN_DIR"), bad);
+	st = system(cmd);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 int

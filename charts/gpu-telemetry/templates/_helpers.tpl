@@ -153,6 +153,12 @@ startupProbe:
 {{- toPrettyJson (default dict .v.config) -}}
 {{- end -}}
 
+{{/* The gateway's --alert-rules file: call with the list of rules (validated by values.schema.json;
+     the chart test runs the rendered file through gt-gateway --print-config) */}}
+{{- define "gt.alertRulesJson" -}}
+{{- toPrettyJson (dict "rules" .) -}}
+{{- end -}}
+
 {{- define "gt.podAnnotations" -}}
 checksum/config: {{ include "gt.configJson" . | sha256sum }}
 {{- with .v.podAnnotations }}

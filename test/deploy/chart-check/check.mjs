@@ -6,7 +6,8 @@
 //    rpc/pub ports, and every --mq-url names the gt-mq Service's rpc port;
 //  - API versions fit the Kubernetes version (--kube);
 //  - with --bin-dir, each container's command + args + rendered --config are run through the real
-//    binary's --print-config: the binaries accept every flag and option the chart renders.
+//    binary's --print-config: the binaries accept every flag and option the chart renders (and
+//    gt-gateway's --print-config validates the rendered --alert-rules file).
 // Usage: node check.mjs RENDERED.yaml [--kube 1.20] [--bin-dir DIR] [--expect Kind=N]...
 import fs from 'node:fs';
 import os from 'node:os';
@@ -185,6 +186,22 @@ if (gw && col) {
     });
   }
 }
+// the gateway's alert rules: a ConfigMap key, mounted read-only where --alert-rules looks, and a
+// checksum annotation so that new rules roll the pods (nothing sends SIGHUP in a cluster)
+if (gw) {
+  const ps = gw.spec.template.spec, c = ps.containers[0];
+  const cm = find('ConfigMap', ps.volumes.find((v) => v.name === 'config')?.configMap?.name);
+  const has = typeof cm?.data?.['alert-rules.json'] === 'string', arg = flag(gw, 'alert-rules');
+  if (has !== (arg.length === 1)) fail(id(gw), `alert-rules.json in the ConfigMap: ${has}, --alert-rules: ${arg}`);
+  if (has) {
+    const m = (c.volumeMounts || []).find((x) => x.name === 'config');
+    if (arg[0] !== '/etc/gpu-telemetry/alert-rules.json' || m?.mountPath !== '/etc/gpu-telemetry' || m?.readOnly !== true)
+      fail(id(gw), `--alert-rules=${arg[0]} is not the read-only config mount`);
+    if (!gw.spec.template.metadata.annotations?.['checksum/alert-rules']) fail(id(gw), 'no checksum/alert-rules annotation');
+  }
+  if (flag(gw, 'alert-webhook').length && (c.env || []).some((e) => e.name === 'GT_ALERT_WEBHOOK'))
+    fail(id(gw), 'webhook both as --alert-webhook and GT_ALERT_WEBHOOK');
+}
 if (col) {
   const args = argsOf(col);
   if (!args.includes('--consumer=$(POD_NAME)')) fail(id(col), 'replicas need distinct --consumer names');
@@ -198,13 +215,16 @@ if (binDir) {
   for (const w of workloads) for (const c of w.spec.template.spec.containers) {
     const bin = path.join(binDir, c.command[0]);
     if (!fs.existsSync(bin)) { console.log(`(skip ${c.command[0]}: not built)`); continue; }
+    // files of the config ConfigMap (--config, the gateway's --alert-rules): written out, so that
+    // the binary reads (and --print-config validates) what the cluster would mount
     const args = (c.args || []).map((a) => {
-      const m = /^--config=\/etc\/gpu-telemetry\/(.+)$/.exec(a);
+      const m = /^(--[a-z-]+)=\/etc\/gpu-telemetry\/(.+)$/.exec(a);
       if (!m) return a;
       const cm = find('ConfigMap', w.spec.template.spec.volumes.find((v) => v.name === 'config').configMap.name);
-      const f = path.join(tmp, `${w.metadata.name}-${m[1]}`);
-      fs.writeFileSync(f, cm.data[m[1]]);
-      return `--config=${f}`;
+      if (typeof cm?.data?.[m[2]] !== 'string') { fail(`${id(w)} container ${c.name}`, `${m[1]}: ConfigMap has no key ${m[2]}`); return a; }
+      const f = path.join(tmp, `${w.metadata.name}-${m[2]}`);
+      fs.writeFileSync(f, cm.data[m[2]]);
+      return `${m[1]}=${f}`;
     });
     const env = { PATH: process.env.PATH };
     for (const e of c.env || []) env[e.name] = e.value ?? 'from-cluster';

@@ -158,6 +158,51 @@ test_gw_alert_for_zero_fires_at_once_per_gpu(void **state)
 	gw_alert_engine_free(e);
 }
 
+/* The /stats counts: rules, firing (stale included) and pending as current() counts them, and
+ * the changes so far (the last seq). */
+static void
+test_gw_alert_counts(void **state)
+{
+	gw_alert_engine *e = engine(hot, 10 * S, 100);
+	gw_alert_counts  c;
+	gw_alert_list    l;
+	(void)state;
+
+	gw_alert_engine_counts(e, &c);
+	assert_int_equal(c.rules, 1);
+	assert_int_equal(c.firing + c.pending + c.changes, 0);
+	rec(e, "h/0", "h", "temperature", 90, T0);
+	rec(e, "h/1", "h", "temperature", 90, T0);
+	rec(e, "h/2", "h", "temperature", 50, T0);
+	gw_alert_engine_counts(e, &c);
+	assert_int_equal(c.pending, 2);
+	assert_int_equal(c.firing, 0);
+	assert_int_equal(c.changes, 2);
+	/* h/0 fires after `for`, h/1 stays pending, h/2 goes stale */
+	rec(e, "h/0", "h", "temperature", 90, T0 + 9 * S);
+	rec(e, "h/1", "h", "temperature", 90, T0 + 9 * S);
+	rec(e, "h/0", "h", "temperature", 90, T0 + 30 * S);
+	rec(e, "h/1", "h", "temperature", 90, T0 + 29 * S);
+	assert_true(gw_alert_engine_tick(e, T0 + 29 * S) & GW_AR_CHANGED);
+	gw_alert_engine_counts(e, &c);
+	assert_int_equal(gw_alert_engine_current(e, NULL, &l), GT_OK);
+	assert_int_equal(c.firing, 2); /* hot on h/0, gpu_stale on h/2 */
+	assert_int_equal(c.pending, 1);
+	assert_int_equal(c.firing, l.firing);
+	assert_int_equal(c.pending, l.pending);
+	assert_int_equal(c.changes, gw_alert_engine_last_seq(e));
+	gw_alert_list_fini(&l);
+	nseen = 0;
+	/* a reload without rules: they resolve, nothing counted but the stale one */
+	assert_true(gw_alert_engine_set_rules(e, NULL, T0 + 30 * S) >= 0);
+	gw_alert_engine_counts(e, &c);
+	assert_int_equal(c.rules, 0);
+	assert_int_equal(c.firing, 1);
+	assert_int_equal(c.pending, 0);
+	nseen = 0;
+	gw_alert_engine_free(e);
+}
+
 static void
 test_gw_alert_stale_and_vanished(void **state)
 {
@@ -320,6 +365,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_gw_alert_for_holds_pending_then_fires_and_resolves),
 	    cmocka_unit_test(test_gw_alert_for_zero_fires_at_once_per_gpu),
+	    cmocka_unit_test(test_gw_alert_counts),
 	    cmocka_unit_test(test_gw_alert_stale_and_vanished),
 	    cmocka_unit_test(test_gw_alert_xid_changes_are_events),
 	    cmocka_unit_test(test_gw_alert_reload_keeps_and_resolves),

@@ -1,9 +1,12 @@
-// Fleet heat map: one row per host, one cell per GPU index, coloured by the chosen metric.
+// Fleet heat map: one row per host, one cell per GPU index, coloured by the chosen metric; a GPU
+// with firing alerts gets a dot in its cell's corner, coloured by the worst severity.
 // A CSS grid of plain divs (cheap to update: the store notifies once per animation frame) with
 // one tab stop: arrow keys move between cells, Enter opens the GPU.
 import { memo, useMemo, useRef, useState, type CSSProperties, type KeyboardEvent } from 'react';
+import { gpuMark, type AlertMark } from '../lib/alerts';
+import { useAlerts } from '../lib/context';
 import { formatNumber } from '../lib/format';
-import { cellFor, heatMetric, HEAT_METRICS, legendFor, MISSING_COLOR, STALE_COLOR, textOn } from '../lib/heatmap';
+import { ALERT_DOT_COLORS, cellAlert, cellFor, heatMetric, HEAT_METRICS, legendFor, MISSING_COLOR, STALE_COLOR, textOn } from '../lib/heatmap';
 import { gpuLabel, isStale, type GpuState } from '../lib/merge';
 import { gpuHref, hostHref, navigate } from '../lib/router';
 import { Link } from './Link';
@@ -17,6 +20,7 @@ interface Props {
 
 export function HeatMap({ gpus, metric, onMetric, now }: Props) {
   const hm = heatMetric(metric);
+  const alerts = useAlerts();
   const { rows, cols } = useMemo(() => {
     const byHost = new Map<string, GpuState[]>();
     for (const g of gpus) {
@@ -102,6 +106,7 @@ export function HeatMap({ gpus, metric, onMetric, now }: Props) {
                     g={g}
                     metric={hm.id}
                     stale={isStale(g, now)}
+                    alert={gpuMark(alerts, g.key, g.uuid)}
                     tabbable={focus[0] === r && focus[1] === c}
                     id={`${r}-${c}`}
                     onFocus={() => setFocus([r, c])}
@@ -112,7 +117,7 @@ export function HeatMap({ gpus, metric, onMetric, now }: Props) {
           ))}
         </div>
       )}
-      <Legend metric={hm.id} />
+      <Legend metric={hm.id} alerts={alerts.firing > 0} />
     </section>
   );
 }
@@ -121,6 +126,7 @@ const HeatCell = memo(function HeatCell({
   g,
   metric,
   stale,
+  alert,
   tabbable,
   id,
   onFocus,
@@ -128,6 +134,7 @@ const HeatCell = memo(function HeatCell({
   g: GpuState;
   metric: string;
   stale: boolean;
+  alert: AlertMark | undefined;
   tabbable: boolean;
   id: string;
   onFocus: () => void;
@@ -136,7 +143,8 @@ const HeatCell = memo(function HeatCell({
   const cell = cellFor(hm, g, stale);
   const v = hm.value(g);
   const valueText = cell.kind === 'stale' ? 'stale' : cell.kind === 'missing' ? 'not reported' : `${formatNumber(v!, 0)} ${hm.unit}`;
-  const title = `${gpuLabel(g)} — ${hm.label}: ${valueText}`;
+  const al = cellAlert(alert);
+  const title = `${gpuLabel(g)} — ${hm.label}: ${valueText}${al ? ` — ${al.text}` : ''}`;
   return (
     <div
       role="gridcell"
@@ -144,21 +152,31 @@ const HeatCell = memo(function HeatCell({
       data-cell={id}
       data-kind={cell.kind}
       data-bucket={cell.bucket}
+      data-alert={al?.severity}
       aria-label={title}
       title={title}
       onFocus={onFocus}
       onClick={() => navigate(gpuHref(g.key))}
-      className={`flex h-5 cursor-pointer sm:h-6 items-center justify-center rounded-[3px] tabular-nums hover:ring-2 hover:ring-sky-500 ${
+      className={`relative flex h-5 cursor-pointer sm:h-6 items-center justify-center rounded-[3px] tabular-nums hover:ring-2 hover:ring-sky-500 ${
         cell.kind === 'missing' ? 'border border-dashed border-slate-300 text-slate-400 dark:border-slate-600 dark:text-slate-500' : ''
       }`}
       style={{ backgroundColor: cell.color, color: cell.kind === 'value' ? textOn(cell.color) : cell.kind === 'stale' ? '#f9fafb' : undefined }}
     >
       <span className="hidden overflow-hidden sm:inline">{cell.kind === 'value' ? formatNumber(v!, 0) : cell.kind === 'stale' ? '–' : '·'}</span>
+      {al && (
+        <span
+          className="pointer-events-none absolute -right-1 -top-1 h-2.5 w-2.5 rounded-full ring-2 ring-white dark:ring-slate-900"
+          style={{ backgroundColor: al.color }}
+          data-testid="heat-alert"
+          data-severity={al.severity}
+          aria-hidden
+        />
+      )}
     </div>
   );
 });
 
-function Legend({ metric }: { metric: string }) {
+function Legend({ metric, alerts }: { metric: string; alerts: boolean }) {
   const hm = heatMetric(metric);
   return (
     <div className="mt-3 flex flex-wrap items-center gap-x-3 gap-y-1 text-xs" aria-label="Legend">
@@ -177,6 +195,13 @@ function Legend({ metric }: { metric: string }) {
         <span className="inline-block h-3 w-4 rounded-sm border border-dashed border-slate-400" style={{ backgroundColor: MISSING_COLOR }} aria-hidden />
         not reported
       </span>
+      {alerts && (
+        <span className="inline-flex items-center gap-1" data-testid="heat-alert-legend">
+          <span className="inline-block h-2.5 w-2.5 rounded-full" style={{ backgroundColor: ALERT_DOT_COLORS.critical }} aria-hidden />
+          <span className="inline-block h-2.5 w-2.5 rounded-full" style={{ backgroundColor: ALERT_DOT_COLORS.warning }} aria-hidden />
+          alert firing (critical, warning)
+        </span>
+      )}
     </div>
   );
 }

@@ -1,7 +1,9 @@
 // Heat map buckets: a value is placed in one of BUCKETS steps of its metric's scale; a GPU that
 // does not report the metric and a stale GPU get their own colours (never the colour of zero).
+import type { AlertMark } from './alerts';
 import { MEMORY_CRIT_PCT, MEMORY_WARN_PCT, memoryPercent } from './metrics';
 import type { GpuState } from './merge';
+import type { AlertSeverity } from './types';
 
 export interface HeatMetric {
   id: string;
@@ -89,4 +91,22 @@ export function textOn(color: string): string {
   if (hex.length !== 6) return 'inherit';
   const r = parseInt(hex.slice(0, 2), 16), g = parseInt(hex.slice(2, 4), 16), b = parseInt(hex.slice(4, 6), 16);
   return 0.299 * r + 0.587 * g + 0.114 * b > 150 ? '#111827' : '#f9fafb';
+}
+
+/** Colours of the alert dot on a cell (the badges' severity colours: red-600, amber-400, sky-600). */
+export const ALERT_DOT_COLORS: Record<AlertSeverity, string> = { critical: '#dc2626', warning: '#fbbf24', info: '#0284c7' };
+
+export interface CellAlert {
+  severity: AlertSeverity;
+  color: string;
+  /** for the cell's label: "2 alerts firing (critical): hot, warm" */
+  text: string;
+}
+
+/** The alert dot of a GPU's cell: only while something fires on it (pending alone shows nothing). */
+export function cellAlert(mark: AlertMark | undefined): CellAlert | null {
+  if (!mark || mark.firing <= 0) return null;
+  const severity: AlertSeverity = mark.severity === 'critical' || mark.severity === 'warning' ? mark.severity : 'info';
+  const n = mark.firing;
+  return { severity, color: ALERT_DOT_COLORS[severity], text: `${n} alert${n === 1 ? '' : 's'} firing (${severity}): ${mark.rules.join(', ')}` };
 }

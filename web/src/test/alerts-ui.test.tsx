@@ -3,6 +3,7 @@ import { act, cleanup, fireEvent, render, screen, within } from '@testing-librar
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AlertCount } from '../components/AlertBadges';
 import { GpuTable } from '../components/GpuTable';
+import { HeatMap } from '../components/HeatMap';
 import { RuntimeContext } from '../lib/context';
 import type { WebSocketLike } from '../lib/live';
 import { createRuntime, type AppRuntime } from '../lib/runtime';
@@ -164,6 +165,31 @@ describe('alerts in the dashboard', () => {
     const hb = within(document.querySelector('[data-host-row="node-2"]') as HTMLElement).getByTestId('host-alert');
     expect(hb.getAttribute('data-severity')).toBe('warning');
     expect(hb.className).toContain('bg-amber-400');
+  });
+
+  it('heat map: a dot on the cells of GPUs with firing alerts, coloured by severity; none for pending', async () => {
+    await start([alert({ seq: 3 }), alert({ seq: 4, rule: 'warm', state: 'pending', severity: 'warning', gpu: 'node-2/0', uuid: 'GPU-20', hostname: 'node-2' })]);
+    const Map = () => <HeatMap gpus={rt.store.getSnapshot().gpus} metric="temperature" onMetric={() => {}} now={NOW} />;
+    mount(rt, <Map />);
+    const dots = () => [...document.querySelectorAll('[data-testid="heat-alert"]')].map((d) => d.getAttribute('data-severity'));
+    expect(dots()).toEqual(['critical']);
+    const hot = document.querySelector('[role="gridcell"][data-alert="critical"]') as HTMLElement;
+    expect(hot.getAttribute('data-cell')).toBe('0-0'); // node-1, GPU 0
+    expect(hot.getAttribute('aria-label')).toContain('1 alert firing (critical): hot');
+    expect((hot.querySelector('[data-testid="heat-alert"]') as HTMLElement).style.backgroundColor).toBe('rgb(220, 38, 38)');
+    expect(document.querySelectorAll('[role="gridcell"][data-alert]').length).toBe(1);
+    expect(screen.getByTestId('heat-alert-legend')).toBeTruthy();
+    // the pending warning on node-2 fires: a second, amber dot
+    act(() => FakeSocket.last.open());
+    act(() => FakeSocket.last.deliver({ type: 'alert', ...alert({ seq: 20, rule: 'warm', severity: 'warning', gpu: 'node-2/0', uuid: 'GPU-20', hostname: 'node-2' }) }));
+    expect(dots().sort()).toEqual(['critical', 'warning']);
+    expect(document.querySelector('[role="gridcell"][data-alert="warning"]')!.getAttribute('data-cell')).toBe('1-0'); // node-2, GPU 0
+    const warm = document.querySelector('[role="gridcell"][data-alert="warning"] [data-testid="heat-alert"]') as HTMLElement;
+    expect(warm.style.backgroundColor).toBe('rgb(251, 191, 36)');
+    // everything resolves: no dots, no legend entry
+    act(() => FakeSocket.last.deliver({ type: 'alerts', alerts: [], last_seq: 30 }));
+    expect(dots()).toEqual([]);
+    expect(screen.queryByTestId('heat-alert-legend')).toBeNull();
   });
 
   it('host page: the host badge next to its name and on its GPU rows', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUCKETS, bucketOf, cellFor, heatMetric, legendFor, MISSING_COLOR, PALETTES, STALE_COLOR, textOn } from '../lib/heatmap';
+import { ALERT_DOT_COLORS, BUCKETS, bucketOf, cellAlert, cellFor, heatMetric, legendFor, MISSING_COLOR, PALETTES, STALE_COLOR, textOn } from '../lib/heatmap';
 import { emptyGpu, type GpuState } from '../lib/merge';
 
 const gpu = (metrics: Record<string, number>): GpuState => ({
@@ -59,5 +59,22 @@ describe('heat map buckets', () => {
 
   it('unknown heat metric falls back to temperature', () => {
     expect(heatMetric('nope').id).toBe('temperature');
+  });
+});
+
+describe('heat map alert dot', () => {
+  it('only for firing alerts, coloured by the worst severity, with a label', () => {
+    expect(cellAlert(undefined)).toBeNull();
+    expect(cellAlert({ severity: 'info', firing: 0, pending: 2, rules: ['warm'] })).toBeNull();
+    expect(cellAlert({ severity: 'critical', firing: 2, pending: 1, rules: ['hot', 'xid'] })).toEqual({
+      severity: 'critical',
+      color: ALERT_DOT_COLORS.critical,
+      text: '2 alerts firing (critical): hot, xid',
+    });
+    expect(cellAlert({ severity: 'warning', firing: 1, pending: 0, rules: ['warm'] })?.color).toBe(ALERT_DOT_COLORS.warning);
+  });
+  it('the dot colours differ from each other and from the stale colour', () => {
+    const c = Object.values(ALERT_DOT_COLORS);
+    expect(new Set([...c, STALE_COLOR]).size).toBe(c.length + 1);
   });
 });
