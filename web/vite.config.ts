@@ -35,5 +35,9 @@ export default defineConfig({
     environment: 'node', // component tests opt in with @vitest-environment jsdom
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
+    // the suite runs next to C builds and sanitizer tests on 2 cores: jsdom set-up alone can
+    // take seconds there, which is not a failure of the code under test
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
   },
 });
