@@ -31,8 +31,8 @@
 
 #include "gt/gt_time.h"
 
-#define FINE_US  1000000 /* 10 us buckets below 1 s */
-#define COARSE   120000  /* then 1 ms buckets up to 121 s */
+#define FINE_US 1000000 /* 10 us buckets below 1 s */
+#define COARSE 120000   /* then 1 ms buckets up to 121 s */
 #define NBUCKETS (FINE_US / 10 + COARSE + 1)
 
 typedef struct client {
@@ -49,8 +49,8 @@ typedef struct reader {
 	uint64_t        *hist; /* NBUCKETS */
 } reader;
 
-static client              *g_c;
-static int                  g_port, g_clients = 20, g_threads = 3, g_report = 10;
+static client               *g_c;
+static int                   g_port, g_clients = 20, g_threads = 3, g_report = 10;
 static volatile sig_atomic_t g_stop;
 
 static void
@@ -172,7 +172,8 @@ next_frame(client *c, size_t *off, int *op, const unsigned char **pl, size_t *pl
 static void
 frame(reader *r, client *c, int op, const unsigned char *pl, size_t len, int64_t now)
 {
-	static const char rec[] = "{\"type\":\"record\"", drp[] = "{\"type\":\"dropped\",\"count\":",
+	static const char rec[] = "{\"type\":\"record\"",
+	                  drp[] = "{\"type\":\"dropped\",\"count\":",
 	                  hb[] = "{\"type\":\"heartbeat\"", tsk[] = "\"timestamp_ns\":";
 
 	if (op == 9) {
@@ -383,7 +384,8 @@ main(int argc, char **argv)
 			g_report = atoi(argv[i + 1]);
 	}
 	if (g_port <= 0 || g_clients <= 0 || g_threads <= 0 || g_clients > g_threads * 256) {
-		fprintf(stderr, "usage: soak_ws --gw-port P [--clients 20] [--threads 3] [--report 10]\n");
+		fprintf(stderr,
+		        "usage: soak_ws --gw-port P [--clients 20] [--threads 3] [--report 10]\n");
 		return 2;
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -439,9 +441,10 @@ main(int argc, char **argv)
 		close(g_c[i].fd);
 		free(g_c[i].buf);
 	}
-	printf("ws.done clients=%d frames=%" PRIu64 " dropped=%" PRIu64 " client_frames_min=%" PRIu64
-	       " client_frames_max=%" PRIu64 " heartbeats=%" PRIu64 " other=%" PRIu64
-	       " closed=%d negative_delay=%" PRIu64 " p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f\n",
+	printf("ws.done clients=%d frames=%" PRIu64 " dropped=%" PRIu64
+	       " client_frames_min=%" PRIu64 " client_frames_max=%" PRIu64 " heartbeats=%" PRIu64
+	       " other=%" PRIu64 " closed=%d negative_delay=%" PRIu64
+	       " p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f\n",
 	       g_clients, f, d, fmin, fmax, hb, other, closed, neg, n ? pct(h, n, 0.50) : 0.0,
 	       n ? pct(h, n, 0.99) : 0.0, n ? pct(h, n, 0.999) : 0.0, n ? pct(h, n, 1.0) : 0.0);
 	free(h);
