@@ -82,8 +82,11 @@ drain(gt_http *h)
 {
 	gt_http_req     *r;
 	gt__http_ws_msg *m;
+	uint64_t         lost;
 
 	pthread_mutex_lock(&h->lock);
+	lost = h->inbox_lost;
+	h->inbox_lost = 0;
 	r = h->replies_head;
 	h->replies_head = h->replies_tail = NULL;
 	m = h->inbox_head;
@@ -97,6 +100,8 @@ drain(gt_http *h)
 		gt__http_reply_complete(h, r);
 		r = next;
 	}
+	if (lost > 0)
+		gt__http_ws_lost_all(h, lost);
 	while (m != NULL) {
 		gt__http_ws_msg *next = m->next;
 

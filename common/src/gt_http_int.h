@@ -355,6 +355,8 @@ struct gt_http {
 	gt__http_ws_msg         *inbox_head, *inbox_tail;
 	size_t                   inbox_len;
 	size_t                   inbox_bytes;
+	uint64_t                 inbox_lost; /* broadcasts dropped from the inbox, not yet told
+	                                      * to the clients (their `dropped` notices) */
 	gt__http_file           *files_done; /* chunks read, waiting for the lws thread */
 	struct gt__http_handoff *handoff_head, *handoff_tail; /* heads read by the front */
 	gt__http_ws_client      *clients;
@@ -368,6 +370,11 @@ struct gt_http {
 	atomic_size_t        nconns;
 	atomic_size_t        front_waiting; /* connections the front thread holds */
 };
+
+/* ---- gt_http_ws.c, for drain() ---- */
+/* n broadcasts were dropped before reaching any client queue: every client is told (its next
+ * `dropped` notice counts them). lws thread. */
+void gt__http_ws_lost_all(gt_http *h, uint64_t n);
 
 /* ---- gt_http.c ---- */
 /* 1 when the calling thread is h's lws thread (gt_http_reply may then complete in place). */

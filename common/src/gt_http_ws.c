@@ -129,6 +129,17 @@ ws_refuse(struct lws *wsi, int status, const char *code, const char *msg)
 	return 1;
 }
 
+void
+gt__http_ws_lost_all(gt_http *h, uint64_t n)
+{
+	gt__http_ws_client *w;
+
+	for (w = h->clients; w != NULL; w = w->next) {
+		w->lost += n;
+		lws_callback_on_writable(w->wsi);
+	}
+}
+
 /* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: accept the upgrade only on the configured path, with
  * the token when one is set, and while there is room for another client. */
 int
@@ -360,6 +371,8 @@ ws_post(gt_http *h, gt__http_ws_msg *m, uint64_t target)
 	}
 	if (m->len > h->ws_inbox_max_bytes) {
 		/* Larger than the whole inbox: dropped (and counted) at once. */
+		if (target == 0)
+			h->inbox_lost++;
 		pthread_mutex_unlock(&h->lock);
 		atomic_fetch_add(&h->dropped, 1);
 		ws_msg_unref(m);
@@ -376,6 +389,8 @@ ws_post(gt_http *h, gt__http_ws_msg *m, uint64_t target)
 		h->inbox_len--;
 		h->inbox_bytes -= o->len;
 		atomic_fetch_add(&h->dropped, 1);
+		if (o->target == 0)
+			h->inbox_lost++;
 		o->next = old;
 		old = o;
 	}

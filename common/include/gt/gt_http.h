@@ -36,7 +36,8 @@
  * WebSocket: gt_http_ws() enables one endpoint (e.g. "/ws"). Every client has a bounded send
  * queue; when it is full the oldest message is dropped and counted (gt_http_ws_dropped).
  * gt_http_ws_broadcast() may be called from any thread: it copies the message, queues it (in an
- * inbox bounded by count and by cfg.ws_inbox_max_bytes: the oldest are dropped and counted) and
+ * inbox bounded by count and by cfg.ws_inbox_max_bytes: the oldest are dropped, counted, and
+ * announced to every client through ops->dropped like a full client queue) and
  * wakes the lws thread with lws_cancel_service().
  */
 #ifndef GT_HTTP_H

@@ -176,6 +176,64 @@ test_gt_http_ws_burst_keeps_every_frame_intact(void **state)
 	HT_WAIT_FOR(atomic_load(&g.ws_closed) == closed + 1);
 }
 
+static size_t
+lost_notice(void *user, uint64_t n, char *buf, size_t cap, void *arg)
+{
+	(void)user;
+	(void)arg;
+	return (size_t)snprintf(buf, cap, "dropped:%llu", (unsigned long long)n);
+}
+
+/* Broadcasts dropped from the server's inbox (before any client queue) are announced to the
+ * clients like drops from their own queues: what a client receives plus what it is told it
+ * lost covers everything broadcast. */
+static void
+test_gt_http_ws_inbox_drops_are_announced(void **state)
+{
+	enum { N = 2000 };
+	static const gt_ws_ops ops = {.dropped = lost_notice};
+	gt_http_cfg            cfg = {0};
+	gt_http               *h;
+	char                   msg[512];
+	uint64_t               got = 0, told = 0;
+	int                    fd, i;
+
+	(void)state;
+	cfg.service = "test-inbox";
+	cfg.bind = "127.0.0.1";
+	cfg.ws_queue_max = 2 * N; /* no client-queue drops: only the inbox can lose */
+	cfg.ws_inbox_max_bytes = 2048;
+	assert_int_equal(ht_server_start(&h, &cfg, NULL, 0, "/ws", &ops), GT_OK);
+	fd = ht_ws_connect(gt_http_port(h), "/ws");
+	assert_true(fd >= 0);
+	HT_WAIT_FOR(gt_http_ws_clients(h) == 1);
+	memset(msg, 'm', sizeof(msg));
+	for (i = 0; i < N; i++)
+		assert_int_equal(gt_http_ws_broadcast(h, NULL, msg, sizeof(msg)), GT_OK);
+	gt_sleep_ns(200 * GT_NS_PER_MS); /* drained: the end marker is not dropped */
+	assert_int_equal(gt_http_ws_broadcast(h, NULL, "end", 3), GT_OK);
+	for (;;) {
+		char  *m = NULL;
+		size_t len = 0;
+
+		assert_int_equal(ht_ws_read(fd, &m, &len), 1);
+		if (len == 3 && memcmp(m, "end", 3) == 0) {
+			free(m);
+			break;
+		}
+		if (len > 8 && memcmp(m, "dropped:", 8) == 0)
+			told += strtoull(m + 8, NULL, 10);
+		else
+			got++;
+		free(m);
+	}
+	assert_true(gt_http_ws_dropped(h) > 0); /* the inbox did overflow */
+	assert_true(told > 0);
+	assert_true(got + told >= N);
+	close(fd);
+	gt_http_free(h);
+}
+
 static void
 test_gt_http_ws_message_and_topic_filter(void **state)
 {
@@ -393,6 +451,7 @@ main(void)
 	    cmocka_unit_test(test_gt_http_ws_drop_counter),
 	    cmocka_unit_test(test_gt_http_ws_message_too_large),
 	    cmocka_unit_test(test_gt_http_ws_burst_keeps_every_frame_intact),
+	    cmocka_unit_test(test_gt_http_ws_inbox_drops_are_announced),
 	    cmocka_unit_test(test_gt_http_ws_stalled_client_does_not_block_others),
 	    cmocka_unit_test(test_gt_http_ws_refusals),
 	};
