@@ -140,7 +140,7 @@ test_mq_wal_write_then_recover_replays_everything(void **state)
 	mq_pos              pos[4] = {{0, 10}, {1, 5}, {0, 11}, {1, 6}};
 	mq_id               ids[3] = {{1, 0, 10}, {1, 0, 11}, {1, 1, 5}};
 	mq_wal_rec_ops      ops = {r_topic,     r_msg, r_prod, r_ack, r_group,
-	                           r_group_del, NULL,  NULL,   NULL, NULL};
+	                           r_group_del, NULL,  NULL,   NULL,  NULL};
 	rec_log             rl = {0};
 	mq_wal_stats        ws;
 
@@ -299,7 +299,7 @@ dl_recover(const mq_wal_cfg *cfg, dlq_rec *r)
 {
 	mq_wal        *w;
 	uint64_t       epoch;
-	mq_wal_rec_ops ops = {d_topic,     d_msg,  d_prod, d_ack,    d_group,
+	mq_wal_rec_ops ops = {d_topic,     d_msg,  d_prod, d_ack,     d_group,
 	                      d_group_del, d_dead, d_trim, d_attempt, d_part_end};
 
 	memset(r, 0, sizeof(*r));
@@ -506,6 +506,37 @@ wal_files(const char *dir, uint64_t *seqs, int max)
 	return n;
 }
 
+/* An empty WAL in cfg.dir, started, with topic 0 "t" and its group "grp" declared. */
+static mq_wal *
+dl_start(const mq_wal_cfg *cfg)
+{
+	dlq_rec r;
+	mq_wal *w = dl_recover(cfg, &r);
+
+	mq_topic_free(r.t);
+	assert_int_equal(mq_wal_start(w, NULL, NULL), GT_OK);
+	assert_int_equal(mq_wal_topic(w, 0, "t"), GT_OK);
+	assert_int_equal(mq_wal_group(w, 0, "grp"), GT_OK);
+	return w;
+}
+
+/* Deletes every segment of dir but the newest (as if every older one had been fully acked),
+ * after checking that there were at least min. */
+static void
+keep_newest_segment(const char *dir, int min)
+{
+	uint64_t seqs[256];
+	char     path[4200];
+	int      n = wal_files(dir, seqs, 256);
+
+	assert_true(n >= min);
+	for (int i = 0; i < n - 1; i++) {
+		snprintf(path, sizeof(path), "%s/wal-%016llu.log", dir,
+		         (unsigned long long)seqs[i]);
+		assert_int_equal(unlink(path), 0);
+	}
+}
+
 static void
 test_mq_wal_letters_relogged_at_segment_heads_survive_deletion(void **state)
 {
@@ -515,16 +546,10 @@ test_mq_wal_letters_relogged_at_segment_heads_survive_deletion(void **state)
 	dlq_rec      r;
 	dl_list      l;
 	mq_dead_view d;
-	uint64_t     seqs[256], lsn;
-	int          n;
-	char         path[4200];
+	uint64_t     lsn;
 
 	(void)state;
-	w = dl_recover(&cfg, &r);
-	mq_topic_free(r.t);
-	assert_int_equal(mq_wal_start(w, NULL, NULL), GT_OK);
-	assert_int_equal(mq_wal_topic(w, 0, "t"), GT_OK);
-	assert_int_equal(mq_wal_group(w, 0, "grp"), GT_OK);
+	w = dl_start(&cfg);
 	assert_int_equal(mq_wal_group(w, 0, "other"), GT_OK);
 	dl_publish(w, 0, 3, 'a');
 	d = letter("grp", 0, 0, 4, "first",
@@ -548,14 +573,7 @@ test_mq_wal_letters_relogged_at_segment_heads_survive_deletion(void **state)
 	for (int i = 0; i < 60; i++)
 		dl_publish(w, 3 + (uint64_t)i * 8, 8, 'k');
 	mq_wal_close(w);
-	n = wal_files(dir, seqs, 256);
-	assert_true(n >= 5);
-	/* Only the newest segment is left (as if every older one had been fully acked). */
-	for (int i = 0; i < n - 1; i++) {
-		snprintf(path, sizeof(path), "%s/wal-%016llu.log", dir,
-		         (unsigned long long)seqs[i]);
-		assert_int_equal(unlink(path), 0);
-	}
+	keep_newest_segment(dir, 5);
 	w = dl_recover(&cfg, &r);
 	assert_int_equal(r.originals, 0); /* only head copies were left */
 	assert_true(r.copies >= 2);
@@ -599,20 +617,14 @@ test_mq_wal_letters_relogged_at_segment_heads_survive_deletion(void **state)
 static void
 test_mq_wal_offsets_continue_after_segment_deletion(void **state)
 {
-	char       *dir = gt_test_tmpdir("mq-wal-ends");
-	mq_wal_cfg  cfg = {dir, MQ_FSYNC_INTERVAL, GT_NS_PER_MS, 512};
-	mq_wal     *w;
-	dlq_rec     r;
-	uint64_t    seqs[256], lsn;
-	int         n;
-	char        path[4200];
+	char      *dir = gt_test_tmpdir("mq-wal-ends");
+	mq_wal_cfg cfg = {dir, MQ_FSYNC_INTERVAL, GT_NS_PER_MS, 512};
+	mq_wal    *w;
+	dlq_rec    r;
+	uint64_t   lsn;
 
 	(void)state;
-	w = dl_recover(&cfg, &r);
-	mq_topic_free(r.t);
-	assert_int_equal(mq_wal_start(w, NULL, NULL), GT_OK);
-	assert_int_equal(mq_wal_topic(w, 0, "t"), GT_OK);
-	assert_int_equal(mq_wal_group(w, 0, "grp"), GT_OK);
+	w = dl_start(&cfg);
 	for (int i = 0; i < 8; i++) /* partition 0: offsets 0..63 */
 		dl_publish(w, (uint64_t)i * 8, 8, 'a');
 	/* then only partition 1, rolling several segments */
@@ -625,13 +637,7 @@ test_mq_wal_offsets_continue_after_segment_deletion(void **state)
 		assert_int_equal(mq_wal_wait(w, lsn), GT_OK);
 	}
 	mq_wal_close(w);
-	n = wal_files(dir, seqs, 256);
-	assert_true(n >= 3);
-	for (int i = 0; i < n - 1; i++) { /* as if every older segment had been fully acked */
-		snprintf(path, sizeof(path), "%s/wal-%016llu.log", dir,
-		         (unsigned long long)seqs[i]);
-		assert_int_equal(unlink(path), 0);
-	}
+	keep_newest_segment(dir, 3);
 	w = dl_recover(&cfg, &r);
 	assert_int_equal(mq_topic_base(r.t, 0), 64); /* not 0: offsets 0..63 are taken */
 	assert_true(mq_topic_base(r.t, 1) > 0);
