@@ -113,25 +113,6 @@ read_back(const char *dir, uint32_t *count, size_t n, size_t *bad)
 	closedir(d);
 }
 
-static int64_t
-group_field(const tc_svc *mq, const char *field)
-{
-	json_t *j = NULL, *v;
-	int64_t r = -1;
-
-	if (tc_get(mq, "/stats", NULL, &j, NULL, NULL) == 200) {
-		v = json_object_get(json_object_get(json_object_get(json_object_get(
-		                                        json_object_get(j, "topics"), "gpu-telemetry"),
-		                                        "groups"),
-		                        "collectors"),
-		    field);
-		if (json_is_integer(v))
-			r = json_integer_value(v);
-	}
-	json_decref(j);
-	return r;
-}
-
 static void
 test_collector_random_kills_store_every_record_once(void **state)
 {
@@ -194,7 +175,8 @@ test_collector_random_kills_store_every_record_once(void **state)
 	tc_col_start(&col, &mq, dir, "c1", cflags);
 	end = gt_mono_ns() + 120 * GT_NS_PER_S;
 	while (gt_mono_ns() < end &&
-	       (lines_total(dir) < n || group_field(&mq, "pending") != 0 || group_field(&mq, "lag") != 0))
+	       (lines_total(dir) < n || tc_group_field(&mq, "pending") != 0 ||
+	        tc_group_field(&mq, "lag") != 0))
 		gt_sleep_ns(100 * GT_NS_PER_MS);
 	gt_sleep_ns(2500 * GT_NS_PER_MS); /* late redeliveries must not add lines */
 	count = calloc(n, sizeof(*count));
@@ -208,15 +190,15 @@ test_collector_random_kills_store_every_record_once(void **state)
 	}
 	printf("chaos: %zu lines, %zu missing, %zu stored twice, %zu unreadable; group: acked %lld "
 	       "pending %lld dead-lettered %lld redelivered %lld\n",
-	    lines_total(dir), missing, twice, bad, (long long)group_field(&mq, "acked"),
-	    (long long)group_field(&mq, "pending"), (long long)group_field(&mq, "dead_lettered"),
-	    (long long)group_field(&mq, "redelivered"));
+	    lines_total(dir), missing, twice, bad, (long long)tc_group_field(&mq, "acked"),
+	    (long long)tc_group_field(&mq, "pending"), (long long)tc_group_field(&mq, "dead_lettered"),
+	    (long long)tc_group_field(&mq, "redelivered"));
 	assert_int_equal(missing, 0);
 	assert_int_equal(twice, 0);
 	assert_int_equal(bad, 0);
 	assert_int_equal(lines_total(dir), n);
-	assert_int_equal(group_field(&mq, "pending"), 0);
-	assert_int_equal(group_field(&mq, "dead_lettered"), 0);
+	assert_int_equal(tc_group_field(&mq, "pending"), 0);
+	assert_int_equal(tc_group_field(&mq, "dead_lettered"), 0);
 	free(count);
 	tc_stop(&col);
 	tc_stop(&mq);

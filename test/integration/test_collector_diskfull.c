@@ -80,25 +80,6 @@ scan(const char *dir, uint32_t *count, size_t n, size_t *torn, size_t *bad)
 	return lines;
 }
 
-static int64_t
-group_field(const tc_svc *mq, const char *field)
-{
-	json_t *j = NULL, *v;
-	int64_t r = -1;
-
-	if (tc_get(mq, "/stats", NULL, &j, NULL, NULL) == 200) {
-		v = json_object_get(json_object_get(json_object_get(json_object_get(
-		                                        json_object_get(j, "topics"), "gpu-telemetry"),
-		                                        "groups"),
-		                        "collectors"),
-		    field);
-		if (json_is_integer(v))
-			r = json_integer_value(v);
-	}
-	json_decref(j);
-	return r;
-}
-
 /* /health status and reason (malloc'd copies). */
 static void
 health(const tc_svc *col, char **status, char **reason)
@@ -151,13 +132,13 @@ test_collector_disk_full_pauses_then_stores_everything_once(void **state)
 	/* stalled for several ack timeouts: nothing more is fetched (first deliveries stand
 	 * still), nothing is dead-lettered, and nothing is acked that is not in a file */
 	gt_sleep_ns(500 * GT_NS_PER_MS);
-	delivered = group_field(&mq, "delivered");
+	delivered = tc_group_field(&mq, "delivered");
 	gt_sleep_ns(3500 * GT_NS_PER_MS);
-	assert_int_equal(group_field(&mq, "dead_lettered"), 0);
-	assert_int_equal(group_field(&mq, "delivered"), delivered);
-	acked = group_field(&mq, "acked");
+	assert_int_equal(tc_group_field(&mq, "dead_lettered"), 0);
+	assert_int_equal(tc_group_field(&mq, "delivered"), delivered);
+	acked = tc_group_field(&mq, "acked");
 	assert_true(acked <= (int64_t)scan(dir, NULL, 0, &torn, &bad));
-	assert_true(group_field(&mq, "lag") + group_field(&mq, "pending") > 0);
+	assert_true(tc_group_field(&mq, "lag") + tc_group_field(&mq, "pending") > 0);
 	lines = scan(dir, NULL, 0, &torn, &bad);
 	assert_true(lines < n);
 	assert_int_equal(torn, 0); /* torn tails are cut at once */
@@ -170,8 +151,9 @@ test_collector_disk_full_pauses_then_stores_everything_once(void **state)
 	snprintf(opts, sizeof(opts), "size=64m");
 	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, opts), 0);
 	end = gt_mono_ns() + 60 * GT_NS_PER_S;
-	while (gt_mono_ns() < end && (scan(dir, NULL, 0, &torn, &bad) < n || group_field(&mq, "pending") != 0 ||
-	                                 group_field(&mq, "lag") != 0))
+	while (gt_mono_ns() < end &&
+	       (scan(dir, NULL, 0, &torn, &bad) < n || tc_group_field(&mq, "pending") != 0 ||
+	        tc_group_field(&mq, "lag") != 0))
 		gt_sleep_ns(100 * GT_NS_PER_MS);
 	gt_sleep_ns(1500 * GT_NS_PER_MS); /* late redeliveries must not add lines */
 	count = calloc(n, sizeof(*count));
@@ -182,15 +164,15 @@ test_collector_disk_full_pauses_then_stores_everything_once(void **state)
 		twice += count[i] > 1;
 	}
 	printf("diskfull: %zu lines, %zu missing, %zu twice, %zu bad, %zu torn; group acked %lld dead %lld\n",
-	    lines, missing, twice, bad, torn, (long long)group_field(&mq, "acked"),
-	    (long long)group_field(&mq, "dead_lettered"));
+	    lines, missing, twice, bad, torn, (long long)tc_group_field(&mq, "acked"),
+	    (long long)tc_group_field(&mq, "dead_lettered"));
 	assert_int_equal(missing, 0);
 	assert_int_equal(twice, 0);
 	assert_int_equal(bad, 0);
 	assert_int_equal(torn, 0);
 	assert_int_equal(lines, n);
-	assert_int_equal(group_field(&mq, "dead_lettered"), 0);
-	assert_int_equal(group_field(&mq, "pending"), 0);
+	assert_int_equal(tc_group_field(&mq, "dead_lettered"), 0);
+	assert_int_equal(tc_group_field(&mq, "pending"), 0);
 	assert_int_equal(gt_proc_wait_log(col.proc, "consumer.write_resumed", 5 * GT_NS_PER_S, NULL, NULL),
 	    GT_OK);
 	health(&col, &status, &reason);

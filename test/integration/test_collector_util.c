@@ -335,6 +335,25 @@ tc_get(const tc_svc *s, const char *path, const char *accept, json_t **json, cha
 }
 
 int64_t
+tc_group_field(const tc_svc *mq, const char *field)
+{
+	json_t *j = NULL, *v;
+	int64_t r = -1;
+
+	if (tc_get(mq, "/stats", NULL, &j, NULL, NULL) == 200) {
+		v = json_object_get(json_object_get(json_object_get(json_object_get(
+		                                        json_object_get(j, "topics"), "gpu-telemetry"),
+		                                        "groups"),
+		                        "collectors"),
+		    field);
+		if (json_is_integer(v))
+			r = json_integer_value(v);
+	}
+	json_decref(j);
+	return r;
+}
+
+int64_t
 tc_stat(const tc_svc *s, const char *field)
 {
 	json_t *j = NULL;

@@ -52,6 +52,9 @@ int tc_get(const tc_svc *s, const char *path, const char *accept, json_t **json,
     size_t *rawlen);
 /* /stats integer field (-1 when absent). */
 int64_t tc_stat(const tc_svc *s, const char *field);
+/* gt-mq /stats: an integer field of group "collectors" on topic "gpu-telemetry" (lag, pending,
+ * acked, ...; -1 when absent). */
+int64_t tc_group_field(const tc_svc *mq, const char *field);
 /* Wait until /stats total_processed >= n (or timeout). Returns the last value. */
 int64_t tc_wait_processed(const tc_svc *s, int64_t n, int64_t timeout_ns);
 /* Count lines of every <stem>.jsonl* file in dir (stem ending in '@': a prefix). */
