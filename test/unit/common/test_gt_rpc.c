@@ -15,40 +15,8 @@
 #include "gt/gt_time.h"
 #include "gtpb/v1/mq.pb-c.h"
 #include "gtpb/v1/rpc.pb-c.h"
+#include "gt_echo.h"
 #include "gtpb/v1/test.pb-c.h"
-
-/* ---- the Echo service ---- */
-
-static void
-echo_echo(Gtpb__V1__Echo_Service *svc, const Gtpb__V1__EchoRequest *in,
-    Gtpb__V1__EchoResponse_Closure closure, void *data)
-{
-	Gtpb__V1__EchoResponse out = GTPB__V1__ECHO_RESPONSE__INIT;
-
-	(void)svc;
-	if (in->sleep_ms)
-		gt_sleep_ns((int64_t)in->sleep_ms * GT_NS_PER_MS);
-	if (in->fail_code) {
-		gt_rpc_fail(data, (gt_rpc_code)in->fail_code, "asked to fail with %d", in->fail_code);
-		closure(NULL, data);
-		return;
-	}
-	out.data = in->data;
-	closure(&out, data);
-}
-
-static void
-echo_ingest(Gtpb__V1__Echo_Service *svc, const Gtpb__V1__TelemetryBatch *in,
-    Gtpb__V1__BatchAck_Closure closure, void *data)
-{
-	Gtpb__V1__BatchAck out = GTPB__V1__BATCH_ACK__INIT;
-
-	(void)svc;
-	out.count = (uint32_t)in->n_records;
-	closure(&out, data);
-}
-
-static Gtpb__V1__Echo_Service echo_service = GTPB__V1__ECHO__INIT(echo_);
 
 typedef struct fixture {
 	gt_rpc_server *srv;
@@ -64,7 +32,7 @@ setup_token(void **state, const char *token)
 	gt_rpc_client_cfg ccfg = {.token = token};
 
 	assert_int_equal(gt_rpc_server_new(&f->srv, &scfg), GT_OK);
-	assert_int_equal(gt_rpc_server_add(f->srv, &echo_service.base), GT_OK);
+	assert_int_equal(gt_rpc_server_add(f->srv, &gt_echo_service.base), GT_OK);
 	assert_int_equal(gt_rpc_server_start(f->srv), GT_OK);
 	assert_true(gt_rpc_server_port(f->srv) > 0);
 	snprintf(f->url, sizeof(f->url), "tcp://127.0.0.1:%d", gt_rpc_server_port(f->srv));
@@ -434,7 +402,7 @@ test_rpc_ipc_and_inproc_transports(void **state)
 		char             *reply = NULL;
 
 		assert_int_equal(gt_rpc_server_new(&srv, &scfg), GT_OK);
-		assert_int_equal(gt_rpc_server_add(srv, &echo_service.base), GT_OK);
+		assert_int_equal(gt_rpc_server_add(srv, &gt_echo_service.base), GT_OK);
 		assert_int_equal(gt_rpc_server_start(srv), GT_OK);
 		assert_int_equal(gt_rpc_client_open(&cli, urls[i], NULL), GT_OK);
 		assert_int_equal(call_echo(cli, urls[i], 0, 0, 5 * GT_NS_PER_S, NULL, &reply), GT_OK);
@@ -453,7 +421,7 @@ test_rpc_listen_conflict_is_an_error(void **state)
 	gt_rpc_server_cfg scfg = {.url = f->url};
 
 	assert_int_equal(gt_rpc_server_new(&srv, &scfg), GT_OK);
-	assert_int_equal(gt_rpc_server_add(srv, &echo_service.base), GT_OK);
+	assert_int_equal(gt_rpc_server_add(srv, &gt_echo_service.base), GT_OK);
 	assert_int_equal(gt_rpc_server_start(srv), GT_EEXIST);
 	gt_rpc_server_free(srv);
 }

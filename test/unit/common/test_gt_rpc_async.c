@@ -12,38 +12,8 @@
 
 #include "gt/gt_rpc.h"
 #include "gt/gt_time.h"
+#include "gt_echo.h"
 #include "gtpb/v1/test.pb-c.h"
-
-static void
-echo_echo(Gtpb__V1__Echo_Service *svc, const Gtpb__V1__EchoRequest *in,
-          Gtpb__V1__EchoResponse_Closure closure, void *data)
-{
-	Gtpb__V1__EchoResponse out = GTPB__V1__ECHO_RESPONSE__INIT;
-
-	(void)svc;
-	if (in->sleep_ms)
-		gt_sleep_ns((int64_t)in->sleep_ms * GT_NS_PER_MS);
-	if (in->fail_code) {
-		gt_rpc_fail(data, (gt_rpc_code)in->fail_code, "asked to fail with %d", in->fail_code);
-		closure(NULL, data);
-		return;
-	}
-	out.data = in->data;
-	closure(&out, data);
-}
-
-static void
-echo_ingest(Gtpb__V1__Echo_Service *svc, const Gtpb__V1__TelemetryBatch *in,
-            Gtpb__V1__BatchAck_Closure closure, void *data)
-{
-	Gtpb__V1__BatchAck out = GTPB__V1__BATCH_ACK__INIT;
-
-	(void)svc;
-	out.count = (uint32_t)in->n_records;
-	closure(&out, data);
-}
-
-static Gtpb__V1__Echo_Service echo_service = GTPB__V1__ECHO__INIT(echo_);
 
 /* Completion record: the callback fills it and signals. */
 typedef struct done {
@@ -121,7 +91,7 @@ setup(void **state)
 	char              url[64];
 
 	assert_int_equal(gt_rpc_server_new(&f->srv, &scfg), GT_OK);
-	assert_int_equal(gt_rpc_server_add(f->srv, &echo_service.base), GT_OK);
+	assert_int_equal(gt_rpc_server_add(f->srv, &gt_echo_service.base), GT_OK);
 	assert_int_equal(gt_rpc_server_start(f->srv), GT_OK);
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", gt_rpc_server_port(f->srv));
 	assert_int_equal(gt_rpc_client_open(&f->cli, url, NULL), GT_OK);
