@@ -37,9 +37,17 @@ rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 	return 0;
 }
 
+/* GT_TEST_KEEP=1 keeps every test directory (to look at a failed run's files). */
 void
 gt_test_rmrf(const char *path)
 {
+	const char *keep = getenv("GT_TEST_KEEP");
+
+	if (keep != NULL && *keep && strcmp(keep, "0") != 0) {
+		if (path != NULL)
+			fprintf(stderr, "GT_TEST_KEEP: kept %s\n", path);
+		return;
+	}
 	if (path != NULL)
 		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }

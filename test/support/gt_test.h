@@ -7,7 +7,7 @@
 
 /* mkdtemp under $TMPDIR or /tmp; returns a malloc'd path. Abort on failure. */
 char *gt_test_tmpdir(const char *tag);
-/* rm -rf path (best effort). */
+/* Removes a test directory tree (kept when GT_TEST_KEEP is set and not "0"). */
 void gt_test_rmrf(const char *path);
 /* A fixture path: $GT_FIXTURES/name (malloc'd). */
 char *gt_test_fixture(const char *name);
