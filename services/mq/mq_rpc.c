@@ -217,6 +217,11 @@ mq_rpc_publish(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closur
 	if (rv == GT_OK && !dup && n > 0 && s->wal != NULL)
 		rv = mq_wal_publish(s->wal, st->wal_id, mq_topic_name(st->t), req->producer_id,
 		                    req->sequence, req->messages, n, pos, &wal_lsn, now_ns);
+	else if (rv == GT_OK && dup && s->wal != NULL)
+		/* A resend while the original may still wait for its fsync (the producer gave up
+		 * waiting): confirmed only once the original is durable, which lies at or below
+		 * everything appended so far. */
+		wal_lsn = mq_wal_appended(s->wal);
 	pthread_mutex_unlock(&st->mu);
 	if (rv != GT_OK) {
 		if (rv == GT_EFULL) {

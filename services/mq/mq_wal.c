@@ -232,6 +232,9 @@ wal_put_publish(mq_wal *w, int type, uint32_t topic_id, const char *producer, ui
 		    GT_OK)
 			return GT_ENOMEM;
 	}
+	if (seq > 0 && producer[0] &&
+	    mq_wal_head_producer(&w->decl, topic_id, producer, seq) != GT_OK)
+		return GT_ENOMEM;
 	rv = mq_wal_enc_publish(&w->cur, type, topic_id, producer, seq, ts_ns, msgs, n, pos, below);
 	*lsn = wal_lsn(w);
 	wal_kick(w);

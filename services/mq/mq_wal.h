@@ -2,13 +2,15 @@
  *
  * Directory layout: <dir>/epoch (the broker epoch, decimal), <dir>/wal-<seq:016>.log.
  * Payload types: TOPIC (id, name) and GROUP (topic, name) - re-declared at the head of
- * every segment, with PART_END (each partition's next offset, so offsets never restart); GROUP_DEL; PUBLISH (topic, producer, sequence, [partition, offset,
- * message]...); ACK (topic, group, [partition, offset]...); DEAD (a dead letter with its
- * message bytes; also marks the offset done); LETTER (a live dead letter re-logged at a
- * segment head); DLQ_TRIM (letters below a dlq_offset purged); REPLAY (PUBLISH of a replayed
- * letter + the trim, atomically); ATTEMPT (a redelivery's attempt count); DELIVERED (the first
- * deliveries of a fetch, as runs). Each segment head holds
- * every declaration and every live dead letter, so any suffix of the log is self-describing.
+ * every segment, with PART_END (each partition's next offset, so offsets never restart) and
+ * PRODUCER (each producer's last sequence, so a retry is recognised whatever was deleted);
+ * GROUP_DEL; PUBLISH (topic, producer, sequence, [partition, offset, message]...); ACK
+ * (topic, group, [partition, offset]...); DEAD (a dead letter with its message bytes; also
+ * marks the offset done); LETTER (a live dead letter re-logged at a segment head); DLQ_TRIM
+ * (letters below a dlq_offset purged); REPLAY (PUBLISH of a replayed letter + the trim,
+ * atomically); ATTEMPT (a redelivery's attempt count); DELIVERED (the first deliveries of a
+ * fetch, as runs). Each segment head holds every declaration, partition end, producer
+ * sequence and live dead letter, so any suffix of the log is self-describing.
  * Recovery replays segments in order; a torn or corrupted tail is truncated (logged as
  * wal.truncated), never a crash. A segment whose every PUBLISH record is acked by every group is
  * deleted (wal.segment_deleted) once a newer segment exists.

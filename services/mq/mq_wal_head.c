@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gt/gt_hash.h"
 #include "mq_wal_head.h"
 #include "mq_wal_rec.h"
 
@@ -104,6 +105,85 @@ mq_wal_head_end(mq_wal_head *h, uint32_t topic, uint32_t part, uint64_t next)
 	return GT_OK;
 }
 
+/* ---- producer sequences ---- */
+
+struct mq_wal_prod {
+	char    *name; /* NULL: an empty slot */
+	uint32_t topic;
+	uint64_t hash, seq, tick;
+};
+
+static uint64_t
+prod_hash(uint32_t topic, const char *name)
+{
+	return gt_hash64(name, strlen(name)) ^ ((uint64_t)topic * UINT64_C(0x9e3779b97f4a7c15));
+}
+
+static mq_wal_prod *
+prod_slot(mq_wal_prod *v, size_t cap, uint32_t topic, const char *name, uint64_t hash)
+{
+	for (size_t i = hash & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (v[i].name == NULL ||
+		    (v[i].hash == hash && v[i].topic == topic && strcmp(v[i].name, name) == 0))
+			return &v[i];
+}
+
+/* Into a table of cap slots: every entry updated at or after tick `since` (the rest freed). */
+static gt_err
+prod_rehash(mq_wal_head *h, size_t cap, uint64_t since)
+{
+	mq_wal_prod *nv = calloc(cap, sizeof(*nv));
+	size_t       n = 0;
+
+	if (nv == NULL)
+		return GT_ENOMEM;
+	for (size_t i = 0; i < h->pcap; i++) {
+		mq_wal_prod *e = &h->prods[i];
+		if (e->name == NULL)
+			continue;
+		if (e->tick < since) {
+			free(e->name);
+			continue;
+		}
+		*prod_slot(nv, cap, e->topic, e->name, e->hash) = *e;
+		n++;
+	}
+	free(h->prods);
+	h->prods = nv;
+	h->pcap = cap;
+	h->nprods = n;
+	return GT_OK;
+}
+
+gt_err
+mq_wal_head_producer(mq_wal_head *h, uint32_t topic, const char *producer, uint64_t seq)
+{
+	uint64_t     hash = prod_hash(topic, producer);
+	mq_wal_prod *e;
+	gt_err       rv;
+
+	if (h->pcap == 0 || (h->nprods + 1) * 4 > h->pcap * 3) {
+		if (h->nprods >= MQ_WAL_HEAD_MAX_PRODUCERS)
+			rv = prod_rehash(h, h->pcap, h->ptick - MQ_WAL_HEAD_MAX_PRODUCERS / 2 + 1);
+		else
+			rv = prod_rehash(h, h->pcap ? 2 * h->pcap : 16, 0);
+		if (rv != GT_OK)
+			return rv;
+	}
+	e = prod_slot(h->prods, h->pcap, topic, producer, hash);
+	if (e->name == NULL) {
+		if ((e->name = strdup(producer)) == NULL)
+			return GT_ENOMEM;
+		e->topic = topic;
+		e->hash = hash;
+		h->nprods++;
+	}
+	if (seq > e->seq)
+		e->seq = seq;
+	e->tick = ++h->ptick;
+	return GT_OK;
+}
+
 /* ---- dead letters ---- */
 
 static mq_wal_dlq *
@@ -200,6 +280,10 @@ mq_wal_head_encode(const mq_wal_head *h, gt_buf *out)
 			if (h->ends[t].next[p] > 0)
 				mq_wal_enc_part_end(out, (uint32_t)t, (uint32_t)p,
 				                    h->ends[t].next[p]);
+	for (size_t i = 0; i < h->pcap; i++)
+		if (h->prods[i].name != NULL)
+			mq_wal_enc_producer(out, h->prods[i].topic, h->prods[i].name,
+			                    h->prods[i].seq);
 	for (size_t t = 0; t < h->ndlqs; t++) {
 		const mq_wal_dlq *d = &h->dlqs[t];
 		if (d->trim > 0)
@@ -224,6 +308,9 @@ mq_wal_head_fini(mq_wal_head *h)
 	for (size_t t = 0; t < h->nends; t++)
 		free(h->ends[t].next);
 	free(h->ends);
+	for (size_t i = 0; i < h->pcap; i++)
+		free(h->prods[i].name);
+	free(h->prods);
 	free(h->topics);
 	free(h->groups);
 	free(h->dlqs);

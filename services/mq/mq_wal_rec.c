@@ -233,6 +233,16 @@ mq_wal_enc_part_end(gt_buf *b, uint32_t topic, uint32_t part, uint64_t next)
 }
 
 gt_err
+mq_wal_enc_producer(gt_buf *b, uint32_t topic, const char *producer, uint64_t seq)
+{
+	size_t at = rec_begin(b, MQ_WAL_PRODUCER, topic);
+
+	put_str(b, producer);
+	put_var(b, seq);
+	return rec_end(b, at);
+}
+
+gt_err
 mq_wal_enc_attempt(gt_buf *b, uint32_t topic, const char *group, uint32_t part, uint64_t off,
                    unsigned attempts)
 {
@@ -445,6 +455,12 @@ mq_wal_rec_decode(mq_wal_dec *dec, const uint8_t *p, size_t len, mq_wal_rec *r)
 		r->part = (uint32_t)part;
 		return GT_OK;
 	}
+	case MQ_WAL_PRODUCER:
+		if (get_str(&p, end, dec->name, sizeof(dec->name)) != GT_OK || dec->name[0] == 0)
+			return GT_ECORRUPT;
+		r->name = dec->name;
+		GETV(r->seq);
+		return p == end && r->seq > 0 ? GT_OK : GT_ECORRUPT;
 	case MQ_WAL_ATTEMPT: {
 		uint64_t part, att;
 		if (get_str(&p, end, dec->name, sizeof(dec->name)) != GT_OK)

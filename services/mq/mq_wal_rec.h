@@ -17,6 +17,8 @@
  *   DELIVERED                 group, runs as in ACK (first deliveries: attempt 1)
  *   PART_END                  partition, next offset (segment heads: offsets keep growing
  *                             after the segments that held the lower ones are deleted)
+ *   PRODUCER                  producer, sequence (segment heads: a producer's retry is still
+ *                             recognised after the segment with its PUBLISH is deleted)
  * Pure functions; any thread. */
 #ifndef MQ_WAL_REC_H
 #define MQ_WAL_REC_H
@@ -42,6 +44,7 @@ enum {
 	MQ_WAL_ATTEMPT = 10, /* a redelivery: the delivery count of (group, partition, offset) */
 	MQ_WAL_DELIVERED = 11, /* first deliveries of one fetch (runs): attempt count 1 */
 	MQ_WAL_PART_END = 12,  /* a partition's next offset when the segment was opened */
+	MQ_WAL_PRODUCER = 13,  /* a producer's last sequence when the segment was opened */
 };
 
 #define MQ_WAL_MAX_REC (256u << 20)
@@ -67,6 +70,7 @@ gt_err mq_wal_enc_ack(gt_buf *b, uint32_t topic, const char *group, const mq_id 
 gt_err mq_wal_enc_dead(gt_buf *b, int type, uint32_t topic, const mq_dead_view *d);
 gt_err mq_wal_enc_trim(gt_buf *b, uint32_t topic, uint64_t below);
 gt_err mq_wal_enc_part_end(gt_buf *b, uint32_t topic, uint32_t part, uint64_t next);
+gt_err mq_wal_enc_producer(gt_buf *b, uint32_t topic, const char *producer, uint64_t seq);
 gt_err mq_wal_enc_attempt(gt_buf *b, uint32_t topic, const char *group, uint32_t part, uint64_t off,
                           unsigned attempts);
 gt_err mq_wal_enc_delivered(gt_buf *b, uint32_t topic, const char *group, const mq_run *runs,
@@ -86,7 +90,7 @@ typedef struct mq_wal_dec {
 typedef struct mq_wal_rec {
 	int          type;
 	uint32_t     topic;
-	const char  *name; /* decl: the name; PUBLISH/REPLAY: producer; others: the group */
+	const char  *name; /* decl: the name; PUBLISH/REPLAY/PRODUCER: producer; others: group */
 	uint64_t     seq;
 	int64_t      ts_ns;
 	uint64_t     below; /* DLQ_TRIM, REPLAY */

@@ -39,8 +39,11 @@ rec_publish(rec_ctx *c, mq_wal_rec *r)
 			return rv;
 		mq_wal_mark_add(&c->seg->m, r->topic, part, off);
 	}
-	if (r->name[0] && r->seq > 0)
+	if (r->name[0] && r->seq > 0) {
+		if ((rv = mq_wal_head_producer(&c->w->decl, r->topic, r->name, r->seq)) != GT_OK)
+			return rv;
 		return c->ops->producer(c->arg, r->topic, r->name, r->seq);
+	}
 	return GT_OK;
 }
 
@@ -86,6 +89,10 @@ rec_apply(void *arg, const uint8_t *p, size_t len)
 		if ((rv = mq_wal_head_end(&w->decl, r.topic, r.part, r.off)) != GT_OK)
 			return rv;
 		return c->ops->part_end ? c->ops->part_end(c->arg, r.topic, r.part, r.off) : GT_OK;
+	case MQ_WAL_PRODUCER:
+		if ((rv = mq_wal_head_producer(&w->decl, r.topic, r.name, r.seq)) != GT_OK)
+			return rv;
+		return c->ops->producer(c->arg, r.topic, r.name, r.seq);
 	case MQ_WAL_ACK:
 		while (mq_wal_rec_run(&r, &part, &off, &cnt))
 			for (uint64_t k = 0; k < cnt; k++)

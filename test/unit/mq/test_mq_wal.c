@@ -652,6 +652,67 @@ test_mq_wal_offsets_continue_after_segment_deletion(void **state)
 	free(dir);
 }
 
+/* Producer sequences survive segment deletion: a producer's retry of a batch stored before
+ * the segments holding its PUBLISH were deleted (all acked) is still recognised after any
+ * number of restarts (segment heads carry each producer's last sequence), so it is not
+ * stored a second time. */
+static int
+resend_is_duplicate(mq_topic *t, const char *producer, uint64_t seq)
+{
+	uint8_t             b[3] = {0x0a, 1, 'r'};
+	ProtobufCBinaryData m = {3, b};
+	mq_pos              pos;
+	int                 dup = 0;
+	size_t              bad = 0;
+
+	assert_int_equal(mq_topic_publish(t, &m, 1, producer, seq, 5, &pos, &dup, &bad), GT_OK);
+	return dup;
+}
+
+static void
+test_mq_wal_producer_sequences_survive_segment_deletion(void **state)
+{
+	char      *dir = gt_test_tmpdir("mq-wal-producers");
+	mq_wal_cfg cfg = {dir, MQ_FSYNC_INTERVAL, GT_NS_PER_MS, 512};
+	mq_wal    *w;
+	dlq_rec    r;
+	uint64_t   lsn;
+
+	(void)state;
+	w = dl_start(&cfg);
+	for (uint64_t seq = 40; seq <= 41; seq++) {
+		uint8_t             b[3] = {0x0a, 1, 'p'};
+		ProtobufCBinaryData m = {3, b};
+		mq_pos              pos = {0, seq - 40};
+
+		assert_int_equal(mq_wal_publish(w, 0, "t", "host-1-w0", seq, &m, 1, &pos, &lsn, 5),
+		                 GT_OK);
+		assert_int_equal(mq_wal_wait(w, lsn), GT_OK);
+	}
+	for (int i = 0; i < 40; i++) /* other traffic rolls several segments */
+		dl_publish(w, 2 + (uint64_t)i * 8, 8, 'a');
+	mq_wal_close(w);
+	keep_newest_segment(dir, 3);
+	for (int restart = 0; restart < 2; restart++) {
+		w = dl_recover(&cfg, &r);
+		assert_true(resend_is_duplicate(r.t, "host-1-w0", 41));
+		assert_true(resend_is_duplicate(r.t, "host-1-w0", 40));
+		assert_false(resend_is_duplicate(r.t, "host-1-w1", 41)); /* another producer */
+		mq_topic_free(r.t);
+		if (restart == 0) { /* the next segment's head must carry them on */
+			assert_int_equal(mq_wal_start(w, NULL, NULL), GT_OK);
+			for (int i = 0; i < 20; i++)
+				dl_publish(w, 400 + (uint64_t)i * 8, 8, 'b');
+			mq_wal_close(w);
+			keep_newest_segment(dir, 2);
+		} else {
+			mq_wal_close(w);
+		}
+	}
+	gt_test_rmrf(dir);
+	free(dir);
+}
+
 /* Write two letters, then damage the record of the second one: torn (cut short) or
  * corrupted (one byte flipped). Recovery keeps the first, drops the second, truncates. */
 static void
@@ -851,6 +912,7 @@ main(void)
 	    cmocka_unit_test(test_mq_wal_dead_letters_trim_and_replay_survive_restarts),
 	    cmocka_unit_test(test_mq_wal_letters_relogged_at_segment_heads_survive_deletion),
 	    cmocka_unit_test(test_mq_wal_offsets_continue_after_segment_deletion),
+	    cmocka_unit_test(test_mq_wal_producer_sequences_survive_segment_deletion),
 	    cmocka_unit_test(test_mq_wal_torn_dead_record_truncated),
 	    cmocka_unit_test(test_mq_wal_corrupt_dead_record_truncated),
 	    cmocka_unit_test(test_mq_wal_attempts_survive_restart),
