@@ -303,6 +303,8 @@ typedef struct replay_ctx {
 	srv_topic *st;
 	uint64_t   lsn;
 	gt_err     wal_rv;
+	mq_pos    *pos; /* where the letters were republished, committed once durable */
+	size_t     npos, cap;
 } replay_ctx;
 
 static gt_err
@@ -312,6 +314,16 @@ replay_log(void *arg, mq_topic *t, const uint8_t *msg, size_t len, const mq_pos 
 	replay_ctx *c = arg;
 
 	(void)t;
+	if (pos != NULL && c->npos == c->cap) {
+		size_t  nc = c->cap ? 2 * c->cap : 64;
+		mq_pos *np = realloc(c->pos, nc * sizeof(*np));
+		if (np == NULL)
+			return c->wal_rv = GT_ENOMEM;
+		c->pos = np;
+		c->cap = nc;
+	}
+	if (pos != NULL)
+		c->pos[c->npos++] = *pos;
 	c->wal_rv = mq_wal_replay(c->s->wal, c->st->wal_id, msg, len, pos, below, &c->lsn);
 	return c->wal_rv;
 }
@@ -322,7 +334,7 @@ mq_admin_dlq_replay(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c
 	const Gtpb__V1__DlqReplayRequest *req = (const Gtpb__V1__DlqReplayRequest *)in;
 	Gtpb__V1__DlqReplayResponse       r = GTPB__V1__DLQ_REPLAY_RESPONSE__INIT;
 	srv_topic                        *st = mq_srv_find(s, req->topic);
-	replay_ctx                        c = {s, st, 0, GT_OK};
+	replay_ctx                        c = {s, st, 0, GT_OK, NULL, 0, 0};
 	size_t                            n = 0;
 	gt_err                            rv;
 
@@ -337,6 +349,12 @@ mq_admin_dlq_replay(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure c
 	GT_LOGI("dlq.replayed", GT_KV_STR("topic", req->topic), GT_KV_UINT("count", n));
 	if (c.wal_rv == GT_OK && c.lsn)
 		c.wal_rv = mq_wal_wait(s->wal, c.lsn);
+	if (c.wal_rv == GT_OK && c.npos > 0) {
+		pthread_mutex_lock(&st->mu);
+		mq_topic_commit(st->t, c.pos, c.npos);
+		pthread_mutex_unlock(&st->mu);
+	}
+	free(c.pos);
 	if (n > 0)
 		mq_srv_wake(s, st, 0);
 	if (c.wal_rv != GT_OK) {

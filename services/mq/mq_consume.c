@@ -266,10 +266,10 @@ mq_topic_fetch(mq_topic *t, const char *group, const char *consumer, uint32_t ma
 		if (g->owner[pi] != ci)
 			continue;
 		while (out->n < max_msgs) {
-			uint64_t     off = mq_pel_next_new(pel, p->end);
+			uint64_t     off = mq_pel_next_new(pel, p->ready);
 			mq_pel_ent  *e;
 			mq_plog_ent *le;
-			if (off >= p->end)
+			if (off >= p->ready) /* none, or not yet durable */
 				break;
 			le = mq_plog_at(p, off);
 			/* Delivered before a restart (attempts from the WAL): retries go on. */
@@ -424,7 +424,7 @@ mq_topic_next_due(mq_topic *t, const char *group)
 		int64_t  nd = INT64_MAX;
 		if (g->owner[p] < 0)
 			continue;
-		if (mq_pel_next_new(&g->pels[p], t->parts[p].end) < t->parts[p].end)
+		if (mq_pel_next_new(&g->pels[p], t->parts[p].ready) < t->parts[p].ready)
 			return now;
 		if (mq_pel_due(&g->pels[p], now, &off, &nd) == GT_OK)
 			return now;

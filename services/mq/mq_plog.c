@@ -148,6 +148,8 @@ mq_plog_drop_below(mq_plog *p, uint64_t lo, uint64_t *bytes)
 		n++;
 		p->base++;
 	}
+	if (p->ready < p->base)
+		p->ready = p->base;
 	while (p->head != NULL && p->head != p->tail && p->head->last_off < p->base) {
 		mq_plog_chunk *c = p->head;
 		p->head = c->next;
@@ -160,7 +162,7 @@ void
 mq_plog_skip_to(mq_plog *p, uint64_t off)
 {
 	if (p->base == p->end && off > p->end)
-		p->base = p->end = off;
+		p->base = p->end = p->ready = off;
 }
 
 void

@@ -25,6 +25,9 @@ typedef struct mq_plog_ent {
 
 typedef struct mq_plog {
 	uint64_t       base, end; /* retained offsets [base, end) */
+	/* [base, ready) may be delivered; ready <= end. The owner advances it (a topic with a
+	 * WAL once a batch is durable); drops and skips keep it >= base. */
+	uint64_t       ready;
 	mq_plog_ent   *ring;      /* power-of-two capacity, indexed by offset */
 	size_t         cap;
 	mq_plog_chunk *head, *tail;

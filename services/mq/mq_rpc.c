@@ -245,6 +245,11 @@ mq_rpc_publish(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closur
 		gt_rpc_fail(cdata, GT_RPC_INTERNAL, "wal: %s", gt_strerror(rv));
 		goto fail;
 	}
+	if (wal_lsn && !dup) { /* durable: consumers may have it now */
+		pthread_mutex_lock(&st->mu);
+		mq_topic_commit(st->t, pos, n);
+		pthread_mutex_unlock(&st->mu);
+	}
 	if (dup) {
 		gt_counter_inc(s->m_duplicates);
 	} else {

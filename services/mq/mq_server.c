@@ -297,6 +297,7 @@ mq_server_new(mq_server **out, const mq_config *cfg)
 	s->tcfg.on_group_deleted = mq_persist_on_group_deleted;
 	/* first deliveries are collected into runs only when there is a WAL to log them */
 	s->tcfg.on_delivered = cfg->persistence ? mq_persist_on_delivered : NULL;
+	s->tcfg.hold_new = cfg->persistence; /* delivered once durable (mq_topic_commit) */
 
 	if (cfg->persistence) {
 		if ((rv = mq_persist_open(s)) != GT_OK)

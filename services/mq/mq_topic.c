@@ -264,6 +264,8 @@ mq_topic_publish(mq_topic *t, const ProtobufCBinaryData *msgs, size_t n, const c
 	}
 	if ((rv = topic_append(t, msgs, need_ts, n, ts_ns, positions)) != GT_OK)
 		goto done;
+	if (!t->cfg.hold_new)
+		mq_topic_commit(t, positions, n);
 	if (seq > 0 && prod_name != NULL && *prod_name) {
 		if (prod == NULL)
 			prod = topic_producer(t, prod_name, 1);
@@ -281,6 +283,20 @@ done:
 	if (need_ts != ts_small)
 		free(need_ts);
 	return rv;
+}
+
+void
+mq_topic_commit(mq_topic *t, const mq_pos *pos, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		mq_plog *p;
+
+		if (pos[i].partition >= t->cfg.partitions)
+			continue;
+		p = &t->parts[pos[i].partition];
+		if (pos[i].offset >= p->ready && pos[i].offset < p->end)
+			p->ready = pos[i].offset + 1;
+	}
 }
 
 uint64_t
@@ -318,6 +334,7 @@ restore_reach(mq_topic *t, uint32_t pi, uint64_t off)
 			return rv;
 		t->retained++;
 	}
+	p->ready = p->end; /* recovered: durable */
 	return GT_OK;
 }
 
@@ -349,6 +366,7 @@ mq_topic_restore(mq_topic *t, uint32_t pi, uint64_t off, const uint8_t *msg, siz
 		return GT_ECORRUPT;
 	if ((rv = mq_plog_append(p, msg, len, v.timestamp_ns != 0 ? 0 : ts_ns)) != GT_OK)
 		return rv;
+	p->ready = p->end;
 	t->bytes += p->bytes - before;
 	t->retained++;
 	t->messages++;

@@ -59,6 +59,10 @@ typedef struct mq_topic_cfg {
 	 * owner's lock) lets the WAL record it. */
 	int64_t group_ttl;
 	void (*on_group_deleted)(void *arg, mq_topic *t, const char *group);
+	/* With a WAL: published messages are held back from consumers until mq_topic_commit
+	 * (their record is durable), so no consumer ever sees an offset that a crash could hand
+	 * to another message. 0: delivered as soon as stored. */
+	int hold_new;
 } mq_topic_cfg;
 
 typedef struct mq_pos {
@@ -104,6 +108,9 @@ gt_err mq_topic_publish(mq_topic *t, const ProtobufCBinaryData *msgs, size_t n,
 
 /* Append one already-validated message at a known offset (WAL recovery; offsets must come
  * in increasing order per partition; gaps are skipped). */
+/* hold_new: the messages at pos[0..n) are durable - they, and every offset below them in
+ * their partitions, may be delivered (the log is durable in order). */
+void mq_topic_commit(mq_topic *t, const mq_pos *pos, size_t n);
 gt_err mq_topic_restore(mq_topic *t, uint32_t part, uint64_t off, const uint8_t *msg, size_t len,
                         int64_t ts_ns);
 /* Recovery: the partition's offsets below next are taken (their segments may be gone), so

@@ -139,6 +139,63 @@ test_mq_topic_publish_fetch_ack_in_key_order_and_trim(void **state)
 	mq_topic_free(t);
 }
 
+/* With a WAL (hold_new), a published batch is delivered only once committed (durable): a
+ * consumer never sees an offset that a crash could give to another message. Commits may
+ * arrive out of order; a later batch's commit covers the earlier ones (the log is written in
+ * order). */
+static void
+test_mq_topic_held_batches_delivered_only_once_committed(void **state)
+{
+	mq_topic_cfg        cfg = {0};
+	mq_topic           *t;
+	ProtobufCBinaryData a[3], b[2];
+	mq_pos              pa[3], pb[2];
+	mq_fetch_out        o;
+	mq_id               ids[8];
+	unsigned            att[8];
+	int                 vals[8], dup;
+	size_t              bad;
+
+	(void)state;
+	fc.now = 1000000;
+	cfg.partitions = 2;
+	cfg.ack_timeout = 100;
+	cfg.backoff_cap = 100000;
+	cfg.nack_delay = 10;
+	cfg.max_retries = 2;
+	cfg.lease = 1000000000;
+	cfg.epoch = 42;
+	cfg.clock = &clk;
+	cfg.hold_new = 1;
+	assert_int_equal(mq_topic_new(&t, "t", &cfg), GT_OK);
+	make_msgs(a, 3, "gpu-1", 0);
+	make_msgs(b, 2, "gpu-1", 10);
+	mq_fetch_out_init(&o);
+	assert_int_equal(mq_topic_publish(t, a, 3, NULL, 0, 5, pa, &dup, &bad), GT_OK);
+	assert_int_equal(mq_topic_fetch(t, "g", "c", 10, 1 << 20, &o), GT_OK);
+	assert_int_equal(o.n, 0); /* stored, not yet durable */
+	assert_int_equal(mq_topic_publish(t, b, 2, NULL, 0, 5, pb, &dup, &bad), GT_OK);
+	mq_topic_commit(t, pa, 2); /* a partial commit shows just that much */
+	assert_int_equal(mq_topic_fetch(t, "g", "c", 10, 1 << 20, &o), GT_OK);
+	assert_int_equal(decode(&o, ids, att, vals), 2);
+	assert_int_equal(vals[0], 0);
+	assert_int_equal(vals[1], 1);
+	mq_fetch_out_reset(&o);
+	mq_topic_commit(t, pb, 2); /* the later batch: everything before it is durable too */
+	assert_int_equal(mq_topic_fetch(t, "g", "c", 10, 1 << 20, &o), GT_OK);
+	assert_int_equal(decode(&o, ids, att, vals), 3);
+	assert_int_equal(vals[0], 2);
+	assert_int_equal(vals[2], 11);
+	mq_fetch_out_reset(&o);
+	mq_topic_commit(t, pa, 3); /* late, older commits change nothing */
+	assert_int_equal(mq_topic_fetch(t, "g", "c", 10, 1 << 20, &o), GT_OK);
+	assert_int_equal(o.n, 0);
+	mq_fetch_out_fini(&o);
+	free_msgs(a, 3);
+	free_msgs(b, 2);
+	mq_topic_free(t);
+}
+
 static void
 test_mq_topic_ack_validates_every_id_first(void **state)
 {
@@ -444,6 +501,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_mq_topic_publish_fetch_ack_in_key_order_and_trim),
+	    cmocka_unit_test(test_mq_topic_held_batches_delivered_only_once_committed),
 	    cmocka_unit_test(test_mq_topic_purge_drops_pending_and_undelivered_for_every_group),
 	    cmocka_unit_test(test_mq_topic_ack_validates_every_id_first),
 	    cmocka_unit_test(test_mq_topic_redelivery_backoff_then_dead_letter),
