@@ -106,11 +106,11 @@ gt_err mq_topic_publish(mq_topic *t, const ProtobufCBinaryData *msgs, size_t n,
                         const char *producer, uint64_t seq, int64_t ts_ns, mq_pos *positions,
                         int *duplicate, size_t *bad);
 
-/* Append one already-validated message at a known offset (WAL recovery; offsets must come
- * in increasing order per partition; gaps are skipped). */
 /* hold_new: the messages at pos[0..n) are durable - they, and every offset below them in
  * their partitions, may be delivered (the log is durable in order). */
 void mq_topic_commit(mq_topic *t, const mq_pos *pos, size_t n);
+/* Append one already-validated message at a known offset (WAL recovery; offsets must come
+ * in increasing order per partition; gaps are skipped). */
 gt_err mq_topic_restore(mq_topic *t, uint32_t part, uint64_t off, const uint8_t *msg, size_t len,
                         int64_t ts_ns);
 /* Recovery: the partition's offsets below next are taken (their segments may be gone), so

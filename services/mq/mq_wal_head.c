@@ -162,7 +162,8 @@ mq_wal_head_producer(mq_wal_head *h, uint32_t topic, const char *producer, uint6
 	mq_wal_prod *e;
 	gt_err       rv;
 
-	if (h->pcap == 0 || (h->nprods + 1) * 4 > h->pcap * 3) {
+	if (h->pcap == 0 || (h->nprods + 1) * 4 > h->pcap * 3 ||
+	    h->nprods >= MQ_WAL_HEAD_MAX_PRODUCERS) {
 		if (h->nprods >= MQ_WAL_HEAD_MAX_PRODUCERS)
 			rv = prod_rehash(h, h->pcap, h->ptick - MQ_WAL_HEAD_MAX_PRODUCERS / 2 + 1);
 		else

@@ -20,6 +20,7 @@
 #include "gtpb/v1/mq.pb-c.h"
 #include "mq_server.h"
 #include "mq_wal.h"
+#include "mq_wal_head.h"
 #include "mq_wal_rec.h"
 
 static gt_err
@@ -713,6 +714,59 @@ test_mq_wal_producer_sequences_survive_segment_deletion(void **state)
 	free(dir);
 }
 
+typedef struct prod_seen {
+	int      n, recent;
+	uint64_t seq_p0;
+} prod_seen;
+
+static gt_err
+prod_scan(void *arg, const uint8_t *pl, size_t len)
+{
+	prod_seen *ps = arg;
+	mq_wal_dec dec = {0};
+	mq_wal_rec r;
+	unsigned   i;
+
+	assert_int_equal(mq_wal_rec_decode(&dec, pl, len, &r), GT_OK);
+	assert_int_equal(r.type, MQ_WAL_PRODUCER);
+	ps->n++;
+	if (sscanf(r.name, "p%u", &i) == 1 && i >= 70000 - 100)
+		ps->recent++;
+	if (strcmp(r.name, "p0") == 0)
+		ps->seq_p0 = r.seq;
+	mq_wal_dec_fini(&dec);
+	return GT_OK;
+}
+
+/* The head's producer table is bounded: beyond MQ_WAL_HEAD_MAX_PRODUCERS the least recently
+ * updated half is forgotten, never a producer that just published. */
+static void
+test_mq_wal_head_producers_bounded_keep_recent(void **state)
+{
+	mq_wal_head h = {0};
+	gt_buf      b;
+	prod_seen   ps = {0};
+	char        name[32];
+
+	(void)state;
+	gt_buf_init(&b);
+	for (unsigned i = 0; i < 70000; i++) {
+		snprintf(name, sizeof(name), "p%u", i);
+		assert_int_equal(mq_wal_head_producer(&h, 0, name, 10 + i), GT_OK);
+		if (i % 1000 == 0) /* p0 keeps publishing */
+			assert_int_equal(mq_wal_head_producer(&h, 0, "p0", 100000 + i), GT_OK);
+	}
+	assert_int_equal(mq_wal_head_producer(&h, 0, "p0", 5), GT_OK); /* a maximum */
+	assert_true(h.nprods <= MQ_WAL_HEAD_MAX_PRODUCERS);
+	mq_wal_head_encode(&h, &b);
+	assert_int_equal(mq_wal_scan((uint8_t *)b.data, b.len, prod_scan, &ps, NULL), b.len);
+	assert_int_equal((size_t)ps.n, h.nprods);
+	assert_int_equal(ps.recent, 100);
+	assert_int_equal(ps.seq_p0, 100000 + 69000);
+	gt_buf_fini(&b);
+	mq_wal_head_fini(&h);
+}
+
 /* Write two letters, then damage the record of the second one: torn (cut short) or
  * corrupted (one byte flipped). Recovery keeps the first, drops the second, truncates. */
 static void
@@ -913,6 +967,7 @@ main(void)
 	    cmocka_unit_test(test_mq_wal_letters_relogged_at_segment_heads_survive_deletion),
 	    cmocka_unit_test(test_mq_wal_offsets_continue_after_segment_deletion),
 	    cmocka_unit_test(test_mq_wal_producer_sequences_survive_segment_deletion),
+	    cmocka_unit_test(test_mq_wal_head_producers_bounded_keep_recent),
 	    cmocka_unit_test(test_mq_wal_torn_dead_record_truncated),
 	    cmocka_unit_test(test_mq_wal_corrupt_dead_record_truncated),
 	    cmocka_unit_test(test_mq_wal_attempts_survive_restart),
