@@ -84,6 +84,22 @@ col_jsonl_encode(gt_buf *out, const col_rec *r, const col_delivery *id)
 	return rv;
 }
 
+/* A metric value at o; returns the end. Zero is common in telemetry (idle engines, counters)
+ * and is the one value gt_json_dbl_fmt formats with snprintf: it is written here directly,
+ * as the same "0" (also for -0.0). */
+static char *
+jsonl_dbl(char *o, double v)
+{
+	if (v == 0.0) {
+		*o = '0';
+		return o + 1;
+	}
+	return o + gt_json_dbl_fmt(o, v);
+}
+
+/* Metric names whose length col_jsonl_encode_obj keeps between its two passes. */
+#define JSONL_NLEN 64
+
 /* o + the literal s (no NUL) */
 #define JSONL_LIT(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) + sizeof(s) - 1)
 
@@ -99,6 +115,7 @@ col_jsonl_encode_obj(gt_buf *out, const col_rec *r, const col_delivery *id,
 	/* the identity strings, in member order */
 	const char *str[6] = {r->gpu_id, r->hostname, r->uuid, r->gpu_key, r->device, r->model};
 	size_t      len[6], need = 320, tl, i; /* keys, punctuation, timestamp, ids: < 240 */
+	size_t      nlen[JSONL_NLEN]; /* metric name lengths, measured once */
 	char        ts[40], d[80], *o, *e, *p;
 	int         first;
 	gt_err      rv;
@@ -107,8 +124,13 @@ col_jsonl_encode_obj(gt_buf *out, const col_rec *r, const col_delivery *id,
 		len[i] = strlen(str[i]);
 		need += GT_JSON_STR_MAX(len[i]);
 	}
-	for (i = 0; i < r->nmetrics; i++)
-		need += GT_JSON_STR_MAX(strlen(r->metrics[i].name)) + 2 + GT_JSON_DBL_MAX;
+	for (i = 0; i < r->nmetrics; i++) {
+		size_t n = strlen(r->metrics[i].name);
+
+		if (i < JSONL_NLEN)
+			nlen[i] = n;
+		need += GT_JSON_STR_MAX(n) + 2 + GT_JSON_DBL_MAX;
+	}
 	for (i = 0; i < r->nlabels; i++)
 		need += GT_JSON_STR_MAX(strlen(r->labels[i].key)) +
 		        GT_JSON_STR_MAX(strlen(r->labels[i].value)) + 2;
@@ -126,9 +148,10 @@ col_jsonl_encode_obj(gt_buf *out, const col_rec *r, const col_delivery *id,
 		if (!first)
 			*o++ = ',';
 		first = 0;
-		o = gt_json_str_raw(o, r->metrics[i].name, strlen(r->metrics[i].name));
+		o = gt_json_str_raw(o, r->metrics[i].name,
+		                    i < JSONL_NLEN ? nlen[i] : strlen(r->metrics[i].name));
 		*o++ = ':';
-		o += gt_json_dbl_fmt(o, r->metrics[i].value);
+		o = jsonl_dbl(o, r->metrics[i].value);
 	}
 	o = JSONL_LIT(o, "},\"labels\":{");
 	for (i = 0; i < r->nlabels; i++) {
