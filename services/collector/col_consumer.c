@@ -173,12 +173,31 @@ validate(const col_rec *r)
 	return NULL;
 }
 
+/* Room for the chunk's lines up front: a line is about 1.5 times its packed record, plus its
+ * delivery id. Growing by doubling instead would copy the buffer (and fault in new pages)
+ * several times over while the recycled batches warm up; their buffers keep the room. */
+static void
+chunk_reserve(cons_chunk *ch)
+{
+	const cons_batch *b = ch->b;
+	size_t            i, want = 4096;
+
+	for (i = ch->from; i < ch->to; i++)
+		want += 2 * b->fetch.v[i].payload_len + 128;
+	if (ch->lines.cap >= want)
+		return;
+	gt_buf_fini(&ch->lines); /* empty: nothing to copy over */
+	gt_buf_init(&ch->lines);
+	(void)gt_buf_reserve(&ch->lines, want); /* on failure the encoder's own reserve reports */
+}
+
 static void
 chunk_decode(cons_chunk *ch)
 {
 	cons_batch *b = ch->b;
 	size_t      i;
 
+	chunk_reserve(ch);
 	for (i = ch->from; i < ch->to; i++) {
 		const col_dlv *d = &b->fetch.v[i];
 		cons_item     *it = &b->items[i];
