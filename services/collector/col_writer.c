@@ -257,8 +257,8 @@ writer_store(col_consumer *c, cons_batch *b, size_t *todo, size_t ntodo, int *ro
 		cons_chunk *ch = &b->chunks[i / CHUNK];
 
 		if (arv == GT_OK)
-			arv = col_store_append(c->store, it->rec, ch->lines.data + it->line_off,
-			                       it->line_len);
+			arv = col_store_append_ref(c->store, it->rec,
+			                           ch->lines.data + it->line_off, it->line_len);
 		if (arv != GT_OK) {
 			todo[left++] = i; /* not appended: retried */
 			continue;
