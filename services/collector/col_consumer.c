@@ -108,20 +108,31 @@ batch_prepare(cons_batch *b)
 gt_err
 col_ids_push(id_vec *v, const col_dlv *d)
 {
+	static const Gtpb__V1__AckRange init = GTPB__V1__ACK_RANGE__INIT;
+	Gtpb__V1__AckRange             *last = v->n > 0 ? &v->v[v->n - 1] : NULL;
+
+	if (last != NULL && last->epoch == d->epoch && last->partition == d->partition &&
+	    last->offset + last->count == d->offset && last->count < ACK_MAX_IDS) {
+		last->count++;
+		v->ids++;
+		return GT_OK;
+	}
 	if (v->n == v->cap) {
-		size_t                ncap = v->cap ? v->cap * 2 : 1024;
-		Gtpb__V1__DeliveryId *nv = realloc(v->v, ncap * sizeof(*nv));
+		size_t              ncap = v->cap ? v->cap * 2 : 64;
+		Gtpb__V1__AckRange *nv = realloc(v->v, ncap * sizeof(*nv));
 
 		if (nv == NULL)
 			return GT_ENOMEM;
 		v->v = nv;
 		v->cap = ncap;
 	}
-	gtpb__v1__delivery_id__init(&v->v[v->n]);
+	v->v[v->n] = init;
 	v->v[v->n].epoch = d->epoch;
 	v->v[v->n].partition = d->partition;
 	v->v[v->n].offset = d->offset;
+	v->v[v->n].count = 1;
 	v->n++;
+	v->ids++;
 	return GT_OK;
 }
 
