@@ -108,20 +108,31 @@ batch_prepare(cons_batch *b)
 gt_err
 col_ids_push(id_vec *v, const col_dlv *d)
 {
+	static const Gtpb__V1__AckRange init = GTPB__V1__ACK_RANGE__INIT;
+	Gtpb__V1__AckRange             *last = v->n > 0 ? &v->v[v->n - 1] : NULL;
+
+	if (last != NULL && last->epoch == d->epoch && last->partition == d->partition &&
+	    last->offset + last->count == d->offset && last->count < ACK_MAX_IDS) {
+		last->count++;
+		v->ids++;
+		return GT_OK;
+	}
 	if (v->n == v->cap) {
-		size_t                ncap = v->cap ? v->cap * 2 : 1024;
-		Gtpb__V1__DeliveryId *nv = realloc(v->v, ncap * sizeof(*nv));
+		size_t              ncap = v->cap ? v->cap * 2 : 64;
+		Gtpb__V1__AckRange *nv = realloc(v->v, ncap * sizeof(*nv));
 
 		if (nv == NULL)
 			return GT_ENOMEM;
 		v->v = nv;
 		v->cap = ncap;
 	}
-	gtpb__v1__delivery_id__init(&v->v[v->n]);
+	v->v[v->n] = init;
 	v->v[v->n].epoch = d->epoch;
 	v->v[v->n].partition = d->partition;
 	v->v[v->n].offset = d->offset;
+	v->v[v->n].count = 1;
 	v->n++;
+	v->ids++;
 	return GT_OK;
 }
 
@@ -173,12 +184,31 @@ validate(const col_rec *r)
 	return NULL;
 }
 
+/* Room for the chunk's lines up front: a line is about 1.5 times its packed record, plus its
+ * delivery id. Growing by doubling instead would copy the buffer (and fault in new pages)
+ * several times over while the recycled batches warm up; their buffers keep the room. */
+static void
+chunk_reserve(cons_chunk *ch)
+{
+	const cons_batch *b = ch->b;
+	size_t            i, want = 4096;
+
+	for (i = ch->from; i < ch->to; i++)
+		want += 2 * b->fetch.v[i].payload_len + 128;
+	if (ch->lines.cap >= want)
+		return;
+	gt_buf_fini(&ch->lines); /* empty: nothing to copy over */
+	gt_buf_init(&ch->lines);
+	(void)gt_buf_reserve(&ch->lines, want); /* on failure the encoder's own reserve reports */
+}
+
 static void
 chunk_decode(cons_chunk *ch)
 {
 	cons_batch *b = ch->b;
 	size_t      i;
 
+	chunk_reserve(ch);
 	for (i = ch->from; i < ch->to; i++) {
 		const col_dlv *d = &b->fetch.v[i];
 		cons_item     *it = &b->items[i];

@@ -15,7 +15,8 @@
 #include "gtpb/v1/mq.pb-c.h"
 
 #define CHUNK 256
-#define ACK_MAX 8192 /* ids per Ack request */
+#define ACK_MAX 8192      /* ranges per Ack request */
+#define ACK_MAX_IDS 65536 /* ids per Ack request (and per range) */
 
 typedef struct cons_item {
 	col_rec    *rec;
@@ -44,9 +45,12 @@ struct cons_batch {
 	size_t          left; /* chunks not yet decoded */
 };
 
+/* Delivery ids as runs of consecutive offsets (AckRange): a batch's ids are mostly one run
+ * per partition, so acks cost little to build, send and apply. */
 typedef struct id_vec {
-	Gtpb__V1__DeliveryId *v;
-	size_t                n, cap;
+	Gtpb__V1__AckRange *v;
+	size_t              n, cap;
+	size_t              ids; /* ids in all runs */
 } id_vec;
 
 struct col_consumer {

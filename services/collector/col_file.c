@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "col_file_int.h"
@@ -62,12 +63,14 @@ col_store_close(col_store *s)
 		col_map_free(s->gpus);
 	}
 	pthread_mutex_destroy(&s->mtx);
+	free(s->iov);
 	free(s->dir);
 	free(s);
 }
 
-gt_err
-col_store_append(col_store *s, const col_rec *r, const char *line, size_t len)
+/* Queue one line for r's GPU: copied into its pend buffer, or (copy = 0) referenced. */
+static gt_err
+store_queue(col_store *s, const col_rec *r, const char *line, size_t len, int copy)
 {
 	store_gpu *g;
 	gt_err     rv;
@@ -105,8 +108,9 @@ col_store_append(col_store *s, const col_rec *r, const char *line, size_t len)
 		g->pl = np;
 		g->capl = ncap;
 	}
-	if ((rv = gt_buf_append(&g->pend, line, len)) != GT_OK)
+	if (copy && (rv = gt_buf_append(&g->pend, line, len)) != GT_OK)
 		return rv;
+	g->pl[g->npl].p = copy ? NULL : line;
 	g->pl[g->npl].len = (uint32_t)len;
 	g->pl[g->npl].ts = r->ts_ns;
 	g->npl++;
@@ -123,21 +127,78 @@ col_store_append(col_store *s, const col_rec *r, const char *line, size_t len)
 	return GT_OK;
 }
 
+gt_err
+col_store_append(col_store *s, const col_rec *r, const char *line, size_t len)
+{
+	return store_queue(s, r, line, len, 1);
+}
+
+gt_err
+col_store_append_ref(col_store *s, const col_rec *r, const char *line, size_t len)
+{
+	return store_queue(s, r, line, len, 0);
+}
+
+#ifndef IOV_MAX
+#define IOV_MAX 1024
+#endif
+
+/* writev all of v[0..n) (modified), IOV_MAX at a time, resuming after partial writes. */
 static gt_err
-write_all(int fd, const char *p, size_t n)
+writev_all(int fd, struct iovec *v, size_t n)
 {
 	while (n > 0) {
-		ssize_t w = write(fd, p, n);
+		ssize_t w = writev(fd, v, n < IOV_MAX ? (int)n : IOV_MAX);
 
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			return gt_err_from_errno(errno);
 		}
-		p += w;
-		n -= (size_t)w;
+		while (n > 0 && (size_t)w >= v->iov_len) {
+			w -= (ssize_t)v->iov_len;
+			v++;
+			n--;
+		}
+		if (n > 0) {
+			v->iov_base = (char *)v->iov_base + w;
+			v->iov_len -= (size_t)w;
+		}
 	}
 	return GT_OK;
+}
+
+/* Write g's queued lines, in order, straight from where they are (no gathering copy);
+ * lines that follow each other in memory share an iovec. */
+static gt_err
+gpu_write(col_store *s, store_gpu *g)
+{
+	size_t        i, n = 0, coff = 0;
+	struct iovec *v;
+
+	if (s->iov_cap < g->npl) {
+		if ((v = realloc(s->iov, g->npl * sizeof(*v))) == NULL)
+			return GT_ENOMEM;
+		s->iov = v;
+		s->iov_cap = g->npl;
+	}
+	v = s->iov;
+	for (i = 0; i < g->npl; i++) {
+		const char *p = g->pl[i].p;
+
+		if (p == NULL) {
+			p = g->pend.data + coff;
+			coff += g->pl[i].len;
+		}
+		if (n > 0 && (const char *)v[n - 1].iov_base + v[n - 1].iov_len == p) {
+			v[n - 1].iov_len += g->pl[i].len;
+		} else {
+			v[n].iov_base = (void *)p;
+			v[n].iov_len = g->pl[i].len;
+			n++;
+		}
+	}
+	return writev_all(g->fd, v, n);
 }
 
 static gt_err
@@ -232,7 +293,7 @@ col_store_commit(col_store *s, int *rotated)
 	*rotated = 0;
 	for (g = s->batch; g != NULL; g = next) {
 		store_seg *seg;
-		uint64_t   off;
+		uint64_t   off, start;
 		size_t     i;
 
 		next = g->next_batch;
@@ -240,7 +301,7 @@ col_store_commit(col_store *s, int *rotated)
 		g->in_batch = 0;
 		g->commit_failed = 0;
 		if ((r2 = gpu_open_current(s, g)) != GT_OK ||
-		    (r2 = write_all(g->fd, g->pend.data, g->pend.len)) != GT_OK ||
+		    (r2 = gpu_write(s, g)) != GT_OK ||
 		    (s->cfg.fsync == COL_FSYNC_ALWAYS && fdatasync(g->fd) != 0 &&
 		     (r2 = gt_err_from_errno(errno)) != GT_OK)) {
 			/* Not written (or not durable): none of its lines count. A partial write
@@ -275,14 +336,14 @@ col_store_commit(col_store *s, int *rotated)
 		pthread_mutex_lock(&s->mtx);
 		g->batch_floor = col_gpu_max_ts(g);
 		seg = &g->segs[g->nseg - 1];
-		off = seg->size;
+		off = start = seg->size;
 		for (i = 0; i < g->npl; i++) {
 			col_seg_index_add(seg, s->cfg.index_every, off, g->pl[i].len, g->pl[i].ts);
 			off += g->pl[i].len;
 		}
 		g->records += g->npl;
 		s->st.lines += g->npl;
-		s->st.bytes += g->pend.len;
+		s->st.bytes += off - start;
 		if (g->latest == NULL || g->pend_latest->ts_ns >= g->latest->ts_ns) {
 			col_rec_rele(g->latest);
 			g->latest = g->pend_latest;

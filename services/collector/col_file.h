@@ -56,9 +56,13 @@ void   col_store_close(col_store *s);
 /* col_store_append queues line (one encoded JSONL line of r) for r's GPU file; the bytes are
  * copied. Nothing reaches the file before col_store_commit. */
 gt_err col_store_append(col_store *s, const col_rec *r, const char *line, size_t len);
-/* col_store_commit writes every queued line (one write() per GPU file), fsyncs when the policy
- * is "always", updates index and GPU info, rotates full segments. *rotated is set when a
- * segment was rotated (the checkpoint should be saved now). */
+/* col_store_append_ref is col_store_append without the copy: line must stay unchanged until
+ * the next col_store_commit returns (the ingest path: lines stay in their batch). */
+gt_err col_store_append_ref(col_store *s, const col_rec *r, const char *line, size_t len);
+/* col_store_commit writes every queued line (one writev() per GPU file, more past IOV_MAX
+ * lines), fsyncs when the policy is "always", updates index and GPU info, rotates full
+ * segments. *rotated is set when a segment was rotated (the checkpoint should be saved
+ * now). */
 gt_err col_store_commit(col_store *s, int *rotated);
 /* After a col_store_commit that failed: 1 if r's GPU file was written in it (its lines are in
  * the file), 0 if not (its lines are not: a torn part is cut off before the next write to that

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "col_file.h"
 #include "col_key.h"
@@ -28,8 +29,9 @@ typedef struct store_seg {
 } store_seg;
 
 typedef struct pend_line {
-	uint32_t len;
-	int64_t  ts;
+	const char *p; /* the caller's bytes (col_store_append_ref); NULL: copied into pend */
+	uint32_t    len;
+	int64_t     ts;
 } pend_line;
 
 typedef struct store_gpu {
@@ -47,7 +49,7 @@ typedef struct store_gpu {
 	col_rec   *latest;
 	int64_t    batch_floor;
 	/* writer-only batch state */
-	gt_buf            pend;
+	gt_buf            pend; /* copied lines, in order */
 	pend_line        *pl;
 	size_t            npl, capl;
 	col_rec          *pend_latest;
@@ -63,6 +65,8 @@ struct col_store {
 	col_map        *gpus; /* key -> store_gpu */
 	store_gpu      *batch;
 	store_gpu      *dirty;
+	struct iovec   *iov; /* writer: col_store_commit's scratch */
+	size_t          iov_cap;
 	col_store_stats st;
 };
 

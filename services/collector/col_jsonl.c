@@ -10,42 +10,66 @@
 #include "gt/gt_json.h"
 #include "gt/gt_time.h"
 
-/* RFC 3339 with 9 fraction digits; the "YYYY-MM-DDTHH:MM:SS" part is cached per thread for
- * the last second seen (a batch's records share seconds), the rest is integer arithmetic. */
+/* Two decimal digits of v (< 100) at o. */
+static void
+jsonl_2d(char *o, int64_t v)
+{
+	o[0] = (char)('0' + v / 10);
+	o[1] = (char)('0' + v % 10);
+}
+
+/* RFC 3339 with 9 fraction digits, as gt_rfc3339_format writes it. The "YYYY-MM-DDT" part is
+ * cached per thread for the last day seen (gmtime's calendar work and snprintf once a day of
+ * data, not once a second); time of day and fraction are integer arithmetic. */
 static size_t
 jsonl_ts(int64_t ns, char *buf, size_t len)
 {
-	static _Thread_local int64_t last_sec = INT64_MIN;
+	static _Thread_local int64_t last_day = INT64_MIN;
 	static _Thread_local char    prefix[32];
 	static _Thread_local size_t  plen;
-	int64_t                      sec = ns / GT_NS_PER_S, frac = ns % GT_NS_PER_S;
+	int64_t                      sec = ns / GT_NS_PER_S, frac = ns % GT_NS_PER_S, day, tod;
 	int                          i;
 
 	if (frac < 0) {
 		frac += GT_NS_PER_S;
 		sec--;
 	}
-	if (sec != last_sec) {
-		char   tmp[48];
-		size_t n = gt_rfc3339_format(sec * GT_NS_PER_S, 0, tmp, sizeof(tmp));
-
-		if (n < 2 || n - 1 >= sizeof(prefix))
-			return gt_rfc3339_format(ns, 9, buf, len);
-		memcpy(prefix, tmp, n - 1); /* without the 'Z' */
-		plen = n - 1;
-		last_sec = sec;
+	day = sec / 86400;
+	tod = sec % 86400;
+	if (tod < 0) {
+		tod += 86400;
+		day--;
 	}
-	if (len < plen + 12)
+	/* the day's start in ns must not overflow (ns within ~1 day of INT64_MIN) */
+	if (sec < INT64_MIN / GT_NS_PER_S + 2 * 86400)
+		return gt_rfc3339_format(ns, 9, buf, len);
+	if (day != last_day) {
+		char   tmp[48];
+		size_t n = gt_rfc3339_format(day * 86400 * GT_NS_PER_S, 0, tmp, sizeof(tmp));
+
+		if (n < 10 || n - 9 >= sizeof(prefix) || memcmp(tmp + n - 10, "T00:00:00Z", 10) != 0)
+			return gt_rfc3339_format(ns, 9, buf, len);
+		memcpy(prefix, tmp, n - 9); /* up to and with the 'T' */
+		plen = n - 9;
+		last_day = day;
+	}
+	if (len < plen + 20)
 		return gt_rfc3339_format(ns, 9, buf, len);
 	memcpy(buf, prefix, plen);
-	buf[plen] = '.';
+	buf += plen;
+	jsonl_2d(buf, tod / 3600);
+	buf[2] = ':';
+	jsonl_2d(buf + 3, tod / 60 % 60);
+	buf[5] = ':';
+	jsonl_2d(buf + 6, tod % 60);
+	buf[8] = '.';
 	for (i = 9; i >= 1; i--) {
-		buf[plen + (size_t)i] = (char)('0' + frac % 10);
+		buf[8 + i] = (char)('0' + frac % 10);
 		frac /= 10;
 	}
-	buf[plen + 10] = 'Z';
-	buf[plen + 11] = '\0';
-	return plen + 11;
+	buf[18] = 'Z';
+	buf[19] = '\0';
+	return plen + 19;
 }
 
 /* Decimal digits of v into the end of a 24-byte area ending at e; returns the start. */
@@ -84,11 +108,59 @@ col_jsonl_encode(gt_buf *out, const col_rec *r, const col_delivery *id)
 	return rv;
 }
 
+/* A metric value at o; returns the end. Zero is common in telemetry (idle engines, counters)
+ * and is the one value gt_json_dbl_fmt formats with snprintf: it is written here directly,
+ * as the same "0" (also for -0.0). */
+static char *
+jsonl_dbl(char *o, double v)
+{
+	if (v == 0.0) {
+		*o = '0';
+		return o + 1;
+	}
+	return o + gt_json_dbl_fmt(o, v);
+}
+
+/* gt_json_str_raw's output for the common string, one with nothing to escape (no control
+ * character, '"', '\\' or non-ASCII byte: checked 8 bytes at a time); any other string goes
+ * to gt_json_str_raw, so the bytes are always its bytes. */
+static char *
+jsonl_put_str(char *o, const char *s, size_t n)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
+	size_t         i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		uint64_t w, q, b;
+
+		memcpy(&w, s + i, 8);
+		q = w ^ (ones * '"');
+		b = w ^ (ones * '\\');
+		/* any byte >= 0x80, < 0x20, == '"', == '\\' (exact for ASCII words) */
+		if ((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high)
+			return gt_json_str_raw(o, s, n);
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80)
+			return gt_json_str_raw(o, s, n);
+	}
+	*o++ = '"';
+	memcpy(o, s, n);
+	o += n;
+	*o++ = '"';
+	return o;
+}
+
+/* Metric names whose length col_jsonl_encode_obj keeps between its two passes. */
+#define JSONL_NLEN 64
+
 /* o + the literal s (no NUL) */
 #define JSONL_LIT(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) + sizeof(s) - 1)
 
 /* A string member: o + the literal "key": + the escaped string (n bytes) */
-#define JSONL_MEMBER(o, lit, str, n) gt_json_str_raw(JSONL_LIT(o, lit), (str), (n))
+#define JSONL_MEMBER(o, lit, str, n) jsonl_put_str(JSONL_LIT(o, lit), (str), (n))
 
 /* The object is written in one pass into room reserved once for its worst case (every byte
  * escaped), with no per-member bounds checks: this runs for every record ingested. */
@@ -99,6 +171,7 @@ col_jsonl_encode_obj(gt_buf *out, const col_rec *r, const col_delivery *id,
 	/* the identity strings, in member order */
 	const char *str[6] = {r->gpu_id, r->hostname, r->uuid, r->gpu_key, r->device, r->model};
 	size_t      len[6], need = 320, tl, i; /* keys, punctuation, timestamp, ids: < 240 */
+	size_t      nlen[JSONL_NLEN]; /* metric name lengths, measured once */
 	char        ts[40], d[80], *o, *e, *p;
 	int         first;
 	gt_err      rv;
@@ -107,8 +180,13 @@ col_jsonl_encode_obj(gt_buf *out, const col_rec *r, const col_delivery *id,
 		len[i] = strlen(str[i]);
 		need += GT_JSON_STR_MAX(len[i]);
 	}
-	for (i = 0; i < r->nmetrics; i++)
-		need += GT_JSON_STR_MAX(strlen(r->metrics[i].name)) + 2 + GT_JSON_DBL_MAX;
+	for (i = 0; i < r->nmetrics; i++) {
+		size_t n = strlen(r->metrics[i].name);
+
+		if (i < JSONL_NLEN)
+			nlen[i] = n;
+		need += GT_JSON_STR_MAX(n) + 2 + GT_JSON_DBL_MAX;
+	}
 	for (i = 0; i < r->nlabels; i++)
 		need += GT_JSON_STR_MAX(strlen(r->labels[i].key)) +
 		        GT_JSON_STR_MAX(strlen(r->labels[i].value)) + 2;
@@ -126,17 +204,18 @@ col_jsonl_encode_obj(gt_buf *out, const col_rec *r, const col_delivery *id,
 		if (!first)
 			*o++ = ',';
 		first = 0;
-		o = gt_json_str_raw(o, r->metrics[i].name, strlen(r->metrics[i].name));
+		o = jsonl_put_str(o, r->metrics[i].name,
+		                  i < JSONL_NLEN ? nlen[i] : strlen(r->metrics[i].name));
 		*o++ = ':';
-		o += gt_json_dbl_fmt(o, r->metrics[i].value);
+		o = jsonl_dbl(o, r->metrics[i].value);
 	}
 	o = JSONL_LIT(o, "},\"labels\":{");
 	for (i = 0; i < r->nlabels; i++) {
 		if (i > 0)
 			*o++ = ',';
-		o = gt_json_str_raw(o, r->labels[i].key, strlen(r->labels[i].key));
+		o = jsonl_put_str(o, r->labels[i].key, strlen(r->labels[i].key));
 		*o++ = ':';
-		o = gt_json_str_raw(o, r->labels[i].value, strlen(r->labels[i].value));
+		o = jsonl_put_str(o, r->labels[i].value, strlen(r->labels[i].value));
 	}
 	o = JSONL_LIT(o, "},\"timestamp\":\"");
 	memcpy(o, ts, tl);

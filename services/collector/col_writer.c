@@ -24,25 +24,31 @@ struct sync_job {
 static void
 ack_ids(col_consumer *c, gt_rpc_stub *stub, const id_vec *v)
 {
-	size_t i = 0;
+	Gtpb__V1__AckRange **rgs;
+	size_t               i = 0;
 
+	if (v->n == 0)
+		return;
+	if ((rgs = malloc((v->n < ACK_MAX ? v->n : ACK_MAX) * sizeof(*rgs))) == NULL)
+		return; /* not acked: redelivered, then acked as duplicates */
 	while (i < v->n) {
-		Gtpb__V1__AckRequest   req = GTPB__V1__ACK_REQUEST__INIT;
-		Gtpb__V1__DeliveryId **ids;
-		ProtobufCMessage      *out = NULL;
-		size_t                 k, n = v->n - i < ACK_MAX ? v->n - i : ACK_MAX;
-		int                    tries;
-		gt_err                 rv = GT_EUNAVAIL;
+		Gtpb__V1__AckRequest req = GTPB__V1__ACK_REQUEST__INIT;
+		ProtobufCMessage    *out = NULL;
+		size_t               k = 0, n = 0;
+		int                  tries;
+		gt_err               rv = GT_EUNAVAIL;
 
-		if ((ids = malloc(n * sizeof(*ids))) == NULL)
-			return;
-		for (k = 0; k < n; k++)
-			ids[k] = &v->v[i + k];
+		/* up to ACK_MAX runs and ACK_MAX_IDS ids (a run holds at most that many) */
+		while (i + k < v->n && k < ACK_MAX && n + v->v[i + k].count <= ACK_MAX_IDS) {
+			rgs[k] = &v->v[i + k];
+			n += v->v[i + k].count;
+			k++;
+		}
 		req.topic = c->topic;
 		req.group = c->group;
 		req.consumer = c->name;
-		req.n_ids = n;
-		req.ids = ids;
+		req.n_ranges = k;
+		req.ranges = rgs;
 		for (tries = 0; tries < 3; tries++) {
 			if ((rv = gt_rpc_call_by_name(stub, "Ack", &req.base, &out)) == GT_OK ||
 			    stub->status.code == GT_RPC_NOT_FOUND ||
@@ -50,7 +56,6 @@ ack_ids(col_consumer *c, gt_rpc_stub *stub, const id_vec *v)
 				break;
 			gt_sleep_ns(50 * GT_NS_PER_MS);
 		}
-		free(ids);
 		if (rv == GT_OK) {
 			gt_counter_add(c->m_acked, n);
 			protobuf_c_message_free_unpacked(out, NULL);
@@ -62,8 +67,9 @@ ack_ids(col_consumer *c, gt_rpc_stub *stub, const id_vec *v)
 			        GT_KV_STR("code", gt_rpc_code_name(stub->status.code)),
 			        GT_KV_STR("detail", stub->status.message), GT_KV_UINT("ids", n));
 		}
-		i += n;
+		i += k;
 	}
+	free(rgs);
 }
 
 void
@@ -199,7 +205,7 @@ writer_durable(col_consumer *c, int force)
 	if (c->cfg.fsync == COL_FSYNC_INTERVAL && !force && now < c->next_sync)
 		return;
 	want_ckpt = c->ckpt_path != NULL && c->ckpt_dirty && (force || now >= c->next_ckpt);
-	if (c->pending.n == 0 && !want_ckpt && c->cfg.fsync != COL_FSYNC_INTERVAL)
+	if (c->pending.ids == 0 && !want_ckpt && c->cfg.fsync != COL_FSYNC_INTERVAL)
 		return;
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return;
@@ -224,7 +230,7 @@ writer_durable(col_consumer *c, int force)
 	if (j->acks.n > 0 && (c->pending.v = malloc(j->acks.n * sizeof(*c->pending.v))) != NULL)
 		c->pending.cap = j->acks.n;
 	atomic_store(&c->pending_n, 0);
-	if (j->nfds == 0 && j->acks.n == 0 && !j->has_ckpt) {
+	if (j->nfds == 0 && j->acks.ids == 0 && !j->has_ckpt) {
 		col_sync_job_free(j);
 		return;
 	}
@@ -257,8 +263,8 @@ writer_store(col_consumer *c, cons_batch *b, size_t *todo, size_t ntodo, int *ro
 		cons_chunk *ch = &b->chunks[i / CHUNK];
 
 		if (arv == GT_OK)
-			arv = col_store_append(c->store, it->rec, ch->lines.data + it->line_off,
-			                       it->line_len);
+			arv = col_store_append_ref(c->store, it->rec,
+			                           ch->lines.data + it->line_off, it->line_len);
 		if (arv != GT_OK) {
 			todo[left++] = i; /* not appended: retried */
 			continue;
@@ -303,7 +309,7 @@ writer_store(col_consumer *c, cons_batch *b, size_t *todo, size_t ntodo, int *ro
 	if (*rotated)
 		c->next_ckpt = 0; /* save now: recovery scans from the saved sizes */
 	gt_counter_add(c->m_stored, k);
-	atomic_store(&c->pending_n, c->pending.n);
+	atomic_store(&c->pending_n, c->pending.ids);
 	if (k > 0 && c->stored)
 		c->stored(c->stored_arg, recs, pays, lens, k);
 	return left;
@@ -326,8 +332,8 @@ writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 		GT_LOGI("consumer.epoch", GT_KV_UINT("epoch", epoch));
 		c->ckpt_dirty = 1;
 	}
-	if (c->pending.n > 0 && c->pending_epoch != epoch) {
-		c->pending.n = 0; /* the old broker epoch is gone */
+	if (c->pending.ids > 0 && c->pending_epoch != epoch) {
+		c->pending.n = c->pending.ids = 0; /* the old broker epoch is gone */
 		atomic_store(&c->pending_n, 0);
 	}
 	c->pending_epoch = epoch;
@@ -391,7 +397,7 @@ writer_batch(col_consumer *c, gt_rpc_stub *stub, cons_batch *b)
 		GT_LOGI("consumer.write_resumed");
 	}
 out:
-	writer_durable(c, c->pending.n >= 200000);
+	writer_durable(c, c->pending.ids >= 200000);
 }
 
 void *

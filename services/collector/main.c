@@ -1,4 +1,6 @@
 /* gt-collector: config -> init -> run -> shutdown. */
+#include <malloc.h>
+
 #include "col_server.h"
 #include "gt/gt_log.h"
 #include "gt/gt_signal.h"
@@ -16,6 +18,11 @@ main(int argc, char **argv)
 		return gt_exit_code(rv);
 	}
 	gt_log_open("collector", (gt_log_level)cfg.log_level);
+	/* Ingest allocates and frees at a high rate: Fetch responses of up to 4 MiB, line
+	 * buffers, records. glibc would hand large blocks back to the kernel (mmap/munmap, heap
+	 * trimming) only to fault the same amount in again for the next batch; keep them. */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	gt_signal_install();
 	if ((rv = col_server_new(&srv, &cfg)) == GT_OK && (rv = col_server_start(srv)) == GT_OK)
 		rv = col_server_run(srv);

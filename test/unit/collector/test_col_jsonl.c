@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "col_jsonl.h"
+#include "gt/gt_json.h"
+#include "gt/gt_time.h"
 #include "test_col_common.h"
 
 static void
@@ -193,11 +195,76 @@ test_col_jsonl_doubles_round_trip_exactly(void **state)
 	}
 }
 
+/* The encoder's own fast paths (timestamps, plain strings, zero) write exactly what the
+ * common formatters write. */
+static void
+test_col_jsonl_fast_paths_match_common(void **state)
+{
+	const int64_t ts[] = {1, 999999999, 1000000000, INT64_C(86399999999999),
+	    INT64_C(86400000000000), INT64_C(1764197351123456789), INT64_C(1767225599999999999),
+	    INT64_C(1767225600000000000), INT64_C(951782400000000001) /* 2000-02-29 */,
+	    INT64_C(-1), INT64_C(-86400000000001), INT64_MAX, INT64_MIN + 1, INT64_MIN};
+	const char *strs[] = {"", "a", "1234567", "12345678", "123456789abcdef0", "GPU-0428aff0-c4bd",
+	    "tab\there", "1234567\"", "12345678\\", "abcdefgh\x1f", "\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f",
+	    "h\xc3\xa9llo world", "abcdefgh\xff", " !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}~"};
+	size_t      i;
+	gt_buf      b, want;
+	char        tmp[64];
+
+	(void)state;
+	gt_buf_init(&b);
+	gt_buf_init(&want);
+	for (i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+		col_rec *r = tc_rec("k", ts[i], 0.0);
+		size_t   n = gt_rfc3339_format(ts[i], 9, tmp, sizeof(tmp));
+
+		gt_buf_reset(&b);
+		gt_buf_reset(&want);
+		assert_int_equal(col_jsonl_encode_obj(&b, r, NULL, NULL, 0), GT_OK);
+		assert_int_equal(gt_buf_printf(&want, "\"timestamp\":\"%.*s\"", (int)n, tmp), GT_OK);
+		assert_non_null(strstr(b.data, want.data));
+		assert_non_null(strstr(b.data, "\"temperature\":0,"));
+		col_rec_rele(r);
+	}
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		Gtpb__V1__TelemetryRecord              pb = GTPB__V1__TELEMETRY_RECORD__INIT;
+		Gtpb__V1__TelemetryRecord__LabelsEntry l, *lp[1] = {&l};
+		col_rec                               *r;
+
+		gtpb__v1__telemetry_record__labels_entry__init(&l);
+		l.key = (char *)strs[i];
+		l.value = (char *)strs[i];
+		pb.timestamp_ns = 1;
+		pb.gpu_key = (char *)strs[i];
+		pb.hostname = (char *)strs[i];
+		pb.n_labels = 1;
+		pb.labels = lp;
+		assert_int_equal(col_rec_new_pb(&r, &pb, NULL), GT_OK);
+		gt_buf_reset(&b);
+		gt_buf_reset(&want);
+		assert_int_equal(col_jsonl_encode_obj(&b, r, NULL, NULL, 0), GT_OK);
+		assert_int_equal(gt_buf_puts(&want, ",\"hostname\":"), GT_OK);
+		assert_int_equal(gt_json_cstr(&want, strs[i]), GT_OK);
+		assert_non_null(strstr(b.data, want.data));
+		gt_buf_reset(&want);
+		assert_int_equal(gt_buf_puts(&want, "\"labels\":{"), GT_OK);
+		assert_int_equal(gt_json_cstr(&want, strs[i]), GT_OK);
+		assert_int_equal(gt_buf_putc(&want, ':'), GT_OK);
+		assert_int_equal(gt_json_cstr(&want, strs[i]), GT_OK);
+		assert_int_equal(gt_buf_putc(&want, '}'), GT_OK);
+		assert_non_null(strstr(b.data, want.data));
+		col_rec_rele(r);
+	}
+	gt_buf_fini(&b);
+	gt_buf_fini(&want);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_col_jsonl_round_trip),
+	    cmocka_unit_test(test_col_jsonl_fast_paths_match_common),
 	    cmocka_unit_test(test_col_jsonl_odd_labels_escape),
 	    cmocka_unit_test(test_col_jsonl_seed_line_decodes),
 	    cmocka_unit_test(test_col_jsonl_rejects_garbage),
