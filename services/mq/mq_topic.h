@@ -1,7 +1,7 @@
 /* mq_topic.h - one topic: partitioned in-memory log, consumer groups, dead letters,
  * producer deduplication.
  *
- * Messages are stored as their encoded gtpb.v1.Message bytes in 1 MiB arena chunks per
+ * Messages are stored as their encoded gtpb.v1.Message bytes in 2 MiB arena chunks per
  * partition (no malloc per message), indexed by an offset ring. A message is retained until
  * every group has acked (or dead-lettered) it; retained bytes are bounded by max_bytes
  * (Publish then fails with GT_EFULL, which the server answers RESOURCE_EXHAUSTED).
