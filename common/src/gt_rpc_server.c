@@ -30,6 +30,24 @@
 #include "gt_rpc_int.h"
 
 #define RPC_MAX_SERVICES 8
+/* Payloads from this size on are unpacked into an arena (below) instead of one malloc per
+ * field: a 1000-message Publish is 2000 mallocs and frees otherwise. */
+#define ARENA_MIN_PAYLOAD (4u << 10)
+#define ARENA_KEEP_MAX (1u << 20) /* largest block an idle arena keeps */
+#define ARENA_ALIGN 16
+
+/* A bump allocator for one request's unpacked input: one block reused from call to call
+ * (grown to the largest need seen, up to ARENA_KEEP_MAX) plus overflow allocations freed at
+ * reset. protobuf-c frees nothing into it: the whole input goes at once when the call
+ * answers. Arenas are pooled by the server: only requests being unpacked or handled hold
+ * one. */
+typedef struct call_arena {
+	struct call_arena *next; /* in the server's pool */
+	uint8_t           *blk;
+	size_t             cap, used, need; /* need: this call's total, overflow included */
+	void              *extra;           /* overflow allocations, linked by their first word */
+	ProtobufCAllocator pa;
+} call_arena;
 
 typedef enum { CALL_RECV, CALL_WORK, CALL_SEND, CALL_IDLE } call_state;
 
@@ -43,6 +61,7 @@ typedef struct rpc_call {
 	int64_t           deadline_mono; /* INT64_MAX = none */
 	uint64_t          request_id;
 	ProtobufCMessage *input;
+	call_arena       *arena; /* holds input, when it was unpacked into one */
 	gt_rpc_status     status;
 	int               status_set;
 	atomic_int        answered;
@@ -70,9 +89,106 @@ struct gt_rpc_server {
 	pthread_cond_t     cv;
 	int                busy; /* calls in WORK or SEND */
 	atomic_ullong      served;
+	pthread_mutex_t    arena_mu;
+	call_arena        *arenas; /* idle ones */
 };
 
 static void call_reply(rpc_call *c, gt_rpc_code code, const char *msg, const ProtobufCMessage *out);
+
+/* ---- input arenas ---- */
+
+static void *
+arena_alloc(void *data, size_t size)
+{
+	call_arena *a = data;
+	void      **x;
+
+	size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	a->need += size;
+	if (a->cap - a->used >= size) {
+		void *p = a->blk + a->used;
+		a->used += size;
+		return p;
+	}
+	if ((x = malloc(ARENA_ALIGN + size)) == NULL)
+		return NULL;
+	*x = a->extra;
+	a->extra = x;
+	return (uint8_t *)x + ARENA_ALIGN;
+}
+
+static void
+arena_free(void *data, void *p)
+{
+	(void)data, (void)p; /* all at once, in arena_put */
+}
+
+static call_arena *
+arena_get(gt_rpc_server *s)
+{
+	call_arena *a;
+
+	pthread_mutex_lock(&s->arena_mu);
+	if ((a = s->arenas) != NULL)
+		s->arenas = a->next;
+	pthread_mutex_unlock(&s->arena_mu);
+	if (a == NULL && (a = calloc(1, sizeof(*a))) != NULL) {
+		a->pa.alloc = arena_alloc;
+		a->pa.free = arena_free;
+		a->pa.allocator_data = a;
+	}
+	return a;
+}
+
+static void
+arena_destroy(call_arena *a)
+{
+	while (a->extra != NULL) {
+		void **x = a->extra;
+		a->extra = *x;
+		free(x);
+	}
+	free(a->blk);
+	free(a);
+}
+
+/* Drop what the arena holds and pool it, its block grown to this call's need. */
+static void
+arena_put(gt_rpc_server *s, call_arena *a)
+{
+	while (a->extra != NULL) {
+		void **x = a->extra;
+		a->extra = *x;
+		free(x);
+	}
+	if (a->need > a->cap && a->cap < ARENA_KEEP_MAX) {
+		size_t   nc = a->need < ARENA_KEEP_MAX ? a->need : ARENA_KEEP_MAX;
+		uint8_t *nb = malloc(nc); /* aligned for any type, like every malloc */
+		if (nb != NULL) {
+			free(a->blk);
+			a->blk = nb;
+			a->cap = nc;
+		}
+	}
+	a->used = a->need = 0;
+	pthread_mutex_lock(&s->arena_mu);
+	a->next = s->arenas;
+	s->arenas = a;
+	pthread_mutex_unlock(&s->arena_mu);
+}
+
+/* The request's input goes (after its answer was built). */
+static void
+call_input_free(rpc_call *c)
+{
+	if (c->arena != NULL) {
+		arena_put(c->srv, c->arena);
+		c->arena = NULL;
+	} else if (c->input != NULL) {
+		protobuf_c_message_free_unpacked(c->input, NULL);
+	}
+	c->input = NULL;
+}
 
 gt_err
 gt_rpc_server_new(gt_rpc_server **out, const gt_rpc_server_cfg *cfg)
@@ -94,6 +210,7 @@ gt_rpc_server_new(gt_rpc_server **out, const gt_rpc_server_cfg *cfg)
 	s->token = cfg->token && *cfg->token ? strdup(cfg->token) : NULL;
 	pthread_mutex_init(&s->mtx, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_mutex_init(&s->arena_mu, NULL);
 	if (s->url == NULL || (cfg->token && *cfg->token && s->token == NULL)) {
 		gt_rpc_server_free(s);
 		return GT_ENOMEM;
@@ -293,10 +410,7 @@ call_reply(rpc_call *c, gt_rpc_code code, const char *msg, const ProtobufCMessag
 	if (code != GT_RPC_OK)
 		GT_LOGD("rpc.error", GT_KV_STR("code", gt_rpc_code_name(code)),
 		    GT_KV_STR("message", msg ? msg : ""));
-	if (c->input != NULL) {
-		protobuf_c_message_free_unpacked(c->input, NULL);
-		c->input = NULL;
-	}
+	call_input_free(c);
 	if (c->req != NULL) {
 		nng_msg_free(c->req);
 		c->req = NULL;
@@ -396,7 +510,11 @@ call_dispatch(gt_rpc_server *s, rpc_call *c)
 		call_reply(c, GT_RPC_UNIMPLEMENTED, err, NULL);
 		return;
 	}
-	c->input = protobuf_c_message_unpack(md->input, NULL, e.payload_len, e.payload);
+	if (e.payload_len >= ARENA_MIN_PAYLOAD && (c->arena = arena_get(s)) != NULL)
+		c->input = protobuf_c_message_unpack(md->input, &c->arena->pa, e.payload_len,
+		                                     e.payload);
+	else
+		c->input = protobuf_c_message_unpack(md->input, NULL, e.payload_len, e.payload);
 	if (c->input == NULL) {
 		snprintf(err, sizeof(err), "payload is not a valid %s", md->input->name);
 		call_reply(c, GT_RPC_INVALID_ARGUMENT, err, NULL);
@@ -513,8 +631,7 @@ gt_rpc_server_free(gt_rpc_server *s)
 		rpc_call *c = &s->calls[i];
 		if (c->req != NULL)
 			nng_msg_free(c->req);
-		if (c->input != NULL)
-			protobuf_c_message_free_unpacked(c->input, NULL);
+		call_input_free(c);
 		nng_ctx_close(c->ctx);
 	}
 	if (s->sock_open)
@@ -527,8 +644,14 @@ gt_rpc_server_free(gt_rpc_server *s)
 			;
 		gt_queue_free(s->work);
 	}
+	while (s->arenas != NULL) {
+		call_arena *a = s->arenas;
+		s->arenas = a->next;
+		arena_destroy(a);
+	}
 	pthread_mutex_destroy(&s->mtx);
 	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->arena_mu);
 	free(s->calls);
 	free(s->workers);
 	free(s->url);
