@@ -6,7 +6,8 @@
  * Workers decode the envelope, authenticate, check the deadline, find the method through
  * the protobuf-c service descriptor, unpack the input, check its strings (UTF-8) and run the
  * handler. The handler (or whoever it deferred to) calls the closure once; the closure packs
- * the reply straight into an nng message and starts the send.
+ * the reply straight into an nng message and starts the send (or the handler packs it there
+ * itself: gt_rpc_reply_begin / _end).
  *
  * Each call remembers the pipe (client connection) its request came from; a pipe-removal
  * callback marks the calls of a closed pipe cancelled (gt_rpc_cancelled), so that a service
@@ -62,6 +63,7 @@ typedef struct rpc_call {
 	uint64_t          request_id;
 	ProtobufCMessage *input;
 	call_arena       *arena; /* holds input, when it was unpacked into one */
+	nng_msg          *packed; /* a reply between gt_rpc_reply_begin and _end */
 	gt_rpc_status     status;
 	int               status_set;
 	atomic_int        answered;
@@ -318,6 +320,10 @@ call_closure(const ProtobufCMessage *out, void *data)
 		GT_LOGE("rpc.double_reply", GT_KV_UINT("request_id", c->request_id));
 		return;
 	}
+	if (c->packed != NULL) { /* begun, then failed after all */
+		nng_msg_free(c->packed);
+		c->packed = NULL;
+	}
 	if (out != NULL)
 		call_reply(c, GT_RPC_OK, NULL, out);
 	else if (c->status_set)
@@ -378,45 +384,17 @@ gt_rpc_deadline_left_ns(void *closure_data)
 	return c->deadline_mono - gt_mono_ns();
 }
 
-/* Build and send the response; releases the request. Worker or deferring thread. */
+/* Send reply m (NULL: out of memory, nothing is sent and the client's deadline will fire);
+ * releases the request. */
 static void
-call_reply(rpc_call *c, gt_rpc_code code, const char *msg, const ProtobufCMessage *out)
+call_send(rpc_call *c, nng_msg *m)
 {
-	gt__rpc_env e = {0};
-	size_t      plen = 0, head;
-	nng_msg    *m = NULL;
-	char        clean[3 * GT_RPC_MSG_MAX + 64]; /* U+FFFD is 3 bytes */
-
-	if (code == GT_RPC_OK && out != NULL)
-		plen = protobuf_c_message_get_packed_size(out);
-	/* RpcResponse.message is a proto3 string: never echo invalid bytes a request brought. */
-	if (msg != NULL && !gt_utf8_valid(msg, strlen(msg))) {
-		gt_utf8_sanitize(clean, sizeof(clean), msg, strlen(msg));
-		msg = clean;
-	}
-	e.code = (int32_t)code;
-	e.message = msg;
-	e.message_len = msg ? strlen(msg) : 0;
-	e.request_id = c->request_id;
-	head = gt__rpc_resp_head_size(&e, plen);
-	if (nng_msg_alloc(&m, head + plen) != 0) {
-		m = NULL;
-	} else {
-		uint8_t *p = nng_msg_body(m);
-		size_t   h = gt__rpc_resp_head_put(p, &e, plen);
-		if (plen)
-			protobuf_c_message_pack(out, p + h);
-	}
-	if (code != GT_RPC_OK)
-		GT_LOGD("rpc.error", GT_KV_STR("code", gt_rpc_code_name(code)),
-		    GT_KV_STR("message", msg ? msg : ""));
 	call_input_free(c);
 	if (c->req != NULL) {
 		nng_msg_free(c->req);
 		c->req = NULL;
 	}
 	if (m == NULL) {
-		/* Out of memory: drop the reply; the client's deadline will fire. */
 		atomic_fetch_add(&c->srv->served, 1);
 		call_rearm(c);
 		server_busy_add(c->srv, -1);
@@ -425,6 +403,79 @@ call_reply(rpc_call *c, gt_rpc_code code, const char *msg, const ProtobufCMessag
 	c->state = CALL_SEND;
 	nng_aio_set_msg(c->aio, m);
 	nng_ctx_send(c->ctx, c->aio);
+}
+
+/* An nng message holding the response envelope for a payload of plen bytes, which go at
+ * *payload; NULL when out of memory. */
+static nng_msg *
+reply_alloc(rpc_call *c, gt_rpc_code code, const char *msg, size_t plen, uint8_t **payload)
+{
+	gt__rpc_env e = {0};
+	nng_msg    *m;
+	uint8_t    *p;
+
+	e.code = (int32_t)code;
+	e.message = msg;
+	e.message_len = msg ? strlen(msg) : 0;
+	e.request_id = c->request_id;
+	if (nng_msg_alloc(&m, gt__rpc_resp_head_size(&e, plen) + plen) != 0)
+		return NULL;
+	p = nng_msg_body(m);
+	*payload = p + gt__rpc_resp_head_put(p, &e, plen);
+	return m;
+}
+
+/* Build and send the response; releases the request. Worker or deferring thread. */
+static void
+call_reply(rpc_call *c, gt_rpc_code code, const char *msg, const ProtobufCMessage *out)
+{
+	size_t   plen = 0;
+	nng_msg *m;
+	uint8_t *payload;
+	char     clean[3 * GT_RPC_MSG_MAX + 64]; /* U+FFFD is 3 bytes */
+
+	if (code == GT_RPC_OK && out != NULL)
+		plen = protobuf_c_message_get_packed_size(out);
+	/* RpcResponse.message is a proto3 string: never echo invalid bytes a request brought. */
+	if (msg != NULL && !gt_utf8_valid(msg, strlen(msg))) {
+		gt_utf8_sanitize(clean, sizeof(clean), msg, strlen(msg));
+		msg = clean;
+	}
+	if ((m = reply_alloc(c, code, msg, plen, &payload)) != NULL && plen)
+		protobuf_c_message_pack(out, payload);
+	if (code != GT_RPC_OK)
+		GT_LOGD("rpc.error", GT_KV_STR("code", gt_rpc_code_name(code)),
+		    GT_KV_STR("message", msg ? msg : ""));
+	call_send(c, m);
+}
+
+uint8_t *
+gt_rpc_reply_begin(void *closure_data, size_t len)
+{
+	rpc_call *c = closure_data;
+	uint8_t  *payload = NULL;
+
+	if (c->packed != NULL || atomic_load(&c->answered))
+		return NULL;
+	if ((c->packed = reply_alloc(c, GT_RPC_OK, NULL, len, &payload)) == NULL)
+		return NULL;
+	return payload;
+}
+
+void
+gt_rpc_reply_end(void *closure_data)
+{
+	rpc_call *c = closure_data;
+	nng_msg  *m = c->packed;
+
+	c->packed = NULL;
+	if (m == NULL || atomic_exchange(&c->answered, 1)) {
+		GT_LOGE("rpc.double_reply", GT_KV_UINT("request_id", c->request_id));
+		if (m != NULL)
+			nng_msg_free(m);
+		return;
+	}
+	call_send(c, m);
 }
 
 static ProtobufCService *
@@ -632,6 +683,8 @@ gt_rpc_server_free(gt_rpc_server *s)
 		if (c->req != NULL)
 			nng_msg_free(c->req);
 		call_input_free(c);
+		if (c->packed != NULL)
+			nng_msg_free(c->packed);
 		nng_ctx_close(c->ctx);
 	}
 	if (s->sock_open)
