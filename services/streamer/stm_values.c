@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,9 +258,11 @@ stm_drop_slot_name(unsigned slot)
 	return slot < n && slot < STM_DROP_OTHER ? t[slot].canonical : "other";
 }
 
-/* range_of[i]: the entry of ranges[] for metric table entry i, or -1. Computed once. */
+/* range_of[i]: the entry of ranges[] for metric table entry i, or -1. Computed once; the
+ * flag saves the pthread_once call per value afterwards. */
 static int            range_of[64];
 static pthread_once_t range_once = PTHREAD_ONCE_INIT;
+static atomic_int     range_ready;
 
 static void
 range_init(void)
@@ -276,6 +279,7 @@ range_init(void)
 				break;
 			}
 	}
+	atomic_store_explicit(&range_ready, 1, memory_order_release);
 }
 
 int
@@ -285,7 +289,8 @@ stm_value_ok(const char *key, double v, unsigned *slot)
 	const gt_gpu_metric *t = gt_gpu_metric_table(&n);
 	const gt_gpu_metric *m = NULL;
 
-	pthread_once(&range_once, range_init);
+	if (!atomic_load_explicit(&range_ready, memory_order_acquire))
+		pthread_once(&range_once, range_init);
 
 	/* Keys are usually the table's own canonical strings: pointer comparison first. */
 	for (size_t i = 0; i < n && m == NULL; i++)
