@@ -130,9 +130,15 @@ gt_record_pack(const Gtpb__V1__TelemetryRecord *r, uint8_t *out)
 	p = str_put(p, 0x3a, r->model);
 	for (size_t i = 0; i < r->n_metrics; i++) {
 		const Gtpb__V1__TelemetryRecord__MetricsEntry *e = r->metrics[i];
+		size_t kn = e->key != NULL ? strlen(e->key) : 0; /* once: metric_entry_size */
 		*p++ = 0x42;
-		p = vput(p, metric_entry_size(e));
-		p = str_put(p, 0x0a, e->key);
+		p = vput(p, (kn ? 1 + vlen(kn) + kn : 0) + (e->value != 0 ? 9 : 0));
+		if (kn) {
+			*p++ = 0x0a;
+			p = vput(p, kn);
+			memcpy(p, e->key, kn);
+			p += kn;
+		}
 		if (e->value != 0) {
 			*p++ = 0x11;
 			memcpy(p, &e->value, 8); /* little-endian hosts (x86-64, arm64) */

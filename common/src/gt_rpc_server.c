@@ -6,7 +6,8 @@
  * Workers decode the envelope, authenticate, check the deadline, find the method through
  * the protobuf-c service descriptor, unpack the input, check its strings (UTF-8) and run the
  * handler. The handler (or whoever it deferred to) calls the closure once; the closure packs
- * the reply straight into an nng message and starts the send.
+ * the reply straight into an nng message and starts the send (or the handler packs it there
+ * itself: gt_rpc_reply_begin / _end).
  *
  * Each call remembers the pipe (client connection) its request came from; a pipe-removal
  * callback marks the calls of a closed pipe cancelled (gt_rpc_cancelled), so that a service
@@ -30,6 +31,24 @@
 #include "gt_rpc_int.h"
 
 #define RPC_MAX_SERVICES 8
+/* Payloads from this size on are unpacked into an arena (below) instead of one malloc per
+ * field: a 1000-message Publish is 2000 mallocs and frees otherwise. */
+#define ARENA_MIN_PAYLOAD (4u << 10)
+#define ARENA_KEEP_MAX (1u << 20) /* largest block an idle arena keeps */
+#define ARENA_ALIGN 16
+
+/* A bump allocator for one request's unpacked input: one block reused from call to call
+ * (grown to the largest need seen, up to ARENA_KEEP_MAX) plus overflow allocations freed at
+ * reset. protobuf-c frees nothing into it: the whole input goes at once when the call
+ * answers. Arenas are pooled by the server: only requests being unpacked or handled hold
+ * one. */
+typedef struct call_arena {
+	struct call_arena *next; /* in the server's pool */
+	uint8_t           *blk;
+	size_t             cap, used, need; /* need: this call's total, overflow included */
+	void              *extra;           /* overflow allocations, linked by their first word */
+	ProtobufCAllocator pa;
+} call_arena;
 
 typedef enum { CALL_RECV, CALL_WORK, CALL_SEND, CALL_IDLE } call_state;
 
@@ -43,6 +62,8 @@ typedef struct rpc_call {
 	int64_t           deadline_mono; /* INT64_MAX = none */
 	uint64_t          request_id;
 	ProtobufCMessage *input;
+	call_arena       *arena; /* holds input, when it was unpacked into one */
+	nng_msg          *packed; /* a reply between gt_rpc_reply_begin and _end */
 	gt_rpc_status     status;
 	int               status_set;
 	atomic_int        answered;
@@ -70,9 +91,106 @@ struct gt_rpc_server {
 	pthread_cond_t     cv;
 	int                busy; /* calls in WORK or SEND */
 	atomic_ullong      served;
+	pthread_mutex_t    arena_mu;
+	call_arena        *arenas; /* idle ones */
 };
 
 static void call_reply(rpc_call *c, gt_rpc_code code, const char *msg, const ProtobufCMessage *out);
+
+/* ---- input arenas ---- */
+
+static void *
+arena_alloc(void *data, size_t size)
+{
+	call_arena *a = data;
+	void      **x;
+
+	size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	a->need += size;
+	if (a->cap - a->used >= size) {
+		void *p = a->blk + a->used;
+		a->used += size;
+		return p;
+	}
+	if ((x = malloc(ARENA_ALIGN + size)) == NULL)
+		return NULL;
+	*x = a->extra;
+	a->extra = x;
+	return (uint8_t *)x + ARENA_ALIGN;
+}
+
+static void
+arena_free(void *data, void *p)
+{
+	(void)data, (void)p; /* all at once, in arena_put */
+}
+
+static call_arena *
+arena_get(gt_rpc_server *s)
+{
+	call_arena *a;
+
+	pthread_mutex_lock(&s->arena_mu);
+	if ((a = s->arenas) != NULL)
+		s->arenas = a->next;
+	pthread_mutex_unlock(&s->arena_mu);
+	if (a == NULL && (a = calloc(1, sizeof(*a))) != NULL) {
+		a->pa.alloc = arena_alloc;
+		a->pa.free = arena_free;
+		a->pa.allocator_data = a;
+	}
+	return a;
+}
+
+static void
+arena_destroy(call_arena *a)
+{
+	while (a->extra != NULL) {
+		void **x = a->extra;
+		a->extra = *x;
+		free(x);
+	}
+	free(a->blk);
+	free(a);
+}
+
+/* Drop what the arena holds and pool it, its block grown to this call's need. */
+static void
+arena_put(gt_rpc_server *s, call_arena *a)
+{
+	while (a->extra != NULL) {
+		void **x = a->extra;
+		a->extra = *x;
+		free(x);
+	}
+	if (a->need > a->cap && a->cap < ARENA_KEEP_MAX) {
+		size_t   nc = a->need < ARENA_KEEP_MAX ? a->need : ARENA_KEEP_MAX;
+		uint8_t *nb = malloc(nc); /* aligned for any type, like every malloc */
+		if (nb != NULL) {
+			free(a->blk);
+			a->blk = nb;
+			a->cap = nc;
+		}
+	}
+	a->used = a->need = 0;
+	pthread_mutex_lock(&s->arena_mu);
+	a->next = s->arenas;
+	s->arenas = a;
+	pthread_mutex_unlock(&s->arena_mu);
+}
+
+/* The request's input goes (after its answer was built). */
+static void
+call_input_free(rpc_call *c)
+{
+	if (c->arena != NULL) {
+		arena_put(c->srv, c->arena);
+		c->arena = NULL;
+	} else if (c->input != NULL) {
+		protobuf_c_message_free_unpacked(c->input, NULL);
+	}
+	c->input = NULL;
+}
 
 gt_err
 gt_rpc_server_new(gt_rpc_server **out, const gt_rpc_server_cfg *cfg)
@@ -94,6 +212,7 @@ gt_rpc_server_new(gt_rpc_server **out, const gt_rpc_server_cfg *cfg)
 	s->token = cfg->token && *cfg->token ? strdup(cfg->token) : NULL;
 	pthread_mutex_init(&s->mtx, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_mutex_init(&s->arena_mu, NULL);
 	if (s->url == NULL || (cfg->token && *cfg->token && s->token == NULL)) {
 		gt_rpc_server_free(s);
 		return GT_ENOMEM;
@@ -201,6 +320,10 @@ call_closure(const ProtobufCMessage *out, void *data)
 		GT_LOGE("rpc.double_reply", GT_KV_UINT("request_id", c->request_id));
 		return;
 	}
+	if (c->packed != NULL) { /* begun, then failed after all */
+		nng_msg_free(c->packed);
+		c->packed = NULL;
+	}
 	if (out != NULL)
 		call_reply(c, GT_RPC_OK, NULL, out);
 	else if (c->status_set)
@@ -261,48 +384,17 @@ gt_rpc_deadline_left_ns(void *closure_data)
 	return c->deadline_mono - gt_mono_ns();
 }
 
-/* Build and send the response; releases the request. Worker or deferring thread. */
+/* Send reply m (NULL: out of memory, nothing is sent and the client's deadline will fire);
+ * releases the request. */
 static void
-call_reply(rpc_call *c, gt_rpc_code code, const char *msg, const ProtobufCMessage *out)
+call_send(rpc_call *c, nng_msg *m)
 {
-	gt__rpc_env e = {0};
-	size_t      plen = 0, head;
-	nng_msg    *m = NULL;
-	char        clean[3 * GT_RPC_MSG_MAX + 64]; /* U+FFFD is 3 bytes */
-
-	if (code == GT_RPC_OK && out != NULL)
-		plen = protobuf_c_message_get_packed_size(out);
-	/* RpcResponse.message is a proto3 string: never echo invalid bytes a request brought. */
-	if (msg != NULL && !gt_utf8_valid(msg, strlen(msg))) {
-		gt_utf8_sanitize(clean, sizeof(clean), msg, strlen(msg));
-		msg = clean;
-	}
-	e.code = (int32_t)code;
-	e.message = msg;
-	e.message_len = msg ? strlen(msg) : 0;
-	e.request_id = c->request_id;
-	head = gt__rpc_resp_head_size(&e, plen);
-	if (nng_msg_alloc(&m, head + plen) != 0) {
-		m = NULL;
-	} else {
-		uint8_t *p = nng_msg_body(m);
-		size_t   h = gt__rpc_resp_head_put(p, &e, plen);
-		if (plen)
-			protobuf_c_message_pack(out, p + h);
-	}
-	if (code != GT_RPC_OK)
-		GT_LOGD("rpc.error", GT_KV_STR("code", gt_rpc_code_name(code)),
-		    GT_KV_STR("message", msg ? msg : ""));
-	if (c->input != NULL) {
-		protobuf_c_message_free_unpacked(c->input, NULL);
-		c->input = NULL;
-	}
+	call_input_free(c);
 	if (c->req != NULL) {
 		nng_msg_free(c->req);
 		c->req = NULL;
 	}
 	if (m == NULL) {
-		/* Out of memory: drop the reply; the client's deadline will fire. */
 		atomic_fetch_add(&c->srv->served, 1);
 		call_rearm(c);
 		server_busy_add(c->srv, -1);
@@ -311,6 +403,79 @@ call_reply(rpc_call *c, gt_rpc_code code, const char *msg, const ProtobufCMessag
 	c->state = CALL_SEND;
 	nng_aio_set_msg(c->aio, m);
 	nng_ctx_send(c->ctx, c->aio);
+}
+
+/* An nng message holding the response envelope for a payload of plen bytes, which go at
+ * *payload; NULL when out of memory. */
+static nng_msg *
+reply_alloc(rpc_call *c, gt_rpc_code code, const char *msg, size_t plen, uint8_t **payload)
+{
+	gt__rpc_env e = {0};
+	nng_msg    *m;
+	uint8_t    *p;
+
+	e.code = (int32_t)code;
+	e.message = msg;
+	e.message_len = msg ? strlen(msg) : 0;
+	e.request_id = c->request_id;
+	if (nng_msg_alloc(&m, gt__rpc_resp_head_size(&e, plen) + plen) != 0)
+		return NULL;
+	p = nng_msg_body(m);
+	*payload = p + gt__rpc_resp_head_put(p, &e, plen);
+	return m;
+}
+
+/* Build and send the response; releases the request. Worker or deferring thread. */
+static void
+call_reply(rpc_call *c, gt_rpc_code code, const char *msg, const ProtobufCMessage *out)
+{
+	size_t   plen = 0;
+	nng_msg *m;
+	uint8_t *payload;
+	char     clean[3 * GT_RPC_MSG_MAX + 64]; /* U+FFFD is 3 bytes */
+
+	if (code == GT_RPC_OK && out != NULL)
+		plen = protobuf_c_message_get_packed_size(out);
+	/* RpcResponse.message is a proto3 string: never echo invalid bytes a request brought. */
+	if (msg != NULL && !gt_utf8_valid(msg, strlen(msg))) {
+		gt_utf8_sanitize(clean, sizeof(clean), msg, strlen(msg));
+		msg = clean;
+	}
+	if ((m = reply_alloc(c, code, msg, plen, &payload)) != NULL && plen)
+		protobuf_c_message_pack(out, payload);
+	if (code != GT_RPC_OK)
+		GT_LOGD("rpc.error", GT_KV_STR("code", gt_rpc_code_name(code)),
+		    GT_KV_STR("message", msg ? msg : ""));
+	call_send(c, m);
+}
+
+uint8_t *
+gt_rpc_reply_begin(void *closure_data, size_t len)
+{
+	rpc_call *c = closure_data;
+	uint8_t  *payload = NULL;
+
+	if (c->packed != NULL || atomic_load(&c->answered))
+		return NULL;
+	if ((c->packed = reply_alloc(c, GT_RPC_OK, NULL, len, &payload)) == NULL)
+		return NULL;
+	return payload;
+}
+
+void
+gt_rpc_reply_end(void *closure_data)
+{
+	rpc_call *c = closure_data;
+	nng_msg  *m = c->packed;
+
+	c->packed = NULL;
+	if (m == NULL || atomic_exchange(&c->answered, 1)) {
+		GT_LOGE("rpc.double_reply", GT_KV_UINT("request_id", c->request_id));
+		if (m != NULL)
+			nng_msg_free(m);
+		return;
+	}
+	call_send(c, m);
 }
 
 static ProtobufCService *
@@ -396,7 +561,11 @@ call_dispatch(gt_rpc_server *s, rpc_call *c)
 		call_reply(c, GT_RPC_UNIMPLEMENTED, err, NULL);
 		return;
 	}
-	c->input = protobuf_c_message_unpack(md->input, NULL, e.payload_len, e.payload);
+	if (e.payload_len >= ARENA_MIN_PAYLOAD && (c->arena = arena_get(s)) != NULL)
+		c->input = protobuf_c_message_unpack(md->input, &c->arena->pa, e.payload_len,
+		                                     e.payload);
+	else
+		c->input = protobuf_c_message_unpack(md->input, NULL, e.payload_len, e.payload);
 	if (c->input == NULL) {
 		snprintf(err, sizeof(err), "payload is not a valid %s", md->input->name);
 		call_reply(c, GT_RPC_INVALID_ARGUMENT, err, NULL);
@@ -513,8 +682,9 @@ gt_rpc_server_free(gt_rpc_server *s)
 		rpc_call *c = &s->calls[i];
 		if (c->req != NULL)
 			nng_msg_free(c->req);
-		if (c->input != NULL)
-			protobuf_c_message_free_unpacked(c->input, NULL);
+		call_input_free(c);
+		if (c->packed != NULL)
+			nng_msg_free(c->packed);
 		nng_ctx_close(c->ctx);
 	}
 	if (s->sock_open)
@@ -527,8 +697,14 @@ gt_rpc_server_free(gt_rpc_server *s)
 			;
 		gt_queue_free(s->work);
 	}
+	while (s->arenas != NULL) {
+		call_arena *a = s->arenas;
+		s->arenas = a->next;
+		arena_destroy(a);
+	}
 	pthread_mutex_destroy(&s->mtx);
 	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->arena_mu);
 	free(s->calls);
 	free(s->workers);
 	free(s->url);

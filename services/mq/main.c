@@ -1,4 +1,6 @@
 /* main.c - gt-mq: config -> init -> run -> shutdown. */
+#include <malloc.h>
+
 #include "gt/gt_log.h"
 #include "gt/gt_signal.h"
 #include "mq_server.h"
@@ -16,6 +18,13 @@ main(int argc, char **argv)
 		return gt_exit_code(rv);
 	}
 	gt_log_open("mq", (gt_log_level)cfg.log_level);
+	/* Fetch replies and large Publish requests are nng messages of up to a few MiB, allocated
+	 * and freed at RPC rate. glibc would map each of them fresh, or hand the top of the heap
+	 * back and grow it again: a page fault per 4 KiB every time, which under a hypervisor
+	 * that shadows page tables cost as much as the copies. Keep such memory for reuse (the
+	 * partition logs map their own chunks and still return them). */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	gt_signal_install();
 	if ((rv = mq_server_new(&srv, &cfg)) == GT_OK)
 		rv = mq_server_run(srv);

@@ -16,22 +16,20 @@ void
 mq_fetch_out_init(mq_fetch_out *o)
 {
 	memset(o, 0, sizeof(*o));
-	gt_buf_init(&o->buf);
 }
 
 void
 mq_fetch_out_reset(mq_fetch_out *o)
 {
-	gt_buf_reset(&o->buf);
 	o->n = 0;
+	o->bytes = 0;
 	o->redelivered = 0;
 }
 
 void
 mq_fetch_out_fini(mq_fetch_out *o)
 {
-	gt_buf_fini(&o->buf);
-	free(o->spans);
+	free(o->refs);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -39,25 +37,53 @@ static gt_err
 out_add(mq_fetch_out *o, uint64_t epoch, uint32_t part, uint64_t off, uint32_t attempt,
         const uint8_t *msg, size_t len)
 {
-	size_t sz = mq_delivery_size(epoch, part, off, attempt, len);
-	gt_err rv;
+	mq_fetch_ref *r;
 
 	if (o->n == o->cap) {
-		size_t  nc = o->cap ? o->cap * 2 : 64;
-		size_t *ns = realloc(o->spans, nc * 2 * sizeof(*ns));
-		if (ns == NULL)
+		size_t        nc = o->cap ? o->cap * 2 : 64;
+		mq_fetch_ref *nr = realloc(o->refs, nc * sizeof(*nr));
+		if (nr == NULL)
 			return GT_ENOMEM;
-		o->spans = ns;
+		o->refs = nr;
 		o->cap = nc;
 	}
-	if ((rv = gt_buf_reserve(&o->buf, sz + 1)) != GT_OK)
-		return rv;
-	mq_delivery_put((uint8_t *)o->buf.data + o->buf.len, epoch, part, off, attempt, msg, len);
-	o->spans[2 * o->n] = o->buf.len;
-	o->spans[2 * o->n + 1] = sz;
-	o->buf.len += sz;
-	o->n++;
+	r = &o->refs[o->n++];
+	r->msg = msg;
+	r->len = (uint32_t)len; /* stored messages are < 2 GiB */
+	r->partition = part;
+	r->epoch = epoch;
+	r->offset = off;
+	r->attempt = attempt;
+	r->size = (uint32_t)mq_delivery_size(epoch, part, off, attempt, len);
+	o->bytes += r->size;
 	return GT_OK;
+}
+
+size_t
+mq_fetch_out_packed_size(const mq_fetch_out *o, uint64_t epoch)
+{
+	size_t n = epoch ? 1 + gt_pb_varint_size(epoch) : 0;
+
+	for (size_t i = 0; i < o->n; i++)
+		n += 1 + gt_pb_varint_size(o->refs[i].size) + o->refs[i].size;
+	return n;
+}
+
+/* Field by field as protobuf-c packs FetchResponse: deliveries (1), then epoch (2) if set. */
+void
+mq_fetch_out_pack(const mq_fetch_out *o, uint64_t epoch, uint8_t *p)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		const mq_fetch_ref *r = &o->refs[i];
+		*p++ = (1 << 3) | 2;
+		p += gt_pb_put_varint(p, r->size);
+		p += mq_delivery_put(p, r->epoch, r->partition, r->offset, r->attempt, r->msg,
+		                     r->len);
+	}
+	if (epoch) {
+		*p++ = (2 << 3) | 0;
+		gt_pb_put_varint(p, epoch);
+	}
 }
 
 /* ---- dead letters ---- */
@@ -209,7 +235,7 @@ mq_topic_fetch(mq_topic *t, const char *group, const char *consumer, uint32_t ma
 	int        ci;
 	gt_err     rv;
 	uint32_t   np = t->cfg.partitions;
-	size_t     start_len = out->buf.len;
+	size_t     start_bytes = out->bytes;
 	int        full = 0;
 	first_runs first;
 
@@ -236,7 +262,7 @@ mq_topic_fetch(mq_topic *t, const char *group, const char *consumer, uint32_t ma
 				trimmed = 1;
 				continue;
 			}
-			if (out->n > 0 && out->buf.len - start_len + le->len > max_bytes) {
+			if (out->n > 0 && out->bytes - start_bytes + le->len > max_bytes) {
 				full = 1;
 				break;
 			}
@@ -279,7 +305,7 @@ mq_topic_fetch(mq_topic *t, const char *group, const char *consumer, uint32_t ma
 				trimmed = 1;
 				continue;
 			}
-			if (out->n > 0 && out->buf.len - start_len + le->len > max_bytes) {
+			if (out->n > 0 && out->bytes - start_bytes + le->len > max_bytes) {
 				full = 1;
 				break;
 			}

@@ -6,7 +6,11 @@
 #include "mq_codec.h"
 #include "mq_plog.h"
 
-#define CHUNK_SIZE (1u << 20)
+/* One transparent huge page. Under a hypervisor that shadows the guest's page tables, the
+ * first store to each 4 KiB page of fresh memory costs microseconds even when the page is
+ * populated; a huge page takes that cost once per 2 MiB (measured: copying into a fresh
+ * 2 MiB chunk 3.2 ms with 4 KiB pages, 0.04 ms with a huge page). */
+#define CHUNK_SIZE (2u << 20)
 
 struct mq_plog_chunk {
 	mq_plog_chunk *next;
@@ -29,6 +33,28 @@ chunk_free(mq_plog *p, mq_plog_chunk *c)
 	munmap(c, c->size);
 }
 
+/* A populated mapping of size bytes: huge pages where the kernel has them (a standard chunk
+ * is exactly one, and the kernel aligns a mapping of that size to it), else populated at once
+ * anyway: one call instead of a page fault per 4 KiB as appends touch it. */
+static mq_plog_chunk *
+chunk_map(size_t size)
+{
+	void *c = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (c == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	(void)madvise(c, size, MADV_HUGEPAGE); /* advice only: THP may be off */
+#endif
+#ifdef MADV_POPULATE_WRITE
+	if (madvise(c, size, MADV_POPULATE_WRITE) == 0)
+		return c;
+#endif
+	for (size_t off = 0; off < size; off += 4096) /* kernels before 5.14 */
+		((volatile uint8_t *)c)[off] = 0;
+	return c;
+}
+
 static mq_plog_chunk *
 chunk_new(mq_plog *p, size_t need)
 {
@@ -40,13 +66,8 @@ chunk_new(mq_plog *p, size_t need)
 	if (size == CHUNK_SIZE && p->spare != NULL) {
 		c = p->spare;
 		p->spare = NULL;
-	} else {
-		/* populated at once: one call instead of a page fault per 4 KiB as appends touch it
-		 */
-		c = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		         MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-		if (c == MAP_FAILED)
-			return NULL;
+	} else if ((c = chunk_map(size)) == NULL) {
+		return NULL;
 	}
 	c->next = NULL;
 	c->size = size;

@@ -1,4 +1,4 @@
-/* mq_plog.h - the log of one partition: the stored Message bytes in 1 MiB mmap'ed arena
+/* mq_plog.h - the log of one partition: the stored Message bytes in 2 MiB mmap'ed arena
  * chunks (no malloc per message), indexed by an offset ring (16 B per message).
  *
  * Offsets [base, end) are retained. Appends happen at end; mq_plog_drop_below releases the

@@ -52,7 +52,7 @@ pool_put(mq_server *s, mq_fetch_out *o)
 {
 	out_pool *p = (out_pool *)((char *)o - offsetof(out_pool, out));
 
-	if (o->buf.cap > (16u << 20)) { /* do not hoard huge buffers */
+	if (o->cap > 65536) { /* do not hoard huge arrays */
 		mq_fetch_out_fini(o);
 		mq_fetch_out_init(o);
 	}
@@ -62,32 +62,33 @@ pool_put(mq_server *s, mq_fetch_out *o)
 	pthread_mutex_unlock(&s->pool_mu);
 }
 
-/* Answer a fetch with the deliveries in o (may be empty). Any thread, no lock held. */
-static void
-fetch_reply(mq_server *s, const mq_fetch_out *o, ProtobufCClosure closure, void *cdata)
+/* Pack the answer to a fetch, the deliveries in o (may be none), straight into the reply:
+ * each stored message is copied once, from the partition log into the nng message. Under the
+ * topic's lock, which keeps o's messages in place; 0 when out of memory. */
+static int
+fetch_pack(mq_server *s, const mq_fetch_out *o, void *cdata)
 {
-	mq_raw_fetch         resp;
-	ProtobufCBinaryData  small[64];
-	ProtobufCBinaryData *bd = o->n <= 64 ? small : malloc(o->n * sizeof(*bd));
+	uint8_t *p = gt_rpc_reply_begin(cdata, mq_fetch_out_packed_size(o, s->epoch));
 
-	mq_raw_fetch_init(&resp);
-	resp.epoch = s->epoch;
-	if (bd == NULL) {
+	if (p == NULL)
+		return 0;
+	mq_fetch_out_pack(o, s->epoch, p);
+	return 1;
+}
+
+/* Send what fetch_pack packed (or fail the call when it could not). No lock held. */
+static void
+fetch_send(mq_server *s, const mq_fetch_out *o, int packed, ProtobufCClosure closure,
+           void *cdata)
+{
+	if (!packed) {
 		gt_rpc_fail(cdata, GT_RPC_RESOURCE_EXHAUSTED, "out of memory");
 		closure(NULL, cdata);
 		return;
 	}
-	for (size_t i = 0; i < o->n; i++) {
-		bd[i].data = (uint8_t *)o->buf.data + o->spans[2 * i];
-		bd[i].len = o->spans[2 * i + 1];
-	}
-	resp.n_deliveries = o->n;
-	resp.deliveries = bd;
 	gt_counter_add(s->m_delivered, o->n);
 	gt_counter_add(s->m_redelivered, o->redelivered);
-	closure(&resp.base, cdata);
-	if (bd != small)
-		free(bd);
+	gt_rpc_reply_end(cdata);
 }
 
 /* Serve parked fetches of st that now have data (or expired when now >= deadline), and drop
@@ -101,7 +102,7 @@ mq_srv_wake(mq_server *s, srv_topic *st, int check_deadlines)
 		mq_fetch_out *o;
 		waiter       *w = NULL, **pp;
 		int64_t       now = gt_mono_ns();
-		int           gone = 0;
+		int           gone = 0, packed = 0;
 
 		/* Peek; a waiter parked right after is caught by the timer. When stopping, always
 		 * look under the lock so that no parked call is missed. */
@@ -125,6 +126,8 @@ mq_srv_wake(mq_server *s, srv_topic *st, int check_deadlines)
 				st->nwaiters--;
 				atomic_fetch_sub(&s->parked, 1);
 				mq_topic_park(st->t, c->group, c->consumer, -1);
+				if (!gone)
+					packed = fetch_pack(s, o, c->cdata);
 				break;
 			}
 		}
@@ -141,7 +144,7 @@ mq_srv_wake(mq_server *s, srv_topic *st, int check_deadlines)
 			free(w);
 			continue;
 		}
-		fetch_reply(s, o, w->closure, w->cdata);
+		fetch_send(s, o, packed, w->closure, w->cdata);
 		pool_put(s, o);
 		free(w);
 	}
@@ -291,6 +294,7 @@ mq_rpc_fetch(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closure,
 	size_t max_bytes = req->max_bytes ? req->max_bytes : MQ_DEFAULT_MAX_BYTES;
 	size_t ngroups, nack_ids = 0;
 	mq_id *ack_ids = NULL;
+	int    packed = 0;
 	gt_err rv;
 
 	if (!valid_member(req->group) || !valid_member(req->consumer)) {
@@ -381,12 +385,14 @@ mq_rpc_fetch(mq_server *s, const ProtobufCMessage *in, ProtobufCClosure closure,
 		}
 		free(w);
 	}
+	if (rv == GT_OK)
+		packed = fetch_pack(s, o, cdata);
 	pthread_mutex_unlock(&st->mu);
 	if (rv != GT_OK) {
 		gt_rpc_fail(cdata, mq_srv_code(rv), "fetch failed: %s", gt_strerror(rv));
 		closure(NULL, cdata);
 	} else {
-		fetch_reply(s, o, closure, cdata);
+		fetch_send(s, o, packed, closure, cdata);
 	}
 	pool_put(s, o);
 	return;

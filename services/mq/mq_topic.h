@@ -1,7 +1,7 @@
 /* mq_topic.h - one topic: partitioned in-memory log, consumer groups, dead letters,
  * producer deduplication.
  *
- * Messages are stored as their encoded gtpb.v1.Message bytes in 1 MiB arena chunks per
+ * Messages are stored as their encoded gtpb.v1.Message bytes in 2 MiB arena chunks per
  * partition (no malloc per message), indexed by an offset ring. A message is retained until
  * every group has acked (or dead-lettered) it; retained bytes are bounded by max_bytes
  * (Publish then fails with GT_EFULL, which the server answers RESOURCE_EXHAUSTED).
@@ -76,18 +76,33 @@ typedef struct mq_id {
 	uint64_t offset;
 } mq_id;
 
-/* A fetch result: encoded Delivery messages back to back in buf; span i is
- * [spans[2i], spans[2i] + spans[2i+1]). */
+/* One delivery of a fetch: the stored message it refers to is only valid under the topic's
+ * lock, until the next publish, ack, nack or trim. */
+typedef struct mq_fetch_ref {
+	const uint8_t *msg;
+	uint32_t       len;
+	uint32_t       partition;
+	uint64_t       epoch, offset;
+	uint32_t       attempt;
+	uint32_t       size; /* of the encoded Delivery */
+} mq_fetch_ref;
+
+/* A fetch result: the deliveries, referring to the stored messages (no copy until the reply
+ * is packed, under the same lock hold). */
 typedef struct mq_fetch_out {
-	gt_buf  buf;
-	size_t *spans;
-	size_t  n, cap;
-	size_t  redelivered;
+	mq_fetch_ref *refs;
+	size_t        n, cap;
+	size_t        bytes; /* encoded Delivery messages, summed */
+	size_t        redelivered;
 } mq_fetch_out;
 
 void mq_fetch_out_init(mq_fetch_out *o);
 void mq_fetch_out_reset(mq_fetch_out *o);
 void mq_fetch_out_fini(mq_fetch_out *o);
+/* The deliveries as a packed gtpb.v1.FetchResponse{deliveries, epoch}: its size, and the
+ * bytes written at p (exactly that many). Under the lock the fetch was made with. */
+size_t mq_fetch_out_packed_size(const mq_fetch_out *o, uint64_t epoch);
+void   mq_fetch_out_pack(const mq_fetch_out *o, uint64_t epoch, uint8_t *p);
 
 gt_err      mq_topic_new(mq_topic **out, const char *name, const mq_topic_cfg *cfg);
 void        mq_topic_free(mq_topic *t);

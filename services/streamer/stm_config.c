@@ -38,7 +38,7 @@ static const gt_cfg_opt stm_opts[] = {
 	    "hostname for records without one (nvidia-smi); the GPU key becomes hostname/index"),
 	GT_CFG_INT("workers", stm_config, workers, "4", 1, 64, "publisher threads"),
 	GT_CFG_DBL("rate", stm_config, rate, "0", 0, 1e9, "messages/s per worker; 0 = unthrottled"),
-	GT_CFG_INT("batch", stm_config, batch, "100", 1, 10000, "records per Publish at most"),
+	GT_CFG_INT("batch", stm_config, batch, "1000", 1, 10000, "records per Publish at most"),
 	GT_CFG_DUR("duration", stm_config, duration, "0", 0, 100000 * HOUR,
 	    "stop after this long; 0 = at the end of the file (forever with --loop)"),
 	GT_CFG_BOOL("loop", stm_config, loop, "false", "start again at the end of the file"),

@@ -1,6 +1,8 @@
 /* stm_values.c - field values: numbers (with nvidia-smi units), placeholders, timestamps. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,12 +258,39 @@ stm_drop_slot_name(unsigned slot)
 	return slot < n && slot < STM_DROP_OTHER ? t[slot].canonical : "other";
 }
 
+/* range_of[i]: the entry of ranges[] for metric table entry i, or -1. Computed once; the
+ * flag saves the pthread_once call per value afterwards. */
+static int            range_of[64];
+static pthread_once_t range_once = PTHREAD_ONCE_INIT;
+static atomic_int     range_ready;
+
+static void
+range_init(void)
+{
+	size_t               n;
+	const gt_gpu_metric *t = gt_gpu_metric_table(&n);
+
+	for (size_t i = 0; i < n && i < sizeof(range_of) / sizeof(range_of[0]); i++) {
+		range_of[i] = -1;
+		/* ranges[] follows the table's order; looked up by name should it ever differ */
+		for (size_t k = 0; k < sizeof(ranges) / sizeof(ranges[0]); k++)
+			if (strcmp(ranges[k].name, t[i].canonical) == 0) {
+				range_of[i] = (int)k;
+				break;
+			}
+	}
+	atomic_store_explicit(&range_ready, 1, memory_order_release);
+}
+
 int
 stm_value_ok(const char *key, double v, unsigned *slot)
 {
 	size_t               n;
 	const gt_gpu_metric *t = gt_gpu_metric_table(&n);
 	const gt_gpu_metric *m = NULL;
+
+	if (!atomic_load_explicit(&range_ready, memory_order_acquire))
+		pthread_once(&range_once, range_init);
 
 	/* Keys are usually the table's own canonical strings: pointer comparison first. */
 	for (size_t i = 0; i < n && m == NULL; i++)
@@ -278,15 +307,8 @@ stm_value_ok(const char *key, double v, unsigned *slot)
 	if (!isfinite(v) || fabs(v) >= 140737488355328.0 || v == 4294967295.0 ||
 	    (v >= 2147483632.0 && v <= 2147483647.0))
 		return 0;
-	if (m != NULL) {
-		size_t i = (size_t)(m - t);
-		/* ranges[] follows the table's order; looked up by name should it ever differ */
-		if (i >= sizeof(ranges) / sizeof(ranges[0]) || strcmp(ranges[i].name, m->canonical) != 0)
-			for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
-				if (strcmp(ranges[i].name, m->canonical) == 0)
-					break;
-		if (i < sizeof(ranges) / sizeof(ranges[0]))
-			return v >= ranges[i].lo && v <= ranges[i].hi;
-	}
+	if (m != NULL && (size_t)(m - t) < sizeof(range_of) / sizeof(range_of[0]) &&
+	    range_of[m - t] >= 0)
+		return v >= ranges[range_of[m - t]].lo && v <= ranges[range_of[m - t]].hi;
 	return 1;
 }

@@ -177,7 +177,7 @@ test_streamer_stdin_rows_arrive_one_by_one(void **state)
 	for (unsigned i = 0; i < 12; i++) {
 		row(buf, sizeof(buf), i);
 		write_all(fd, buf);
-		/* stored before the next row is written: no batch ever fills (batch 100) */
+		/* stored before the next row is written: no batch ever fills (batch 1000) */
 		assert_int_equal(tc_wait_processed(&col, i + 1, 10 * SEC), i + 1);
 	}
 	j = stm_stats(&s);

@@ -1,6 +1,8 @@
 /* gt_echo.c - see gt_echo.h. */
 #include "gt_echo.h"
 
+#include <string.h>
+
 #include "gt/gt_rpc.h"
 #include "gt/gt_time.h"
 
@@ -19,6 +21,19 @@ echo_echo(Gtpb__V1__Echo_Service *svc, const Gtpb__V1__EchoRequest *in,
 		return;
 	}
 	out.data = in->data;
+	/* "packed:..." is answered by packing the reply in place (gt_rpc_reply_begin / _end) */
+	if (in->data.len >= 7 && memcmp(in->data.data, "packed:", 7) == 0) {
+		size_t   n = gtpb__v1__echo_response__get_packed_size(&out);
+		uint8_t *p = gt_rpc_reply_begin(data, n);
+		if (p == NULL) {
+			gt_rpc_fail(data, GT_RPC_RESOURCE_EXHAUSTED, "out of memory");
+			closure(NULL, data);
+			return;
+		}
+		gtpb__v1__echo_response__pack(&out, p);
+		gt_rpc_reply_end(data);
+		return;
+	}
 	closure(&out, data);
 }
 

@@ -102,6 +102,13 @@ uint64_t gt_rpc_server_served(gt_rpc_server *s);
 /* Set the status a handler fails with; call before closure(NULL, closure_data). */
 void gt_rpc_fail(void *closure_data, gt_rpc_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Answer with an output the handler packs itself, straight into the reply (hot paths: no
+ * protobuf-c message to build, no intermediate copy). gt_rpc_reply_begin returns room for
+ * exactly len bytes, which must be filled with the packed output message (NULL when out of
+ * memory: fail the call as usual instead); gt_rpc_reply_end then sends it. The pair takes the
+ * place of the closure call. Any thread, like the closure. */
+uint8_t *gt_rpc_reply_begin(void *closure_data, size_t len);
+void     gt_rpc_reply_end(void *closure_data);
 /* Time left before the caller's deadline (INT64_MAX when none). Handlers use it to bound
  * long-polls. */
 int64_t gt_rpc_deadline_left_ns(void *closure_data);

@@ -72,14 +72,58 @@ free_msgs(ProtobufCBinaryData *m, size_t n)
 		free(m[i].data);
 }
 
-/* Decode the fetch output: attempts[i], offsets[i], payload ints. */
+/* The packed fetch output is byte for byte what protobuf-c packs for the same deliveries
+ * (each one encoded by mq_delivery_put) in the raw FetchResponse. */
+static void
+same_as_protobuf_c(const mq_fetch_out *o, uint64_t epoch, const uint8_t *wire, size_t len)
+{
+	mq_raw_fetch         m;
+	ProtobufCBinaryData *bd = calloc(o->n ? o->n : 1, sizeof(*bd));
+	uint8_t             *want;
+
+	assert_non_null(bd);
+	mq_raw_fetch_init(&m);
+	for (size_t i = 0; i < o->n; i++) {
+		const mq_fetch_ref *f = &o->refs[i];
+		bd[i].len = mq_delivery_size(f->epoch, f->partition, f->offset, f->attempt, f->len);
+		bd[i].data = malloc(bd[i].len);
+		assert_non_null(bd[i].data);
+		mq_delivery_put(bd[i].data, f->epoch, f->partition, f->offset, f->attempt, f->msg,
+		                f->len);
+	}
+	m.n_deliveries = o->n;
+	m.deliveries = bd;
+	m.epoch = epoch;
+	assert_int_equal(protobuf_c_message_get_packed_size(&m.base), len);
+	want = malloc(len ? len : 1);
+	assert_non_null(want);
+	protobuf_c_message_pack(&m.base, want);
+	assert_memory_equal(want, wire, len);
+	for (size_t i = 0; i < o->n; i++)
+		free(bd[i].data);
+	free(bd);
+	free(want);
+}
+
+/* Decode the fetch output, packed as the FetchResponse a client reads: attempts[i],
+ * offsets[i], payload ints. */
 static size_t
 decode(mq_fetch_out *o, mq_id *ids, unsigned *attempts, int *vals)
 {
+	size_t                   len = mq_fetch_out_packed_size(o, 7);
+	uint8_t                 *wire = malloc(len ? len : 1);
+	Gtpb__V1__FetchResponse *r;
+
+	assert_non_null(wire);
+	mq_fetch_out_pack(o, 7, wire);
+	r = gtpb__v1__fetch_response__unpack(NULL, len, wire);
+	assert_non_null(r);
+	assert_int_equal(r->epoch, 7);
+	assert_int_equal(r->n_deliveries, o->n);
+	same_as_protobuf_c(o, 7, wire, len);
 	for (size_t i = 0; i < o->n; i++) {
-		Gtpb__V1__Delivery *d = gtpb__v1__delivery__unpack(
-		    NULL, o->spans[2 * i + 1], (uint8_t *)o->buf.data + o->spans[2 * i]);
-		char buf[32] = {0};
+		Gtpb__V1__Delivery *d = r->deliveries[i];
+		char                buf[32] = {0};
 		assert_non_null(d);
 		ids[i].epoch = d->id->epoch;
 		ids[i].partition = d->id->partition;
@@ -89,8 +133,9 @@ decode(mq_fetch_out *o, mq_id *ids, unsigned *attempts, int *vals)
 		       d->message->payload.len < 31 ? d->message->payload.len : 31);
 		vals[i] = atoi(buf);
 		assert_true(d->message->timestamp_ns > 0);
-		gtpb__v1__delivery__free_unpacked(d, NULL);
 	}
+	gtpb__v1__fetch_response__free_unpacked(r, NULL);
+	free(wire);
 	return o->n;
 }
 
