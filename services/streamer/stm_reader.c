@@ -10,9 +10,6 @@
  *
  * Fields of the current row are copied into one reused buffer (rowbuf).
  *
- * Most lines need none of libcsv's state machine (one call and a few branches per byte): a
- * whole line without quotes is split by stm__csv_plain into the same fields, row and state.
- *
  * Limits keep the work linear and the memory bounded: a line longer than max_line bytes is
  * one bad row, and the rest of it is skipped (never buffered) up to the next '\n'; a row with
  * more than max_fields fields is a bad row, a header with more is an error. libcsv grows its
@@ -299,50 +296,6 @@ on_field(void *s, size_t len, void *data)
 		memcpy(r->rowbuf.data + r->rowbuf.len, s, len);
 	r->rowbuf.data[r->rowbuf.len + len] = '\0';
 	r->rowbuf.len += len + 1;
-}
-
-static int
-csv_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-int
-stm__csv_plain(const char *p, size_t len, void (*field)(void *, size_t, void *),
-               void (*row)(int, void *), void *data)
-{
-	const char *cr;
-	size_t      end, i = 0; /* the row ends at p[end] */
-
-	if (len == 0 || p[len - 1] != '\n' || memchr(p, '"', len - 1) != NULL)
-		return 0;
-	end = len - 1;
-	if ((cr = memchr(p, '\r', end)) != NULL) {
-		if ((size_t)(cr - p) != end - 1)
-			return 0; /* a lone CR ends a row mid-line */
-		end--;    /* CR LF: the row ends at the CR, the LF is an empty row (none) */
-	}
-	while (i < end && csv_blank(p[i]))
-		i++;
-	if (i == end)
-		return 1; /* blank: libcsv makes no row of it */
-	for (;;) {
-		const char *c;
-		size_t      stop, t;
-
-		while (i < end && csv_blank(p[i]))
-			i++;
-		c = memchr(p + i, ',', end - i);
-		stop = c ? (size_t)(c - p) : end;
-		for (t = stop; t > i && csv_blank(p[t - 1]); t--)
-			;
-		field((void *)(p + i), t - i, data);
-		if (c == NULL)
-			break;
-		i = stop + 1;
-	}
-	row(p[end], data);
-	return 1;
 }
 
 /* Reset libcsv after an error. csv_fini refuses (and keeps its state) for an open quoted
@@ -649,10 +602,7 @@ stm_reader_feed(stm_reader *r, const void *data, size_t len)
 		 * by the line limit, so the buffer stays a few times max_line at most. */
 		if (r->csv.entry_size > r->csv.blk_size || seg > r->csv.blk_size)
 			csv_set_blk_size(&r->csv, r->csv.entry_size > seg ? r->csv.entry_size : seg);
-		if (nl && r->line_len == seg && r->csv.pstate == 0 &&
-		    stm__csv_plain(p, seg, on_field, on_row, r)) {
-			/* a whole plain line, split without libcsv (whose state stays at a row start) */
-		} else if (csv_parse(&r->csv, p, seg, on_field, on_row, r) != seg) {
+		if (csv_parse(&r->csv, p, seg, on_field, on_row, r) != seg) {
 			/* Broken quoting ("a"b, a"b): one bad line, then resynchronise. */
 			line_bad(r, STM_BAD_QUOTING, csv_strerror(csv_error(&r->csv)));
 			if (!nl)

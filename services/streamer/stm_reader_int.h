@@ -120,14 +120,6 @@ struct stm_reader {
 #define FSTR(r, i) ((r)->rowbuf.data + (r)->flds[i].off)
 #define FLEN(r, i) ((size_t)(r)->flds[i].len)
 
-/* stm_reader.c: split one whole line (len bytes, the last one its '\n') that has no quote
- * and no carriage return but maybe one just before the '\n', calling field and row exactly
- * as csv_parse (CSV_STRICT, default delimiter, spaces and terminators) would from its start
- * state: spaces and tabs around a field dropped, a blank line no row. Returns 0, calling
- * nothing, for any other line (libcsv's then). */
-int stm__csv_plain(const char *p, size_t len, void (*field)(void *, size_t, void *),
-                   void (*row)(int, void *), void *data);
-
 /* stm_reader.c: count a bad row (per reason) and log it (unless quiet) with file:line. */
 void stm__bad_row(stm_reader *r, uint64_t line, stm_bad_reason why, const char *detail);
 

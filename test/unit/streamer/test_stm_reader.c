@@ -13,8 +13,6 @@
 #include "gt/gt_log.h"
 #include "gt_test.h"
 #include "stm_reader.h"
-#include "stm_reader_int.h"
-#include <csv.h>
 
 /* Emitted records are packed and unpacked again: the reader lends its record. */
 typedef struct sink {
@@ -818,74 +816,11 @@ test_stm_reader_stop_request_while_a_pipe_is_idle(void **state)
 	close(fds[1]);
 }
 
-/* Parser events as text: "F<len>:<bytes>" per field, "R" per row. */
-static void
-ev_field(void *s, size_t len, void *data)
-{
-	gt_buf *b = data;
-	char    head[32];
-	int     n = snprintf(head, sizeof(head), "F%zu:", len);
-
-	assert_int_equal(gt_buf_append(b, head, (size_t)n), GT_OK);
-	assert_int_equal(gt_buf_append(b, s, len), GT_OK);
-}
-
-static void
-ev_row(int c, void *data)
-{
-	(void)c;
-	assert_int_equal(gt_buf_append(data, "R", 1), GT_OK);
-}
-
-/* The plain-line splitter gives exactly libcsv's fields and rows, and leaves libcsv's state
- * where it would be (a row start), on random lines of the bytes that matter. */
-static void
-test_stm_reader_plain_lines_split_like_libcsv(void **state)
-{
-	static const char alpha[] = " \t,ab\"\r\0";
-	unsigned          seed = 12345;
-	size_t            plain = 0;
-	gt_buf            a, b;
-
-	(void)state;
-	gt_buf_init(&a);
-	gt_buf_init(&b);
-	for (int it = 0; it < 200000; it++) {
-		char               line[40];
-		size_t             len;
-		struct csv_parser  p;
-
-		seed = seed * 1103515245u + 12345u;
-		len = (seed >> 16) % 24;
-		for (size_t i = 0; i < len; i++) {
-			seed = seed * 1103515245u + 12345u;
-			/* quotes and CRs rarer, so that most lines are plain */
-			line[i] = alpha[(seed >> 16) % ((seed >> 8) % 4 ? 5 : sizeof(alpha) - 1)];
-		}
-		line[len++] = '\n';
-		gt_buf_reset(&a);
-		gt_buf_reset(&b);
-		if (!stm__csv_plain(line, len, ev_field, ev_row, &b))
-			continue;
-		plain++;
-		assert_int_equal(csv_init(&p, CSV_STRICT | CSV_STRICT_FINI), 0);
-		assert_int_equal(csv_parse(&p, line, len, ev_field, ev_row, &a), len);
-		assert_int_equal(p.pstate, 0);
-		csv_free(&p);
-		assert_int_equal(a.len, b.len);
-		assert_memory_equal(a.data, b.data, a.len);
-	}
-	assert_true(plain > 50000);
-	gt_buf_fini(&a);
-	gt_buf_fini(&b);
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stm_reader_wide_basic_maps_every_row),
-		cmocka_unit_test(test_stm_reader_plain_lines_split_like_libcsv),
 		cmocka_unit_test(test_stm_reader_wide_edge_cases_skip_bad_rows_and_keep_going),
 		cmocka_unit_test(test_stm_reader_feed_split_anywhere_gives_same_records),
 		cmocka_unit_test(test_stm_reader_dcgm_groups_rows_by_timestamp_and_gpu),
