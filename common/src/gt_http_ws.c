@@ -47,17 +47,22 @@ ws_msg_unref(gt__http_ws_msg *m)
 	}
 }
 
-/* Queues m for client w, dropping (and counting) the oldest message when full. */
+/* Queues m for client w, dropping (and counting) the oldest message when full. Only stream
+ * messages (broadcast with a topic) count towards the client's next dropped notice: control
+ * messages (no topic, or sent to one client) are not what the client counts. */
 static void
 ws_enqueue(gt_http *h, gt__http_ws_client *w, gt__http_ws_msg *m)
 {
 	while (w->count > 0 && (w->count == h->ws_queue_max ||
 	                        (h->ws_queue_bytes > 0 && w->bytes + m->len > h->ws_queue_bytes))) {
-		w->bytes -= w->ring[w->head]->len;
-		ws_msg_unref(w->ring[w->head]);
+		gt__http_ws_msg *o = w->ring[w->head];
+
+		w->bytes -= o->len;
+		if (o->topic != NULL)
+			w->lost++;
+		ws_msg_unref(o);
 		w->head = (w->head + 1) % h->ws_queue_max;
 		w->count--;
-		w->lost++;
 		atomic_fetch_add(&h->dropped, 1);
 	}
 	w->ring[(w->head + w->count) % h->ws_queue_max] = m;
@@ -371,7 +376,7 @@ ws_post(gt_http *h, gt__http_ws_msg *m, uint64_t target)
 	}
 	if (m->len > h->ws_inbox_max_bytes) {
 		/* Larger than the whole inbox: dropped (and counted) at once. */
-		if (target == 0)
+		if (target == 0 && m->topic != NULL)
 			h->inbox_lost++;
 		pthread_mutex_unlock(&h->lock);
 		atomic_fetch_add(&h->dropped, 1);
@@ -389,7 +394,7 @@ ws_post(gt_http *h, gt__http_ws_msg *m, uint64_t target)
 		h->inbox_len--;
 		h->inbox_bytes -= o->len;
 		atomic_fetch_add(&h->dropped, 1);
-		if (o->target == 0)
+		if (o->target == 0 && o->topic != NULL)
 			h->inbox_lost++;
 		o->next = old;
 		old = o;

@@ -38,7 +38,9 @@
  * gt_http_ws_broadcast() may be called from any thread: it copies the message, queues it (in an
  * inbox bounded by count and by cfg.ws_inbox_max_bytes: the oldest are dropped, counted, and
  * announced to every client through ops->dropped like a full client queue) and
- * wakes the lws thread with lws_cancel_service().
+ * wakes the lws thread with lws_cancel_service(). Messages broadcast with a topic are the
+ * stream: ops->dropped announces exactly those lost; control messages (no topic, or sent to one
+ * client: heartbeats, hellos) may be dropped from a full queue too, uncounted there.
  */
 #ifndef GT_HTTP_H
 #define GT_HTTP_H
@@ -138,9 +140,9 @@ typedef struct gt_ws_ops {
 	void (*close)(uint64_t client_id, void *user, void *arg);
 	/* Broadcast filter: nonzero if this client wants messages of topic. NULL = all. lws thread. */
 	int (*want)(void *user, const char *topic, void *arg);
-	/* Optional: the client lost n messages (queue full) since its last notice. Write a text
-	 * message for it into buf (cap bytes) and return its length (0 = none); it is sent
-	 * before the next queued message. lws thread. */
+	/* Optional: the client lost n stream messages (broadcast with a topic; a full queue or the
+	 * inbox) since its last notice. Write a text message for it into buf (cap bytes) and
+	 * return its length (0 = none); it is sent before the next queued message. lws thread. */
 	size_t (*dropped)(void *user, uint64_t n, char *buf, size_t cap, void *arg);
 } gt_ws_ops;
 

@@ -209,7 +209,7 @@ test_gt_http_ws_inbox_drops_are_announced(void **state)
 	HT_WAIT_FOR(gt_http_ws_clients(h) == 1);
 	memset(msg, 'm', sizeof(msg));
 	for (i = 0; i < N; i++)
-		assert_int_equal(gt_http_ws_broadcast(h, NULL, msg, sizeof(msg)), GT_OK);
+		assert_int_equal(gt_http_ws_broadcast(h, "t", msg, sizeof(msg)), GT_OK);
 	gt_sleep_ns(200 * GT_NS_PER_MS); /* drained: the end marker is not dropped */
 	assert_int_equal(gt_http_ws_broadcast(h, NULL, "end", 3), GT_OK);
 	for (;;) {
@@ -231,6 +231,61 @@ test_gt_http_ws_inbox_drops_are_announced(void **state)
 	assert_true(told > 0);
 	assert_true(got + told >= N);
 	close(fd);
+	gt_http_free(h);
+}
+
+/* A slow client's dropped notices count exactly the stream messages (broadcast with a topic)
+ * it lost: what it receives plus what it is told it lost is what was broadcast, even when
+ * control messages (no topic: heartbeats) interleaved with them were dropped as well. */
+static void
+test_gt_http_ws_dropped_counts_stream_messages_exactly(void **state)
+{
+	enum { N = 48 };
+	static const gt_ws_ops ops = {.dropped = lost_notice};
+	gt_http_cfg            cfg = {0};
+	gt_http               *h = NULL;
+	char                  *payload, *m;
+	size_t                 plen = 64 * 1024, len;
+	uint64_t               got = 0, told = 0, controls = 0;
+	int                    slow, i;
+
+	(void)state;
+	cfg.service = "exact";
+	cfg.bind = "127.0.0.1";
+	cfg.ws_queue_max = 4;
+	assert_int_equal(ht_server_start(&h, &cfg, NULL, 0, "/live", &ops), GT_OK);
+	slow = ht_ws_connect_opt(gt_http_port(h), "/live", 4096);
+	assert_true(slow >= 0);
+	HT_WAIT_FOR(gt_http_ws_clients(h) == 1);
+	payload = malloc(plen);
+	assert_non_null(payload);
+	memset(payload, 'p', plen);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(gt_http_ws_broadcast(h, "gpu", payload, plen), GT_OK);
+		assert_int_equal(gt_http_ws_broadcast(h, NULL, "heartbeat", 9), GT_OK);
+	}
+	free(payload);
+	HT_WAIT_FOR(gt_http_ws_dropped(h) > 0);
+	gt_sleep_ns(100 * GT_NS_PER_MS);
+	assert_int_equal(gt_http_ws_broadcast(h, "gpu", "end", 3), GT_OK);
+	for (;;) {
+		assert_int_equal(ht_ws_read(slow, &m, &len), 1);
+		if (len == 3 && memcmp(m, "end", 3) == 0) {
+			free(m);
+			break;
+		}
+		if (len > 8 && memcmp(m, "dropped:", 8) == 0)
+			told += strtoull(m + 8, NULL, 10);
+		else if (len == plen)
+			got++;
+		else
+			controls++;
+		free(m);
+	}
+	assert_true(told > 0);
+	assert_int_equal(got + told, N);
+	assert_true(controls < N); /* some heartbeats went too, not counted */
+	close(slow);
 	gt_http_free(h);
 }
 
@@ -452,6 +507,7 @@ main(void)
 	    cmocka_unit_test(test_gt_http_ws_message_too_large),
 	    cmocka_unit_test(test_gt_http_ws_burst_keeps_every_frame_intact),
 	    cmocka_unit_test(test_gt_http_ws_inbox_drops_are_announced),
+	    cmocka_unit_test(test_gt_http_ws_dropped_counts_stream_messages_exactly),
 	    cmocka_unit_test(test_gt_http_ws_stalled_client_does_not_block_others),
 	    cmocka_unit_test(test_gt_http_ws_refusals),
 	};
