@@ -154,14 +154,21 @@ arena_get(gt_rpc_server *s)
 	return a;
 }
 
+/* Frees the overflow allocations. */
 static void
-arena_destroy(call_arena *a)
+arena_free_extra(call_arena *a)
 {
 	while (a->extra != NULL) {
 		void **x = a->extra;
 		a->extra = *x;
 		free(x);
 	}
+}
+
+static void
+arena_destroy(call_arena *a)
+{
+	arena_free_extra(a);
 	free(a->blk);
 	free(a);
 }
@@ -170,11 +177,7 @@ arena_destroy(call_arena *a)
 static void
 arena_put(gt_rpc_server *s, call_arena *a)
 {
-	while (a->extra != NULL) {
-		void **x = a->extra;
-		a->extra = *x;
-		free(x);
-	}
+	arena_free_extra(a);
 	if (ARENA_BLOCKS && a->need > a->cap && a->cap < ARENA_KEEP_MAX) {
 		size_t   nc = a->need < ARENA_KEEP_MAX ? a->need : ARENA_KEEP_MAX;
 		uint8_t *nb = malloc(nc); /* aligned for any type, like every malloc */

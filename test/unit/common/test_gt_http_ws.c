@@ -184,6 +184,31 @@ lost_notice(void *user, uint64_t n, char *buf, size_t cap, void *arg)
 	return (size_t)snprintf(buf, cap, "dropped:%llu", (unsigned long long)n);
 }
 
+/* Reads fd up to the message "end": *told sums the lost_notice counts, *stream counts the
+ * messages of stream_len bytes (any length when 0), *other the rest. */
+static void
+ws_tally(int fd, size_t stream_len, uint64_t *stream, uint64_t *told, uint64_t *other)
+{
+	*stream = *told = *other = 0;
+	for (;;) {
+		char  *m = NULL;
+		size_t len = 0;
+
+		assert_int_equal(ht_ws_read(fd, &m, &len), 1);
+		if (len == 3 && memcmp(m, "end", 3) == 0) {
+			free(m);
+			return;
+		}
+		if (len > 8 && memcmp(m, "dropped:", 8) == 0)
+			*told += strtoull(m + 8, NULL, 10);
+		else if (stream_len == 0 || len == stream_len)
+			(*stream)++;
+		else
+			(*other)++;
+		free(m);
+	}
+}
+
 /* Broadcasts dropped from the server's inbox (before any client queue) are announced to the
  * clients like drops from their own queues: what a client receives plus what it is told it
  * lost covers everything broadcast. */
@@ -195,7 +220,7 @@ test_gt_http_ws_inbox_drops_are_announced(void **state)
 	gt_http_cfg            cfg = {0};
 	gt_http               *h;
 	char                   msg[512];
-	uint64_t               got = 0, told = 0;
+	uint64_t               got, told, other;
 	int                    fd, i;
 
 	(void)state;
@@ -212,21 +237,7 @@ test_gt_http_ws_inbox_drops_are_announced(void **state)
 		assert_int_equal(gt_http_ws_broadcast(h, "t", msg, sizeof(msg)), GT_OK);
 	gt_sleep_ns(200 * GT_NS_PER_MS); /* drained: the end marker is not dropped */
 	assert_int_equal(gt_http_ws_broadcast(h, NULL, "end", 3), GT_OK);
-	for (;;) {
-		char  *m = NULL;
-		size_t len = 0;
-
-		assert_int_equal(ht_ws_read(fd, &m, &len), 1);
-		if (len == 3 && memcmp(m, "end", 3) == 0) {
-			free(m);
-			break;
-		}
-		if (len > 8 && memcmp(m, "dropped:", 8) == 0)
-			told += strtoull(m + 8, NULL, 10);
-		else
-			got++;
-		free(m);
-	}
+	ws_tally(fd, 0, &got, &told, &other);
 	assert_true(gt_http_ws_dropped(h) > 0); /* the inbox did overflow */
 	assert_true(told > 0);
 	assert_true(got + told >= N);
@@ -244,9 +255,9 @@ test_gt_http_ws_dropped_counts_stream_messages_exactly(void **state)
 	static const gt_ws_ops ops = {.dropped = lost_notice};
 	gt_http_cfg            cfg = {0};
 	gt_http               *h = NULL;
-	char                  *payload, *m;
-	size_t                 plen = 64 * 1024, len;
-	uint64_t               got = 0, told = 0, controls = 0;
+	char                  *payload;
+	size_t                 plen = 64 * 1024;
+	uint64_t               got, told, controls;
 	int                    slow, i;
 
 	(void)state;
@@ -268,20 +279,7 @@ test_gt_http_ws_dropped_counts_stream_messages_exactly(void **state)
 	HT_WAIT_FOR(gt_http_ws_dropped(h) > 0);
 	gt_sleep_ns(100 * GT_NS_PER_MS);
 	assert_int_equal(gt_http_ws_broadcast(h, "gpu", "end", 3), GT_OK);
-	for (;;) {
-		assert_int_equal(ht_ws_read(slow, &m, &len), 1);
-		if (len == 3 && memcmp(m, "end", 3) == 0) {
-			free(m);
-			break;
-		}
-		if (len > 8 && memcmp(m, "dropped:", 8) == 0)
-			told += strtoull(m + 8, NULL, 10);
-		else if (len == plen)
-			got++;
-		else
-			controls++;
-		free(m);
-	}
+	ws_tally(slow, plen, &got, &told, &controls);
 	assert_true(told > 0);
 	assert_int_equal(got + told, N);
 	assert_true(controls < N); /* some heartbeats went too, not counted */

@@ -28,11 +28,11 @@ fake_now(void *arg)
 static fake_clock fc;
 static gt_clock   clk = {fake_now, &fc};
 
-static mq_topic *
-new_topic(uint64_t max_bytes)
+/* The tests' usual topic settings (the fake clock reset to 1,000,000). */
+static mq_topic_cfg
+topic_cfg(uint64_t max_bytes)
 {
 	mq_topic_cfg cfg = {0};
-	mq_topic    *t;
 
 	fc.now = 1000000;
 	cfg.partitions = 4;
@@ -44,6 +44,15 @@ new_topic(uint64_t max_bytes)
 	cfg.lease = 1000000000;
 	cfg.epoch = 42;
 	cfg.clock = &clk;
+	return cfg;
+}
+
+static mq_topic *
+new_topic(uint64_t max_bytes)
+{
+	mq_topic_cfg cfg = topic_cfg(max_bytes);
+	mq_topic    *t;
+
 	assert_int_equal(mq_topic_new(&t, "t", &cfg), GT_OK);
 	return t;
 }
@@ -191,7 +200,7 @@ test_mq_topic_publish_fetch_ack_in_key_order_and_trim(void **state)
 static void
 test_mq_topic_held_batches_delivered_only_once_committed(void **state)
 {
-	mq_topic_cfg        cfg = {0};
+	mq_topic_cfg        cfg = topic_cfg(0);
 	mq_topic           *t;
 	ProtobufCBinaryData a[3], b[2];
 	mq_pos              pa[3], pb[2];
@@ -202,15 +211,7 @@ test_mq_topic_held_batches_delivered_only_once_committed(void **state)
 	size_t              bad;
 
 	(void)state;
-	fc.now = 1000000;
 	cfg.partitions = 2;
-	cfg.ack_timeout = 100;
-	cfg.backoff_cap = 100000;
-	cfg.nack_delay = 10;
-	cfg.max_retries = 2;
-	cfg.lease = 1000000000;
-	cfg.epoch = 42;
-	cfg.clock = &clk;
 	cfg.hold_new = 1;
 	assert_int_equal(mq_topic_new(&t, "t", &cfg), GT_OK);
 	make_msgs(a, 3, "gpu-1", 0);

@@ -400,6 +400,19 @@ dl_publish(mq_wal *w, uint64_t first, size_t n, char c0)
 	assert_int_equal(mq_wal_wait(w, lsn), GT_OK);
 }
 
+/* One message "\x0a\x01<c>" at (part, off), from producer/seq ("", 0: none), made durable. */
+static void
+publish_one(mq_wal *w, const char *producer, uint64_t seq, uint32_t part, uint64_t off, char c)
+{
+	uint8_t             b[3] = {0x0a, 1, (uint8_t)c};
+	ProtobufCBinaryData m = {3, b};
+	mq_pos              pos = {part, off};
+	uint64_t            lsn;
+
+	assert_int_equal(mq_wal_publish(w, 0, "t", producer, seq, &m, 1, &pos, &lsn, 5), GT_OK);
+	assert_int_equal(mq_wal_wait(w, lsn), GT_OK);
+}
+
 static void
 test_mq_wal_dead_letters_trim_and_replay_survive_restarts(void **state)
 {
@@ -622,21 +635,13 @@ test_mq_wal_offsets_continue_after_segment_deletion(void **state)
 	mq_wal_cfg cfg = {dir, MQ_FSYNC_INTERVAL, GT_NS_PER_MS, 512};
 	mq_wal    *w;
 	dlq_rec    r;
-	uint64_t   lsn;
 
 	(void)state;
 	w = dl_start(&cfg);
 	for (int i = 0; i < 8; i++) /* partition 0: offsets 0..63 */
 		dl_publish(w, (uint64_t)i * 8, 8, 'a');
-	/* then only partition 1, rolling several segments */
-	for (int i = 0; i < 40; i++) {
-		uint8_t             b[3] = {0x0a, 1, 'z'};
-		ProtobufCBinaryData m = {3, b};
-		mq_pos              pos = {1, (uint64_t)i};
-
-		assert_int_equal(mq_wal_publish(w, 0, "t", "", 0, &m, 1, &pos, &lsn, 5), GT_OK);
-		assert_int_equal(mq_wal_wait(w, lsn), GT_OK);
-	}
+	for (int i = 0; i < 40; i++) /* then only partition 1, rolling several segments */
+		publish_one(w, "", 0, 1, (uint64_t)i, 'z');
 	mq_wal_close(w);
 	keep_newest_segment(dir, 3);
 	w = dl_recover(&cfg, &r);
@@ -677,19 +682,11 @@ test_mq_wal_producer_sequences_survive_segment_deletion(void **state)
 	mq_wal_cfg cfg = {dir, MQ_FSYNC_INTERVAL, GT_NS_PER_MS, 512};
 	mq_wal    *w;
 	dlq_rec    r;
-	uint64_t   lsn;
 
 	(void)state;
 	w = dl_start(&cfg);
-	for (uint64_t seq = 40; seq <= 41; seq++) {
-		uint8_t             b[3] = {0x0a, 1, 'p'};
-		ProtobufCBinaryData m = {3, b};
-		mq_pos              pos = {0, seq - 40};
-
-		assert_int_equal(mq_wal_publish(w, 0, "t", "host-1-w0", seq, &m, 1, &pos, &lsn, 5),
-		                 GT_OK);
-		assert_int_equal(mq_wal_wait(w, lsn), GT_OK);
-	}
+	for (uint64_t seq = 40; seq <= 41; seq++)
+		publish_one(w, "host-1-w0", seq, 0, seq - 40, 'p');
 	for (int i = 0; i < 40; i++) /* other traffic rolls several segments */
 		dl_publish(w, 2 + (uint64_t)i * 8, 8, 'a');
 	mq_wal_close(w);
